@@ -1,0 +1,257 @@
+"""Keras callbacks that turn ``fit()`` into our trainer: history, checkpoints with grids,
+progress, pause/stop from another thread, and per-epoch reseeding for exact resume.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import keras
+
+from ganlib import GanlibError, images
+from ganlib import gan as gan_lib
+from ganlib.gan import METRIC_NAMES
+from ganlib.rundir import RunDir
+
+
+class TrainingDiverged(GanlibError):
+    pass
+
+
+class TrainingControl:
+    """Pause, resume and stop requests from any thread, honoured between training steps."""
+
+    def __init__(self):
+        self._running = threading.Event()
+        self._running.set()
+        self._stop = threading.Event()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()  # wake a paused trainer so it can stop
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def wait_while_paused(self, timeout: float | None = None) -> None:
+        self._running.wait(timeout)
+
+
+@dataclass
+class Progress:
+    """What a UI shows about a running job; plain data, safe to read from another thread."""
+
+    run: str
+    state: str
+    epoch: int  # epochs completed
+    epochs: int
+    step: int  # global step
+    steps_per_epoch: int
+    images_per_sec: float = 0.0
+    eta_sec: float | None = None
+    elapsed_sec: float = 0.0
+
+    @property
+    def fraction(self) -> float:
+        total = self.epochs * self.steps_per_epoch
+        return min(1.0, self.step / total) if total else 0.0
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "fraction": self.fraction}
+
+
+class ControlCallback(keras.callbacks.Callback):
+    """Blocks between steps while paused; stops fit() when asked."""
+
+    def __init__(self, control: TrainingControl, on_state: Callable[[str], None]):
+        super().__init__()
+        self.control = control
+        self.on_state = on_state
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.control.paused and not self.control.stop_requested:
+            self.on_state("paused")
+            while self.control.paused:
+                self.control.wait_while_paused(timeout=0.5)
+            self.on_state("training")
+        if self.control.stop_requested:
+            self.model.stop_training = True
+
+
+class StepClock(keras.callbacks.Callback):
+    """Global step, epoch and throughput, shared by the history and progress callbacks."""
+
+    def __init__(self, steps_per_epoch: int, batch_size: int, first_epoch: int, elapsed_before: float):
+        super().__init__()
+        self.steps_per_epoch = steps_per_epoch
+        self.batch_size = batch_size
+        self.epoch = first_epoch
+        self.step = first_epoch * steps_per_epoch
+        self.elapsed_before = elapsed_before
+        self._start = time.perf_counter()
+        self._window = (self._start, self.step)
+        self.images_per_sec = 0.0
+
+    def epoch_completed(self, epoch: int) -> bool:
+        """False when fit() ends an epoch early because training was stopped."""
+        return self.step == (epoch + 1) * self.steps_per_epoch
+
+    @property
+    def elapsed(self) -> float:
+        return self.elapsed_before + time.perf_counter() - self._start
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+        self._window = (self._start, self.step)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step = self.epoch * self.steps_per_epoch + batch + 1
+        now = time.perf_counter()
+        since, step_then = self._window
+        if now - since >= 1.0:  # a one-second window: responsive, yet not noisy
+            self.images_per_sec = (self.step - step_then) * self.batch_size / (now - since)
+            self._window = (now, self.step)
+
+
+class HistoryLogger(keras.callbacks.Callback):
+    """Appends a history line every ``log_every`` steps (the mean over those steps) and at
+    every epoch end (the epoch mean). Raises ``TrainingDiverged`` on a NaN or infinite loss.
+    """
+
+    def __init__(self, run: RunDir, clock: StepClock, log_every: int):
+        super().__init__()
+        self.run = run
+        self.clock = clock
+        self.log_every = log_every
+        self._last = (0, dict.fromkeys(METRIC_NAMES, 0.0))
+        self._last_time = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._last = (0, dict.fromkeys(METRIC_NAMES, 0.0))
+        self._last_time = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.clock.step % self.log_every:
+            return
+        # fit() reports running means since the epoch began; recover the mean over just the
+        # steps since the last log line: (M_t * t - M_s * s) / (t - s).
+        count = batch + 1
+        means = {k: float(logs[k]) for k in METRIC_NAMES}
+        last_count, last_means = self._last
+        interval = {
+            k: (means[k] * count - last_means[k] * last_count) / (count - last_count) for k in METRIC_NAMES
+        }
+        now = time.perf_counter()
+        rate = (count - last_count) * self.clock.batch_size / max(now - self._last_time, 1e-9)
+        self._last, self._last_time = (count, means), now
+        self._write("step", interval, rate)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.clock.epoch_completed(epoch):
+            return
+        self._write("epoch", {k: float(logs[k]) for k in METRIC_NAMES}, self.clock.images_per_sec)
+
+    def _write(self, kind: str, metrics: dict[str, float], rate: float) -> None:
+        clock = self.clock
+        record = {
+            "kind": kind,
+            "step": clock.step,
+            "epoch": round(clock.step / clock.steps_per_epoch, 4),
+            "elapsed": round(clock.elapsed, 3),
+            "images_per_sec": round(rate, 1),
+            **{k: round(v, 6) for k, v in metrics.items()},
+        }
+        self.run.append_history([record])
+        bad = [k for k in ("d_loss", "g_loss") if not math.isfinite(metrics[k])]
+        if bad:
+            raise TrainingDiverged(
+                f"{' and '.join(bad)} became {metrics[bad[0]]} at step {clock.step}; "
+                "checkpoints saved before this point are intact. Try lower learning rates."
+            )
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Saves weights, optimizer state and the fixed-seed grid every ``every`` epochs and at the end."""
+
+    def __init__(self, run: RunDir, clock: StepClock, every: int, epochs: int, grid_latents):
+        super().__init__()
+        self.run = run
+        self.clock = clock
+        self.every = every
+        self.epochs = epochs
+        self.grid_latents = grid_latents
+
+    def on_epoch_end(self, epoch, logs=None):
+        done = epoch + 1
+        if not self.clock.epoch_completed(epoch) or (done % self.every and done != self.epochs):
+            return
+        samples = gan_lib.generate(self.model.generator, self.grid_latents)
+        grid_png = images.png_bytes(images.grid(samples))
+        state = {"step": self.clock.step, "elapsed": round(self.clock.elapsed, 3)}
+        self.run.save_checkpoint(done, state, gan_lib.checkpoint_writers(self.model, grid_png))
+
+
+class ProgressReporter(keras.callbacks.Callback):
+    """Hands a ``Progress`` to ``report`` after every step (it reads no tensors: no host sync)."""
+
+    def __init__(self, run: RunDir, clock: StepClock, epochs: int, report: Callable[[Progress], None]):
+        super().__init__()
+        self.run = run
+        self.clock = clock
+        self.epochs = epochs
+        self.report = report
+
+    def progress(self, state: str = "training") -> Progress:
+        clock = self.clock
+        remaining = self.epochs * clock.steps_per_epoch - clock.step
+        rate = clock.images_per_sec
+        return Progress(
+            run=self.run.name,
+            state=state,
+            epoch=clock.step // clock.steps_per_epoch,
+            epochs=self.epochs,
+            step=clock.step,
+            steps_per_epoch=clock.steps_per_epoch,
+            images_per_sec=rate,
+            eta_sec=remaining * clock.batch_size / rate if rate > 0 else None,
+            elapsed_sec=clock.elapsed,
+        )
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.report(self.progress())
+
+
+class EpochReseeder(keras.callbacks.Callback):
+    """Sets every dropout seed to a function of (seed, epoch) as each epoch begins, so a run
+    resumed at an epoch boundary draws the same dropout masks as an uninterrupted one.
+    """
+
+    def __init__(self, seed: int):
+        super().__init__()
+        self.seed = seed
+
+    def on_epoch_begin(self, epoch, logs=None):
+        models = (self.model.generator, self.model.discriminator)
+        for i, layer in enumerate(layer for m in models for layer in m.layers):
+            generator = getattr(layer, "seed_generator", None)
+            if generator is not None:
+                state = generator.state
+                state.assign(keras.ops.cast([self.seed + i, epoch], state.dtype))

@@ -1,0 +1,311 @@
+"""The run directory: the one contract between trainer, CLI, app and tests.
+
+    <runs-dir>/<name>/
+        config.json          every setting (TrainConfig) plus dataset facts and library versions
+        history.jsonl        one JSON object per log point (appended; a torn last line is ignored)
+        status.json          training | paused | stopped | finished | failed, with progress or error
+        best.json            the chosen best epoch and who chose it (evaluation or a person)
+        lock.json            pid of the process training this run, while it trains
+        epochs/0003/         one folder per saved epoch, renamed into place only when complete:
+            generator.weights.h5, discriminator.weights.h5   Keras weights
+            optimizer.weights.h5   Adam state for exact resume (kept in the newest two only)
+            grid.png         the fixed-seed sample grid
+            state.json       epoch, global step, elapsed seconds
+        eval/                cached evaluation results, one JSON file per (epoch, settings)
+
+Every file is replaced atomically (temp file + rename), so a run killed at any instant stays
+readable and resumes from its last complete checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ganlib import GanlibError, atomic
+from ganlib.config import TrainConfig, check_run_name
+
+STATES = ("created", "training", "paused", "stopped", "finished", "failed")
+ACTIVE_STATES = ("training", "paused")
+WEIGHT_FILES = ("generator.weights.h5", "discriminator.weights.h5")
+OPTIMIZER_FILE = "optimizer.weights.h5"
+KEEP_OPTIMIZER_STATE = 2
+
+
+class RunError(GanlibError):
+    pass
+
+
+def default_runs_dir() -> Path:
+    return Path(os.environ.get("GANLIB_RUNS_DIR", "checkpoints"))
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    epoch: int
+    path: Path
+    state: dict[str, Any]
+
+    @property
+    def step(self) -> int:
+        return int(self.state["step"])
+
+    @property
+    def generator_path(self) -> Path:
+        return self.path / "generator.weights.h5"
+
+    @property
+    def discriminator_path(self) -> Path:
+        return self.path / "discriminator.weights.h5"
+
+    @property
+    def optimizer_path(self) -> Path:
+        return self.path / OPTIMIZER_FILE
+
+    @property
+    def grid_path(self) -> Path:
+        return self.path / "grid.png"
+
+
+class RunDir:
+    """One run's folder. Construct with a validated name under a runs directory."""
+
+    def __init__(self, runs_dir: Path | str, name: str):
+        self.name = check_run_name(name)
+        self.runs_dir = Path(runs_dir)
+        self.path = self.runs_dir / name
+
+    @classmethod
+    def from_path(cls, path: Path | str) -> RunDir:
+        """``DIR/NAME`` (as the CLI takes it), or a bare ``NAME`` in the default runs directory."""
+        path = Path(path)
+        if path.parent == Path("."):
+            return cls(default_runs_dir(), path.name)
+        return cls(path.parent, path.name)
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"
+
+    # -- files -------------------------------------------------------------------------------
+    @property
+    def config_path(self) -> Path:
+        return self.path / "config.json"
+
+    @property
+    def history_path(self) -> Path:
+        return self.path / "history.jsonl"
+
+    @property
+    def epochs_dir(self) -> Path:
+        return self.path / "epochs"
+
+    @property
+    def eval_dir(self) -> Path:
+        return self.path / "eval"
+
+    def exists(self) -> bool:
+        return self.config_path.is_file()
+
+    # -- config ------------------------------------------------------------------------------
+    def create(self, config: TrainConfig, facts: dict[str, Any]) -> None:
+        if self.exists():
+            raise RunError(
+                f"run {self.name!r} already exists in {self.runs_dir}; resume it or pick another name"
+            )
+        self.path.mkdir(parents=True, exist_ok=True)
+        atomic.write_json(self.config_path, {"config": config.to_dict(), **facts})
+        self.set_status("created")
+
+    def update_config(self, config: TrainConfig) -> None:
+        atomic.write_json(self.config_path, {**self.meta(), "config": config.to_dict()})
+
+    def meta(self) -> dict[str, Any]:
+        try:
+            return atomic.read_json(self.config_path)
+        except FileNotFoundError:
+            raise RunError(f"no run at {self.path}") from None
+        except (OSError, ValueError) as exc:
+            raise RunError(f"{self.config_path} is unreadable: {exc}") from exc
+
+    def config(self) -> TrainConfig:
+        return TrainConfig.from_dict(self.meta()["config"])
+
+    # -- history -----------------------------------------------------------------------------
+    def append_history(self, records: list[dict[str, Any]]) -> None:
+        # Appends are not atomic, but a torn last line is skipped by history(); resume rewrites
+        # the file atomically, so a kill -9 never leaves it unreadable.
+        with open(self.history_path, "a") as f:
+            f.write("".join(json.dumps(r) + "\n" for r in records))
+            f.flush()
+
+    def history(self) -> list[dict[str, Any]]:
+        try:
+            lines = self.history_path.read_text().splitlines()
+        except FileNotFoundError:
+            return []
+        records = []
+        for line in lines:
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                continue  # a line torn by a kill; everything before and after is intact
+        return records
+
+    def truncate_history(self, last_step: int) -> None:
+        """Keep the log points up to ``last_step`` (the checkpoint a resume starts from)."""
+        kept = [r for r in self.history() if r.get("step", 0) <= last_step]
+        atomic.write_bytes(self.history_path, "".join(json.dumps(r) + "\n" for r in kept).encode())
+
+    # -- status and lock ---------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        try:
+            status = atomic.read_json(self.path / "status.json")
+        except (OSError, ValueError):
+            status = {"state": "created" if self.exists() else "missing"}
+        if status.get("state") in ACTIVE_STATES and not self.is_locked():
+            status = {**status, "state": "interrupted", "was": status["state"]}
+        return status
+
+    def set_status(self, state: str, **info: Any) -> None:
+        assert state in STATES, state
+        atomic.write_json(self.path / "status.json", {"state": state, "time": time.time(), **info})
+
+    def lock(self) -> None:
+        """Claim the run for this process; refuse when another live process trains it."""
+        holder = self._lock_holder()
+        if holder is not None and holder != os.getpid():
+            raise RunError(f"run {self.name!r} is being trained by process {holder}")
+        atomic.write_json(self.path / "lock.json", {"pid": os.getpid(), "host": socket.gethostname()})
+
+    def unlock(self) -> None:
+        if self._lock_holder() == os.getpid():
+            (self.path / "lock.json").unlink(missing_ok=True)
+
+    def is_locked(self) -> bool:
+        return self._lock_holder() is not None
+
+    def _lock_holder(self) -> int | None:
+        try:
+            lock = atomic.read_json(self.path / "lock.json")
+        except (OSError, ValueError):
+            return None
+        if lock.get("host") != socket.gethostname():
+            return None
+        try:
+            os.kill(int(lock["pid"]), 0)
+        except (OSError, ValueError, KeyError):
+            return None  # the process is gone: a stale lock from a killed run
+        return int(lock["pid"])
+
+    # -- checkpoints -------------------------------------------------------------------------
+    def checkpoints(self) -> list[Checkpoint]:
+        """Complete checkpoints, oldest first. Half-written ones (temp folders) are not listed."""
+        if not self.epochs_dir.is_dir():
+            return []
+        found = []
+        for path in self.epochs_dir.iterdir():
+            if not path.name.isdigit():
+                continue
+            try:
+                state = atomic.read_json(path / "state.json")
+            except (OSError, ValueError):
+                continue
+            found.append(Checkpoint(int(path.name), path, state))
+        return sorted(found, key=lambda c: c.epoch)
+
+    def epochs(self) -> list[int]:
+        return [c.epoch for c in self.checkpoints()]
+
+    def checkpoint(self, epoch: int | None = None) -> Checkpoint:
+        """The checkpoint of ``epoch`` (default: the newest)."""
+        checkpoints = self.checkpoints()
+        if not checkpoints:
+            raise RunError(f"run {self.name!r} has no saved checkpoint yet")
+        if epoch is None:
+            return checkpoints[-1]
+        for c in checkpoints:
+            if c.epoch == epoch:
+                return c
+        raise RunError(f"run {self.name!r} has no checkpoint for epoch {epoch} (saved: {self._epoch_list()})")
+
+    def _epoch_list(self) -> str:
+        return ", ".join(map(str, self.epochs())) or "none"
+
+    def save_checkpoint(
+        self, epoch: int, state: dict[str, Any], writers: dict[str, Callable[[Path], None]]
+    ) -> None:
+        """Write a checkpoint folder: every ``writers[name](path)`` into a temp folder, then rename."""
+        self.epochs_dir.mkdir(parents=True, exist_ok=True)
+        final = self.epochs_dir / f"{epoch:04d}"
+        tmp = self.epochs_dir / f".{epoch:04d}.tmp-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        try:
+            for name, write in writers.items():
+                write(tmp / name)
+            atomic.write_json(tmp / "state.json", {"epoch": epoch, **state})
+            for f in tmp.iterdir():
+                atomic._fsync(f)
+            if final.exists():  # re-saving an epoch (a resume after a corrupt checkpoint)
+                shutil.rmtree(final)
+            os.rename(tmp, final)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        self._prune_optimizer_state()
+
+    def _prune_optimizer_state(self) -> None:
+        # Adam's moments are twice the model's size and only a resume needs them.
+        for old in self.checkpoints()[:-KEEP_OPTIMIZER_STATE]:
+            old.optimizer_path.unlink(missing_ok=True)
+
+    # -- best epoch --------------------------------------------------------------------------
+    def best(self) -> dict[str, Any] | None:
+        try:
+            return atomic.read_json(self.path / "best.json")
+        except (OSError, ValueError):
+            return None
+
+    def set_best(self, epoch: int, chosen_by: str, **info: Any) -> None:
+        self.checkpoint(epoch)  # refuses an epoch that has no checkpoint
+        atomic.write_json(self.path / "best.json", {"epoch": epoch, "chosen_by": chosen_by, **info})
+
+    # -- summary -----------------------------------------------------------------------------
+    def summary(self) -> dict[str, Any]:
+        """One row of the runs table."""
+        meta = self.meta()
+        config = meta["config"]
+        best = self.best() or {}
+        checkpoints = self.checkpoints()
+        return {
+            "name": self.name,
+            "dataset": config["dataset"],
+            "model": config["model"],
+            "loss": config["loss"],
+            "epochs": f"{checkpoints[-1].epoch if checkpoints else 0}/{config['epochs']}",
+            "status": self.status().get("state", "?"),
+            "best_epoch": best.get("epoch"),
+            "best_fid": best.get("fid"),
+        }
+
+
+def list_runs(runs_dir: Path | str | None = None) -> list[RunDir]:
+    """Runs in a runs directory, newest first; folders that are not runs are skipped."""
+    root = Path(runs_dir) if runs_dir is not None else default_runs_dir()
+    if not root.is_dir():
+        return []
+    runs = []
+    for path in root.iterdir():
+        try:
+            run = RunDir(root, path.name)
+        except GanlibError:
+            continue
+        if run.exists():
+            runs.append(run)
+    return sorted(runs, key=lambda r: r.config_path.stat().st_mtime, reverse=True)

@@ -1,0 +1,138 @@
+"""Train a GAN into a run directory, or resume one from its last complete checkpoint."""
+
+from __future__ import annotations
+
+import platform
+import traceback
+from collections.abc import Callable
+
+from ganlib import GanlibError, callbacks
+from ganlib import data as data_lib
+from ganlib import gan as gan_lib
+from ganlib.config import TrainConfig
+from ganlib.rundir import RunDir, RunError
+
+
+def library_versions() -> dict[str, str]:
+    import keras
+    import numpy
+    import tensorflow
+
+    import ganlib
+
+    return {
+        "ganlib": ganlib.__version__,
+        "keras": keras.version(),
+        "tensorflow": tensorflow.__version__,
+        "numpy": numpy.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def train(
+    config: TrainConfig,
+    run: RunDir,
+    *,
+    resume: bool = False,
+    control: callbacks.TrainingControl | None = None,
+    report: Callable[[callbacks.Progress], None] | None = None,
+    verbose: int = 0,
+    log: Callable[[str], None] = lambda message: None,
+) -> str:
+    """Train ``run`` to ``config.epochs`` epochs; returns the final state (finished or stopped).
+
+    A new run needs ``resume=False`` and a free name. ``resume=True`` continues an existing run
+    from its newest loadable checkpoint with the run's own settings, except ``epochs``, which
+    may be raised. Errors are recorded in the run's status and re-raised.
+    """
+    control = control or callbacks.TrainingControl()
+    if resume:
+        if not run.exists():
+            raise RunError(f"no run {run.name!r} in {run.runs_dir} to resume")
+        config = run.config().replace(epochs=max(config.epochs, 1))
+    config.validate()
+    dataset = data_lib.load_dataset(config.dataset, "train", config.image_size)
+    if resume:
+        run.lock()  # before touching the config: another process may be training this run
+        run.update_config(config)
+    else:
+        run.create(config, _facts(dataset))
+        run.lock()
+    try:
+        return _fit(config, run, dataset, control, report, verbose, log)
+    except BaseException as exc:
+        message = str(exc) if isinstance(exc, GanlibError) else f"{type(exc).__name__}: {exc}"
+        detail = "" if isinstance(exc, GanlibError) else traceback.format_exc(limit=5)
+        run.set_status("failed", error=message, detail=detail)
+        raise
+    finally:
+        run.unlock()
+
+
+def _facts(dataset: data_lib.ImageSet) -> dict:
+    return {
+        "image_shape": list(dataset.image_shape),
+        "num_classes": dataset.num_classes,
+        "class_names": dataset.class_names,
+        "dataset_size": len(dataset),
+        "versions": library_versions(),
+    }
+
+
+def _fit(config, run, dataset, control, report, verbose, log) -> str:
+    gan = gan_lib.build_gan(config, dataset.image_shape, dataset.num_classes)
+    first_epoch, elapsed = _restore(gan, run, log)
+    if first_epoch >= config.epochs:
+        log(f"run {run.name} already has {first_epoch} epochs; nothing to do")
+        run.set_status("finished", epoch=first_epoch)
+        return "finished"
+    steps = data_lib.steps_per_epoch(dataset, config.batch_size, config.steps_per_epoch)
+    batches = data_lib.training_dataset(
+        dataset, config.batch_size, steps, config.seed, first_epoch, config.epochs
+    )
+    clock = callbacks.StepClock(steps, config.batch_size, first_epoch, elapsed)
+    reporter = callbacks.ProgressReporter(run, clock, config.epochs, report or (lambda progress: None))
+
+    def set_state(state: str) -> None:
+        run.set_status(state, epoch=clock.step // steps, step=clock.step)
+        reporter.report(reporter.progress(state))
+
+    grid_latents = gan_lib.fixed_latents(config.latent_dim, config.seed)
+    fit_callbacks = [
+        clock,
+        callbacks.EpochReseeder(config.seed),
+        callbacks.HistoryLogger(run, clock, config.log_every),
+        callbacks.Checkpointer(run, clock, config.checkpoint_every, config.epochs, grid_latents),
+        reporter,
+        callbacks.ControlCallback(control, set_state),
+    ]
+    set_state("training")
+    gan.fit(
+        batches,
+        epochs=config.epochs,
+        initial_epoch=first_epoch,
+        steps_per_epoch=steps,
+        callbacks=fit_callbacks,
+        verbose=verbose,
+        shuffle=False,  # the pipeline shuffles, deterministically per epoch
+    )
+    final = "stopped" if control.stop_requested and clock.step < config.epochs * steps else "finished"
+    set_state(final)
+    return final
+
+
+def _restore(gan: gan_lib.GAN, run: RunDir, log) -> tuple[int, float]:
+    """Load the newest checkpoint that loads; returns (epochs done, seconds trained)."""
+    for checkpoint in reversed(run.checkpoints()):
+        try:
+            gan_lib.load_checkpoint(gan, checkpoint, with_optimizer=True)
+        except gan_lib.CheckpointError as exc:
+            log(f"skipping checkpoint: {exc}")
+            continue
+        run.truncate_history(checkpoint.step)
+        log(f"resuming {run.name} from epoch {checkpoint.epoch} (step {checkpoint.step})")
+        return checkpoint.epoch, float(checkpoint.state.get("elapsed", 0.0))
+    if run.checkpoints():
+        raise RunError(f"run {run.name!r} has no loadable checkpoint with optimizer state; start a new run")
+    run.truncate_history(0)
+    return 0, 0.0

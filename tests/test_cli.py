@@ -1,0 +1,111 @@
+"""The headless CLI, run as a user runs it: a subprocess writing a real run directory."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+from ganlib import images
+from ganlib.rundir import RunDir
+
+TINY = ["--steps-per-epoch", "3", "--batch-size", "16", "--width", "0.25", "--log-every", "1"]
+
+
+def ganlib_cli(*args, check=True, **kwargs):
+    env = {**os.environ, "GANLIB_OFFLINE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "ganlib", *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        **kwargs,
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"exit {done.returncode}\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+@pytest.mark.parametrize("model, dataset", [("dcgan", "mnist"), ("mlp", "fashion_mnist")])
+def test_train_resume_and_sample(runs_dir, tmp_path, model, dataset):
+    common = ["--run", "smoke", "--dataset", dataset, "--model", model, "--runs-dir", runs_dir, *TINY]
+    ganlib_cli("train", *common, "--epochs", 2)
+    run = RunDir(runs_dir, "smoke")
+    assert run.epochs() == [1, 2]
+    assert all(c.grid_path.is_file() for c in run.checkpoints())
+    ganlib_cli("train", *common, "--epochs", 3, "--resume")
+    assert run.epochs() == [1, 2, 3]
+    steps = [r["step"] for r in run.history() if r["kind"] == "step"]
+    assert steps == list(range(1, 10))  # exactly one more epoch, no duplicated or lost lines
+
+    out = tmp_path / "grid.png"
+    done = ganlib_cli("sample", "--run", run.path, "--n", 16, "--out", out)
+    assert "epoch 3" in done.stdout
+    grid = images.read_png(str(out))
+    assert grid.shape[:2] == (4 * 30 + 2, 4 * 30 + 2) and grid.std() > 0
+
+    table = ganlib_cli("runs", "--runs-dir", runs_dir).stdout
+    assert "smoke" in table and dataset in table and "3/3" in table and "finished" in table
+
+
+def test_refuses_to_overwrite_and_reports_user_errors_in_one_line(runs_dir):
+    ganlib_cli("train", "--run", "once", "--epochs", 1, "--runs-dir", runs_dir, *TINY)
+    for args, message in [
+        (["train", "--run", "once", "--epochs", 1, "--runs-dir", runs_dir], "already exists"),
+        (["train", "--run", "../escape", "--runs-dir", runs_dir], "invalid run name"),
+        (["train", "--run", "x", "--batch-size", "0", "--runs-dir", runs_dir], "batch_size"),
+        (["train", "--run", "x", "--epochs", "many"], "invalid int value"),
+        (["sample", "--run", f"{runs_dir}/missing", "--out", "x.png"], "no run"),
+        (
+            ["sample", "--run", f"{runs_dir}/once", "--epoch", 9, "--out", "x.png"],
+            "no checkpoint for epoch 9",
+        ),
+        (["frobnicate"], "invalid choice"),
+    ]:
+        done = ganlib_cli(*args, check=False)
+        assert done.returncode == 2, (args, done.stderr)
+        assert message in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert not (runs_dir / "x").exists()
+
+
+def test_resume_after_kill_9(runs_dir):
+    """A run killed mid-training resumes from its last complete checkpoint, history intact."""
+    env = {**os.environ, "GANLIB_OFFLINE": "1"}
+    args = ["train", "--run", "killed", "--runs-dir", runs_dir, "--epochs", 200, *TINY]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ganlib", *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    run = RunDir(runs_dir, "killed")
+    deadline = time.monotonic() + 240
+    while len(run.epochs()) < 3 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert len(run.epochs()) >= 3, "training did not reach three checkpoints"
+    assert run.status()["state"] == "interrupted"  # the lock's process is gone
+    last = run.checkpoint()
+    ganlib_cli(
+        "train", "--run", "killed", "--runs-dir", runs_dir, "--epochs", last.epoch + 1, "--resume", *TINY
+    )
+    steps = [r["step"] for r in run.history() if r["kind"] == "step"]
+    assert steps == list(range(1, (last.epoch + 1) * 3 + 1))
+    assert run.epochs()[-1] == last.epoch + 1
+    assert not list(run.epochs_dir.glob(".*"))  # no temp folder left behind
+    assert json.loads((run.path / "status.json").read_text())["state"] == "finished"
+
+
+def test_data_command_lists_datasets():
+    lines = [json.loads(line) for line in ganlib_cli("data").stdout.splitlines() if line.startswith("{")]
+    assert {d["dataset"] for d in lines} == {"mnist", "fashion_mnist"}
+    assert all(d["status"].startswith("ok") for d in lines)
+    assert np.all([d["path"] for d in lines])

@@ -1,0 +1,59 @@
+import pytest
+from conftest import tiny_config
+
+from ganlib import gan as gan_lib
+from ganlib.rundir import RunDir, RunError, list_runs
+from ganlib.train import train
+
+
+def test_torn_history_line_is_skipped(runs_dir):
+    run = RunDir(runs_dir, "torn")
+    run.path.mkdir()
+    run.append_history([{"step": 1}, {"step": 2}])
+    with open(run.history_path, "a") as f:
+        f.write('{"step": 3, "d_lo')  # what a kill -9 mid-write leaves
+    assert [r["step"] for r in run.history()] == [1, 2]
+    run.truncate_history(1)
+    assert run.history_path.read_text() == '{"step": 1}\n'
+
+
+def test_corrupt_checkpoint_gives_a_clear_error_and_resume_falls_back(trained_run, runs_dir, tmp_path):
+    import shutil
+
+    run = RunDir(runs_dir, "corrupt")
+    shutil.copytree(trained_run.path, run.path)
+    latest = run.checkpoint()
+    data = latest.generator_path.read_bytes()
+    latest.generator_path.write_bytes(data[: len(data) // 3])  # half-written weights
+    with pytest.raises(gan_lib.CheckpointError, match=f"epoch {latest.epoch} is unreadable"):
+        gan_lib.load_models(run)
+    logs = []
+    train(tiny_config(epochs=4), run, resume=True, log=logs.append)
+    assert any("skipping checkpoint" in line for line in logs)
+    assert run.epochs() == [1, 2, 3, 4]
+    gan_lib.load_models(run, epoch=3)  # re-saved from the fallback, loadable again
+
+
+def test_half_written_checkpoint_folder_is_invisible(trained_run, runs_dir):
+    import shutil
+
+    run = RunDir(runs_dir, "half")
+    shutil.copytree(trained_run.path, run.path)
+    (run.epochs_dir / ".0004.tmp-123").mkdir()
+    (run.epochs_dir / "0005").mkdir()  # no state.json: never completed
+    assert run.epochs() == [1, 2, 3]
+
+
+def test_optimizer_state_kept_only_where_resume_needs_it(trained_run):
+    have = [c.epoch for c in trained_run.checkpoints() if c.optimizer_path.exists()]
+    assert have == [2, 3]
+
+
+def test_best_epoch_must_exist(trained_run):
+    with pytest.raises(RunError, match="no checkpoint for epoch 42"):
+        trained_run.set_best(42, "person")
+
+
+def test_list_runs_skips_non_runs(trained_run):
+    (trained_run.runs_dir / "not-a-run").mkdir(exist_ok=True)
+    assert [r.name for r in list_runs(trained_run.runs_dir)] == ["tiny"]

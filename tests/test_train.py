@@ -1,0 +1,118 @@
+import dataclasses
+import json
+import socket
+import threading
+import time
+
+import numpy as np
+import pytest
+from conftest import tiny_config
+
+from ganlib import gan as gan_lib
+from ganlib import losses
+from ganlib.callbacks import TrainingControl, TrainingDiverged
+from ganlib.rundir import RunDir, RunError
+from ganlib.train import train
+
+
+def _weights(model):
+    return [w.copy() for w in model.get_weights()]
+
+
+@pytest.mark.parametrize("model", ["dcgan", "mlp"])
+def test_training_changes_both_networks_and_writes_a_complete_run(runs_dir, model):
+    run = RunDir(runs_dir, f"t-{model}")
+    config = tiny_config(model=model)
+    initial = gan_lib.build_gan(config, (28, 28, 1))
+    state = train(config, run)
+    assert state == "finished"
+    trained, checkpoint = gan_lib.load_models(run)
+    assert checkpoint.epoch == 2 and run.epochs() == [1, 2]
+    # Under Keras 3 the tutorials' `d.trainable = False` freezes D silently: check both moved.
+    for before, after in (
+        (initial.generator, trained.generator),
+        (initial.discriminator, trained.discriminator),
+    ):
+        moved = [not np.allclose(a, b) for a, b in zip(_weights(before), _weights(after))]
+        assert sum(moved) >= len(moved) // 2, f"{before.name}: only {sum(moved)}/{len(moved)} tensors changed"
+    history = run.history()
+    assert [r["step"] for r in history if r["kind"] == "epoch"] == [3, 6]
+    assert [r["step"] for r in history if r["kind"] == "step"] == [2, 4, 6]
+    for record in history:
+        assert np.isfinite([record[k] for k in gan_lib.METRIC_NAMES]).all()
+        assert 0 <= record["acc_real"] <= 1 and 0 <= record["d_real"] <= 1
+    assert run.status()["state"] == "finished"
+    assert run.config().model == model
+    assert run.meta()["versions"]["keras"].startswith("3.")
+    grid = checkpoint.grid_path.read_bytes()
+    assert grid.startswith(b"\x89PNG")
+
+
+def test_exact_resume_matches_an_uninterrupted_run(runs_dir):
+    config = tiny_config(epochs=3)
+    straight, resumed = RunDir(runs_dir, "straight"), RunDir(runs_dir, "resumed")
+    train(config, straight)
+    train(config.replace(epochs=2), resumed)
+    train(config, resumed, resume=True)
+    a, _ = gan_lib.load_models(straight)
+    b, _ = gan_lib.load_models(resumed)
+    for wa, wb in zip(
+        _weights(a.generator) + _weights(a.discriminator), _weights(b.generator) + _weights(b.discriminator)
+    ):
+        np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
+    assert [r["step"] for r in resumed.history()] == [r["step"] for r in straight.history()]
+
+
+def test_existing_run_is_not_overwritten(runs_dir):
+    run = RunDir(runs_dir, "once")
+    train(tiny_config(epochs=1), run)
+    with pytest.raises(RunError, match="already exists"):
+        train(tiny_config(epochs=1), run)
+    assert run.epochs() == [1]
+
+
+def test_stop_and_pause_from_another_thread(runs_dir):
+    run = RunDir(runs_dir, "controlled")
+    control = TrainingControl()
+    seen = []
+
+    def report(progress):
+        seen.append(progress.state)
+        if progress.step == 2 and not control.paused and "paused" not in seen:
+            control.pause()
+            threading.Timer(0.3, control.resume).start()
+        if progress.step >= 5:
+            control.stop()
+
+    started = time.monotonic()
+    state = train(tiny_config(epochs=50), run, control=control, report=report)
+    assert state == "stopped"
+    assert "paused" in seen and seen[-1] == "stopped"
+    assert time.monotonic() - started > 0.3  # it really waited while paused
+    assert run.status()["state"] == "stopped"
+    assert run.epochs() == [1]  # stopped during epoch 2: the completed epoch is kept
+
+
+def test_nan_loss_fails_the_run_but_keeps_checkpoints(runs_dir, monkeypatch):
+    run = RunDir(runs_dir, "diverges")
+    train(tiny_config(epochs=1), run)
+    bce = losses.LOSSES["bce"]
+    poisoned = dataclasses.replace(
+        bce, d_loss=lambda real, fake, s=0.0: bce.d_loss(real, fake, s) * float("nan")
+    )
+    monkeypatch.setitem(losses.LOSSES, "bce", poisoned)
+    with pytest.raises(TrainingDiverged, match="d_loss.* became nan at step 4"):
+        train(tiny_config(epochs=2), run, resume=True)
+    status = run.status()
+    assert status["state"] == "failed" and "nan" in status["error"]
+    monkeypatch.setitem(losses.LOSSES, "bce", bce)
+    _, checkpoint = gan_lib.load_models(run)  # the epoch before the failure still loads
+    assert checkpoint.epoch == 1
+
+
+def test_second_process_cannot_take_a_locked_run(runs_dir):
+    run = RunDir(runs_dir, "locked")
+    train(tiny_config(epochs=1), run)
+    (run.path / "lock.json").write_text(json.dumps({"pid": 1, "host": socket.gethostname()}))
+    with pytest.raises(RunError, match="being trained by process 1"):
+        train(tiny_config(epochs=2), run, resume=True)
