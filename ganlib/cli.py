@@ -58,6 +58,35 @@ def build_parser() -> ArgumentParser:
     sample.add_argument("--out", required=True, type=Path, help="output PNG path")
     sample.set_defaults(handler=cmd_sample)
 
+    evaluate = commands.add_parser("evaluate", help="per-epoch FID, KID, precision/recall, D accuracy")
+    evaluate.add_argument("--run", required=True, help="DIR/NAME of the run")
+    evaluate.add_argument("--epochs", default="all", help="all, or a comma list such as 1,5,10")
+    evaluate.add_argument("--samples", type=int, default=10_000)
+    evaluate.add_argument(
+        "--evaluator", default=None, help="dataset name or inception:PATH (default: the run's)"
+    )
+    evaluate.set_defaults(handler=cmd_evaluate)
+
+    fid = commands.add_parser("fid", help="compare two image sources")
+    fid.add_argument("--real", required=True, help="DATASET:SPLIT, folder:PATH or run:DIR/NAME[@EPOCH]")
+    fid.add_argument("--fake", required=True, help="same forms as --real")
+    fid.add_argument("--samples", type=int, default=10_000)
+    fid.add_argument("--evaluator", default=None, help="dataset name or inception:PATH (default: --real's)")
+    fid.set_defaults(handler=cmd_fid)
+
+    train_evaluator = commands.add_parser("train-evaluator", help="train the FID feature classifier")
+    train_evaluator.add_argument("--dataset", required=True)
+    train_evaluator.add_argument("--epochs", type=int, default=6)
+    train_evaluator.add_argument("--image-size", type=int, default=None)
+    train_evaluator.set_defaults(handler=cmd_train_evaluator)
+
+    bench = commands.add_parser("bench", help="images/s of our trainer vs the tutorials' loop")
+    bench.add_argument("--model", choices=["dcgan", "mlp"], default="dcgan")
+    bench.add_argument("--batch-size", type=int, default=128)
+    bench.add_argument("--width", type=float, default=1.0)
+    bench.add_argument("--seconds", type=float, default=20.0, help="measuring time per contender")
+    bench.set_defaults(handler=cmd_bench)
+
     runs = commands.add_parser("runs", help="list the runs in a runs directory")
     _add_runs_dir(runs)
     runs.set_defaults(handler=cmd_runs)
@@ -146,3 +175,81 @@ def cmd_data(args) -> int:
             print(json.dumps({"dataset": name, "path": str(path) if path else None, "status": message}))
     print(f"data directory: {data.data_dir()} (set GANLIB_DATA_DIR to change)")
     return 1 if failed else 0
+
+
+def _parse_epochs(text: str, available: list[int]) -> list[int]:
+    if text == "all":
+        return available
+    try:
+        wanted = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise GanlibError(f"--epochs takes 'all' or a comma list of numbers, got {text!r}") from None
+    missing = [e for e in wanted if e not in available]
+    if missing:
+        raise GanlibError(f"no checkpoint for epoch(s) {missing} (saved: {available})")
+    return wanted
+
+
+def _progress_bar(fraction: float, message: str) -> None:
+    filled = int(fraction * 30)
+    print(
+        f"\r[{'#' * filled}{'.' * (30 - filled)}] {message}",
+        end="\n" if fraction >= 1 else "",
+        file=sys.stderr,
+    )
+
+
+def cmd_evaluate(args) -> int:
+    from ganlib import evaluate
+
+    run = RunDir.from_path(args.run)
+    engine = evaluate.Engine(run, args.samples, args.evaluator)
+    epochs = _parse_epochs(args.epochs, run.epochs())
+    floor = engine.floor()
+    results = engine.evaluate(epochs, progress=_progress_bar)
+    for result in results:
+        print(json.dumps({k: v for k, v in result.items() if k != "fingerprint"}))
+    best = evaluate.record_best(run, results, engine.metric_label)
+    summary = {
+        "summary": run.name,
+        "metric": engine.metric_label,
+        "samples": args.samples,
+        "real_data_floor": {
+            "fid": floor["fid"],
+            "kid": floor["kid"],
+            "precision": floor["precision"],
+            "recall": floor["recall"],
+        },
+        "best_epoch": best and best["epoch"],
+        "best_chosen_by": best and best["chosen_by"],
+    }
+    print(json.dumps(summary))
+    return 0
+
+
+def cmd_fid(args) -> int:
+    from ganlib import evaluate
+
+    if not 100 <= args.samples <= evaluate.MAX_SAMPLES:
+        raise GanlibError(f"--samples must be between 100 and {evaluate.MAX_SAMPLES}")
+    result = evaluate.compare_sources(args.real, args.fake, args.samples, args.evaluator)
+    print(json.dumps(result))
+    print(
+        f"FID ({result['evaluator']}): {result['fid']:.4f}  KID: {result['kid']:.6f}  "
+        f"precision: {result['precision']:.3f}  recall: {result['recall']:.3f}  samples: {result['samples']}"
+    )
+    return 0
+
+
+def cmd_train_evaluator(args) -> int:
+    from ganlib.evaluator import train_evaluator
+
+    train_evaluator(args.dataset, epochs=args.epochs, image_size=args.image_size)
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from ganlib import bench
+
+    bench.run(args.model, args.batch_size, args.seconds, args.width)
+    return 0

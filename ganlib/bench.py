@@ -1,0 +1,262 @@
+"""``python -m ganlib bench``: our trainer against the tutorials' loop and a hand-written step,
+side by side in one process, as images per second and ratios, plus FLOP/s utilisation.
+
+Equal work: every contender trains on ``batch_size`` real images per step, shows D as many
+fakes, and updates D once and G once. The tutorials' loop needs more passes for that (G runs
+twice: ``predict`` for D's fakes, then again inside the stacked model); the pass counts are
+printed with the results.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ganlib import data as data_lib
+from ganlib import gan as gan_lib
+from ganlib import losses
+from ganlib.config import TrainConfig
+
+
+@dataclass
+class Result:
+    name: str
+    images_per_sec: float
+    passes: str
+    note: str = ""
+
+
+def _timed(step: Callable[[], None], seconds: float, warmup_steps: int = 3) -> float:
+    """Steps per second of ``step`` over about ``seconds``, after tracing/warm-up steps."""
+    for _ in range(warmup_steps):
+        step()
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        step()
+        count += 1
+    return count / (time.perf_counter() - start)
+
+
+def _real_batches(batch_size: int):
+    mnist = data_lib.load_dataset("mnist")
+    steps = data_lib.steps_per_epoch(mnist, batch_size, None)
+    return data_lib.training_dataset(mnist, batch_size, steps, 0, 0, 1000).repeat()
+
+
+# -- 1. ours, headless ---------------------------------------------------------------------------
+
+
+def bench_ours(config: TrainConfig, seconds: float) -> Result:
+    gan = gan_lib.build_gan(config, (28, 28, 1))
+    batches = _real_batches(config.batch_size)
+    steps = 20
+    gan.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0)  # trace
+    timings = []
+    while sum(timings) < seconds:
+        start = time.perf_counter()
+        gan.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0)
+        timings.append(time.perf_counter() - start)
+    rate = steps * len(timings) / sum(timings) * config.batch_size
+    return Result("ours: GAN.fit, headless", rate, "G 1 fwd + 1 bwd; D 2 fwd + 2 bwd (real, fake)")
+
+
+# -- 2. ours on the job manager's thread, with a page polling ------------------------------------
+
+
+def bench_ours_threaded(config: TrainConfig, seconds: float, runs_dir: Path) -> Result:
+    from ganlib.jobs import JobManager
+    from ganlib.rundir import RunDir
+
+    manager = JobManager(runs_dir)
+    name = f"bench-{int(time.time())}"
+    manager.start(config.replace(epochs=10_000, steps_per_epoch=200, log_every=50), name)
+    run = RunDir(runs_dir, name)
+    samples = []
+    deadline = time.perf_counter() + seconds + 8
+    while time.perf_counter() < deadline:
+        time.sleep(1.0)  # what the Train page's fragment does each second
+        snapshot = manager.snapshot()
+        run.history()
+        run.checkpoints()
+        if snapshot.progress:
+            samples.append((time.perf_counter(), snapshot.progress["step"]))
+    manager.stop()
+    manager.wait(60)
+    measured = [s for s in samples if s[1] > 10]  # past tracing
+    (t0, s0), (t1, s1) = measured[0], measured[-1]
+    rate = (s1 - s0) * config.batch_size / (t1 - t0)
+    return Result("ours: job-manager thread + 1 s poll", rate, "as ours")
+
+
+# -- 3. the tutorials' loop ------------------------------------------------------------------------
+
+
+class _StackedGAN(keras.Model):
+    """The tutorials' ``Sequential([generator, discriminator])`` for the G update.
+
+    Under Keras 3, the tutorials' ``discriminator.trainable = False`` is not a per-model compile
+    snapshot as in Keras 2: it freezes D everywhere, so D stops learning in its own
+    ``train_on_batch`` too. Exposing only G's variables as trainable here keeps D learning in
+    its own step and frozen in this one, which is what the tutorials meant.
+    """
+
+    def __init__(self, generator, discriminator):
+        super().__init__()
+        self.generator, self.discriminator = generator, discriminator
+
+    def call(self, z, training=False):
+        return self.discriminator(self.generator(z, training=training), training=training)
+
+    @property
+    def trainable_weights(self):
+        return self.generator.trainable_weights
+
+    @property
+    def trainable_variables(self):
+        return self.generator.trainable_variables
+
+
+def bench_tutorial(config: TrainConfig, seconds: float) -> Result:
+    keras.utils.set_random_seed(0)
+    generator, d_logits = gan_lib.models.build_models(
+        config.model, (28, 28, 1), config.latent_dim, 0, config.width
+    )
+    discriminator = keras.Sequential([d_logits, keras.layers.Activation("sigmoid")])
+    discriminator.compile(
+        keras.optimizers.Adam(config.lr_d, config.beta_1), "binary_crossentropy", metrics=["accuracy"]
+    )
+    stacked = _StackedGAN(generator, discriminator)
+    stacked.compile(keras.optimizers.Adam(config.lr_g, config.beta_1), "binary_crossentropy")
+    batch = config.batch_size
+    iterator = iter(_real_batches(batch))
+    labels = np.concatenate([np.ones((batch, 1)), np.zeros((batch, 1))]).astype(np.float32)
+    ones = np.ones((batch, 1), np.float32)
+    before = [w.copy() for w in d_logits.get_weights()]
+
+    def step():
+        real = next(iterator)[0].numpy()
+        noise = np.random.standard_normal((batch, config.latent_dim)).astype(np.float32)
+        fake = generator.predict(noise, verbose=0, batch_size=batch)
+        discriminator.train_on_batch(np.concatenate([real, fake]), labels)
+        noise = np.random.standard_normal((batch, config.latent_dim)).astype(np.float32)
+        stacked.train_on_batch(noise, ones)
+
+    rate = _timed(step, seconds) * batch
+    d_moved = any(not np.allclose(a, b) for a, b in zip(before, d_logits.get_weights()))
+    return Result(
+        "tutorials: predict + 2x train_on_batch",
+        rate,
+        "G 2 fwd + 1 bwd; D 3 fwd + 2 bwd",
+        "D learned" if d_moved else "D DID NOT LEARN",
+    )
+
+
+# -- 4. a minimal hand-written step ---------------------------------------------------------------
+
+
+def bench_minimal(config: TrainConfig, seconds: float) -> Result:
+    keras.utils.set_random_seed(0)
+    generator, discriminator = gan_lib.models.build_models(
+        config.model, (28, 28, 1), config.latent_dim, 0, config.width
+    )
+    g_opt = keras.optimizers.Adam(config.lr_g, config.beta_1)
+    d_opt = keras.optimizers.Adam(config.lr_d, config.beta_1)
+    loss = losses.get("bce")
+    iterator = iter(_real_batches(config.batch_size))
+
+    @tf.function
+    def train_step(real):
+        z = tf.random.normal((tf.shape(real)[0], config.latent_dim))
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake = generator(z, training=True)
+            real_out, fake_out = discriminator(real, training=True), discriminator(fake, training=True)
+            d_loss, g_loss = loss.d_loss(real_out, fake_out), loss.g_loss(fake_out)
+        d_opt.apply_gradients(
+            zip(d_tape.gradient(d_loss, discriminator.trainable_variables), discriminator.trainable_variables)
+        )
+        g_opt.apply_gradients(
+            zip(g_tape.gradient(g_loss, generator.trainable_variables), generator.trainable_variables)
+        )
+
+    rate = _timed(lambda: train_step(next(iterator)[0]), seconds) * config.batch_size
+    return Result("minimal tf.function step", rate, "as ours")
+
+
+# -- FLOPs -------------------------------------------------------------------------------------------
+
+
+def forward_flops(model: keras.Model) -> int:
+    """Multiply-add FLOPs (2 per MAC) of one image through Dense and convolution layers."""
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dense):
+            total += 2 * layer.kernel.shape[0] * layer.kernel.shape[1]
+        elif isinstance(layer, keras.layers.Conv2DTranspose):
+            h, w, _ = layer.input.shape[1:]
+            kh, kw, out_c, in_c = layer.kernel.shape
+            total += 2 * h * w * in_c * kh * kw * out_c
+        elif isinstance(layer, keras.layers.Conv2D):
+            h, w, out_c = layer.output.shape[1:]
+            kh, kw, in_c, _ = layer.kernel.shape
+            total += 2 * h * w * out_c * kh * kw * in_c
+    return total
+
+
+def step_flops(config: TrainConfig) -> float:
+    """FLOPs per real image of one training step: a backward pass costs two forwards; G runs on
+    one batch, D on two (real and fake)."""
+    generator, discriminator = gan_lib.models.build_models(
+        config.model, (28, 28, 1), config.latent_dim, 0, config.width
+    )
+    return 3 * forward_flops(generator) + 3 * 2 * forward_flops(discriminator)
+
+
+def matmul_flops_per_sec(seconds: float = 3.0, size: int = 2048) -> float:
+    a = tf.random.normal((size, size))
+    b = tf.random.normal((size, size))
+    run = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
+    steps = _timed(lambda: run().numpy(), seconds)
+    return steps * 2 * size**3
+
+
+# -- the report ----------------------------------------------------------------------------------------
+
+
+def run(
+    model: str = "dcgan", batch_size: int = 128, seconds: float = 20.0, width: float = 1.0, print_fn=print
+) -> list[Result]:
+    import tempfile
+
+    config = TrainConfig(model=model, batch_size=batch_size, width=width)
+    print_fn(
+        f"bench: {model} width {width}, batch {batch_size}, ~{seconds:.0f} s each, {tf.config.threading.get_intra_op_parallelism_threads() or 'default'} threads"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        results = [
+            bench_ours(config, seconds),
+            bench_ours_threaded(config, seconds, Path(tmp)),
+            bench_tutorial(config, seconds),
+            bench_minimal(config, seconds),
+        ]
+    baseline = results[2].images_per_sec
+    ours = results[0].images_per_sec
+    print_fn(f"{'contender':42s} {'images/s':>9s} {'vs tutorial':>11s} {'vs ours':>8s}  passes per step")
+    for r in results:
+        print_fn(
+            f"{r.name:42s} {r.images_per_sec:9.0f} {r.images_per_sec / baseline:10.2f}x {r.images_per_sec / ours:7.2f}x  {r.passes}"
+            + (f"  [{r.note}]" if r.note else "")
+        )
+    flops = step_flops(config)
+    peak = matmul_flops_per_sec()
+    achieved = flops * ours
+    print_fn(
+        f"model FLOPs per image-step {flops / 1e6:.1f} M; ours achieves {achieved / 1e9:.1f} GFLOP/s; "
+        f"dense matmul {peak / 1e9:.1f} GFLOP/s; utilisation {100 * achieved / peak:.0f}%"
+    )
+    return results

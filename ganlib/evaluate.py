@@ -1,0 +1,242 @@
+"""The evaluation engine: per-epoch FID, KID, precision/recall, coverage, Inception Score and
+discriminator accuracy, with a real-data floor, cached in the run directory.
+
+Cache: ``eval/epoch-0003.json`` maps a key (evaluator, sample count, engine version) to the
+result, stamped with the checkpoint's fingerprint, so a re-saved checkpoint is re-evaluated and
+an unchanged one never is.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from ganlib import GanlibError, atomic, losses, metrics
+from ganlib import data as data_lib
+from ganlib import gan as gan_lib
+from ganlib.evaluator import Evaluator, load_evaluator
+from ganlib.rundir import Checkpoint, RunDir
+
+ENGINE_VERSION = 1
+DEFAULT_SAMPLES = 10_000
+MAX_SAMPLES = 50_000
+Progress = Callable[[float, str], None]
+
+
+def _quiet(fraction: float, message: str) -> None:
+    pass
+
+
+@functools.lru_cache(maxsize=4)
+def cached_evaluator(name: str) -> Evaluator:
+    return load_evaluator(name)
+
+
+@functools.lru_cache(maxsize=8)
+def real_features(dataset: str, split: str, samples: int, evaluator_name: str, image_size: int | None = None):
+    """Features and probabilities of ``samples`` real images (a fixed random subset)."""
+    images = real_images(dataset, split, samples, image_size)
+    return cached_evaluator(evaluator_name)(images)
+
+
+def real_images(dataset: str, split: str, samples: int, image_size: int | None = None) -> np.ndarray:
+    data = data_lib.load_dataset(dataset, split, image_size)
+    if samples >= len(data):
+        return data.images
+    index = np.sort(np.random.default_rng(2024).choice(len(data), samples, replace=False))
+    return data.images[index]
+
+
+def compare(real: tuple[np.ndarray, np.ndarray], fake: tuple[np.ndarray, np.ndarray]) -> dict:
+    """Every set metric of ``fake`` against ``real``, each given as (features, probabilities)."""
+    real_f, _ = real
+    fake_f, fake_p = fake
+    kid_mean, kid_std = metrics.kid(real_f, fake_f)
+    precision, recall = metrics.precision_recall(real_f, fake_f)
+    is_mean, is_std = metrics.inception_score(fake_p)
+    return {
+        "fid": metrics.fid(real_f, fake_f),
+        "kid": kid_mean,
+        "kid_std": kid_std,
+        "precision": precision,
+        "recall": recall,
+        "inception_score": is_mean,
+        "inception_score_std": is_std,
+        "coverage": metrics.class_coverage(fake_p),
+    }
+
+
+def _cache_key(evaluator: Evaluator, samples: int) -> str:
+    return f"{evaluator.name}|n={samples}|v={ENGINE_VERSION}"
+
+
+def _fingerprint(checkpoint: Checkpoint) -> str:
+    stat = checkpoint.generator_path.stat()
+    return f"{checkpoint.step}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _read_cache(path: Path) -> dict:
+    try:
+        return atomic.read_json(path)
+    except (OSError, ValueError):
+        return {}
+
+
+def real_floor(dataset: str, samples: int, evaluator_name: str, image_size: int | None = None) -> dict:
+    """The metrics of real train images against real test images at the same sample count:
+    what a perfect generator would score, shown beside every result."""
+    test = real_features(dataset, "test", samples, evaluator_name, image_size)
+    train = real_features(dataset, "train", samples, evaluator_name, image_size)
+    return compare(test, train)
+
+
+class Engine:
+    """Evaluates one run's checkpoints against its dataset's held-out test split."""
+
+    def __init__(self, run: RunDir, samples: int = DEFAULT_SAMPLES, evaluator: str | None = None):
+        if not 100 <= samples <= MAX_SAMPLES:
+            raise GanlibError(f"samples must be between 100 and {MAX_SAMPLES}")
+        self.run = run
+        self.meta = run.meta()
+        self.config = run.config()
+        self.samples = samples
+        self.evaluator_name = evaluator or self.config.dataset
+        self.evaluator = cached_evaluator(self.evaluator_name)
+        self.key = _cache_key(self.evaluator, samples)
+
+    @property
+    def metric_label(self) -> str:
+        return f"FID ({self.evaluator.label})"
+
+    def cached(self, epoch: int) -> dict | None:
+        checkpoint = self.run.checkpoint(epoch)
+        result = _read_cache(self._cache_path(epoch)).get(self.key)
+        if result and result.get("fingerprint") == _fingerprint(checkpoint):
+            return result
+        return None
+
+    def _cache_path(self, epoch: int) -> Path:
+        return self.run.eval_dir / f"epoch-{epoch:04d}.json"
+
+    def floor(self) -> dict:
+        path = self.run.eval_dir / "floor.json"
+        cache = _read_cache(path)
+        if self.key not in cache:
+            cache[self.key] = real_floor(
+                self.config.dataset, self.samples, self.evaluator_name, self.config.image_size
+            )
+            atomic.write_json(path, cache)
+        return cache[self.key]
+
+    def evaluate(self, epochs: list[int] | None = None, progress: Progress = _quiet) -> list[dict]:
+        """Results for ``epochs`` (default: every checkpoint), computing only what is not cached."""
+        epochs = epochs if epochs is not None else self.run.epochs()
+        results = []
+        for i, epoch in enumerate(epochs):
+            result = self.cached(epoch)
+            if result is None:
+                progress(i / len(epochs), f"evaluating epoch {epoch} ({i + 1}/{len(epochs)})")
+                result = self._evaluate_epoch(epoch)
+            results.append(result)
+        progress(1.0, f"evaluated {len(epochs)} epoch(s)")
+        return results
+
+    def _evaluate_epoch(self, epoch: int) -> dict:
+        started = time.perf_counter()
+        gan, checkpoint = gan_lib.load_models(self.run, epoch)
+        seed = self.config.seed
+        latents = np.random.default_rng([seed, 777, epoch]).standard_normal((self.samples, gan.latent_dim))
+        fake = gan_lib.generate(gan.generator, latents.astype(np.float32))
+        real = real_features(
+            self.config.dataset, "test", self.samples, self.evaluator_name, self.config.image_size
+        )
+        result = {
+            "epoch": epoch,
+            "step": checkpoint.step,
+            "samples": self.samples,
+            "evaluator": self.evaluator.label,
+            **compare(real, self.evaluator(fake)),
+            **self._discriminator_accuracy(gan),
+        }
+        result["seconds"] = round(time.perf_counter() - started, 2)
+        result["fingerprint"] = _fingerprint(checkpoint)
+        path = self._cache_path(epoch)
+        atomic.write_json(path, {**_read_cache(path), self.key: result})
+        return result
+
+    def _discriminator_accuracy(self, gan: gan_lib.GAN) -> dict:
+        """D's accuracy on held-out real test images and on fresh generated ones, as the
+        tutorials report it (for WGAN-style critics the threshold is the loss's own)."""
+        threshold = losses.get(self.config.loss).threshold
+        count = min(self.samples, 2000)
+        real = real_images(self.config.dataset, "test", count, self.config.image_size)
+        latents = np.random.default_rng([self.config.seed, 999]).standard_normal((count, gan.latent_dim))
+        fake = gan_lib.generate(gan.generator, latents.astype(np.float32))
+
+        def scores(images):
+            return np.concatenate(
+                [
+                    np.asarray(
+                        gan.discriminator(data_lib.to_unit_range(images[i : i + 1000]), training=False)
+                    )
+                    for i in range(0, len(images), 1000)
+                ]
+            ).ravel()
+
+        return {
+            "d_acc_real": float((scores(real) > threshold).mean()),
+            "d_acc_fake": float((scores(fake) <= threshold).mean()),
+        }
+
+
+def best_epoch(results: list[dict]) -> dict | None:
+    """Lowest FID, ties broken by KID."""
+    finite = [r for r in results if np.isfinite(r.get("fid", np.nan))]
+    return min(finite, key=lambda r: (round(r["fid"], 6), r["kid"])) if finite else None
+
+
+def record_best(run: RunDir, results: list[dict], label: str) -> dict | None:
+    """Store the best epoch by FID, unless a person has marked one by hand."""
+    best = best_epoch(results)
+    current = run.best() or {}
+    if best is None or current.get("chosen_by") == "person":
+        return current or None
+    run.set_best(best["epoch"], "fid", fid=best["fid"], kid=best["kid"], metric=label)
+    return run.best()
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparing two image sources (python -m ganlib fid)
+
+
+def source_images(spec: str, samples: int) -> tuple[np.ndarray, str]:
+    """Images from ``DATASET:SPLIT``, ``folder:PATH`` or ``run:DIR/NAME[@EPOCH]``, with the
+    dataset name whose evaluator fits them."""
+    if spec.startswith("run:"):
+        path, _, epoch = spec[4:].partition("@")
+        run = RunDir.from_path(path)
+        gan, _ = gan_lib.load_models(run, int(epoch) if epoch else None)
+        latents = np.random.default_rng(777).standard_normal((samples, gan.latent_dim)).astype(np.float32)
+        return gan_lib.generate(gan.generator, latents), run.config().dataset
+    if spec.startswith(data_lib.FOLDER_PREFIX):
+        return real_images(spec, "train", samples), spec
+    dataset, _, split = spec.partition(":")
+    return real_images(dataset, split or "test", samples), dataset
+
+
+def compare_sources(real_spec: str, fake_spec: str, samples: int, evaluator: str | None = None) -> dict:
+    real, real_dataset = source_images(real_spec, samples)
+    fake, _ = source_images(fake_spec, samples)
+    extractor = cached_evaluator(evaluator or real_dataset)
+    result = compare(extractor(real), extractor(fake))
+    return {
+        "real": real_spec,
+        "fake": fake_spec,
+        "samples": min(len(real), len(fake)),
+        "evaluator": extractor.label,
+        **result,
+    }

@@ -1,0 +1,149 @@
+"""Evaluate: per-epoch FID and friends, cached; pick and mark the best checkpoint; compare runs."""
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+import ui
+from ganlib import GanlibError, data, images
+from ganlib import evaluate as engine_lib
+from ganlib.rundir import RunDir
+
+st.title("Evaluate")
+run = ui.pick_run()
+if run is None:
+    st.stop()
+epochs = run.epochs()
+if not epochs:
+    st.info(f"{run.name} has no checkpoint yet.")
+    st.stop()
+
+c1, c2 = st.columns([1, 3])
+samples = c1.select_slider("Samples per epoch", [1000, 2000, 5000, 10_000], value=10_000)
+chosen = c2.multiselect("Epochs", epochs, default=epochs)
+try:
+    engine = engine_lib.Engine(run, samples)
+except GanlibError as exc:
+    ui.show_error(exc)
+    st.stop()
+
+cached = {e: engine.cached(e) for e in chosen}
+missing = [e for e in chosen if cached[e] is None]
+if missing:
+    label = f"Compute {len(missing)} epoch(s) at {samples:,} samples"
+    if st.button(label, type="primary"):
+        bar = st.progress(0.0, text="starting...")
+        try:
+            engine.floor()
+            results = engine.evaluate(chosen, progress=lambda f, m: bar.progress(f, text=m))
+            engine_lib.record_best(run, results, engine.metric_label)
+        except GanlibError as exc:
+            ui.show_error(exc)
+            st.stop()
+        st.rerun()
+    st.caption(
+        f"Cached: {len(chosen) - len(missing)} of {len(chosen)} epochs. One 10,000-sample epoch takes seconds."
+    )
+
+results = [cached[e] for e in chosen if cached[e] is not None]
+if not results:
+    st.stop()
+floor = engine.floor()
+best = run.best() or {}
+best_epoch = best.get("epoch")
+x = [r["epoch"] for r in results]
+
+
+def chart(traces, title, hline=None, y_title=""):
+    figure = go.Figure(traces)
+    if hline is not None:
+        figure.add_hline(y=hline[0], line_dash="dot", line_color="green", annotation_text=hline[1])
+    if best_epoch in x:
+        figure.add_vline(x=best_epoch, line_color="gold", line_width=3, annotation_text="best")
+    figure.update_layout(title=title, height=300, margin=dict(l=10, r=10, t=40, b=10), xaxis_title="epoch",
+                         yaxis_title=y_title, legend=dict(orientation="h"))  # fmt: skip
+    return figure
+
+
+def line(key, name, **kwargs):
+    return go.Scatter(x=x, y=[r[key] for r in results], mode="lines+markers", name=name, **kwargs)
+
+
+st.subheader(engine.metric_label)
+c1, c2 = st.columns(2)
+c1.plotly_chart(
+    chart([line("fid", "FID")], f"{engine.metric_label}, lower is better", (floor["fid"], "real-data floor")),
+    key="fid",
+)
+kid = line("kid", "KID", error_y=dict(type="data", array=[r["kid_std"] for r in results]))
+c2.plotly_chart(chart([kid], "KID (± std over subsets)", (floor["kid"], "real-data floor")), key="kid")
+c1, c2, c3 = st.columns(3)
+c1.plotly_chart(
+    chart(
+        [line("precision", "precision"), line("recall", "recall")],
+        "Precision (fidelity) / recall (diversity)",
+    ),
+    key="pr",
+)
+covered = go.Scatter(
+    x=x, y=[r["coverage"]["classes_covered"] for r in results], name="classes covered", mode="lines+markers"
+)
+entropy = go.Scatter(
+    x=x, y=[10 * r["coverage"]["entropy"] for r in results], name="10 x label entropy", mode="lines+markers"
+)
+c2.plotly_chart(chart([covered, entropy], "Class coverage"), key="coverage")
+c3.plotly_chart(
+    chart(
+        [line("d_acc_real", "on real"), line("d_acc_fake", "on fake")],
+        "D accuracy (held-out real / fresh fake)",
+    ),
+    key="dacc",
+)
+st.caption(
+    f"Real-data floor (real train vs real test, {samples:,} samples): FID {floor['fid']:.3f}, KID {floor['kid']:.5f}, "
+    f"precision {floor['precision']:.3f}, recall {floor['recall']:.3f}. Features: {engine.evaluator.label}."
+)
+
+# -- one epoch in detail ---------------------------------------------------------------------------
+st.subheader("Inspect an epoch")
+default = x.index(best_epoch) if best_epoch in x else int(np.argmin([r["fid"] for r in results]))
+epoch = st.selectbox("Epoch", x, index=default)
+result = results[x.index(epoch)]
+c1, c2, c3 = st.columns([2, 2, 3])
+c1.image(run.checkpoint(epoch).grid_path.read_bytes(), caption=f"generated, epoch {epoch}", width="stretch")
+real = engine_lib.real_images(run.config().dataset, "test", 64, run.config().image_size)
+c2.image(images.png_bytes(images.grid(real)), caption="real test images", width="stretch")
+table = {
+    k: result[k] for k in ("fid", "kid", "precision", "recall", "inception_score", "d_acc_real", "d_acc_fake")
+}
+table["classes_covered"] = result["coverage"]["classes_covered"]
+c3.dataframe({"metric": list(table), "value": [round(float(v), 5) for v in table.values()]}, hide_index=True)
+chooser = best.get("chosen_by")
+c3.caption(f"Best: epoch {best_epoch} (chosen by {chooser})" if best_epoch else "No best epoch yet.")
+if c3.button(f"Mark epoch {epoch} as best", disabled=ui.demo_mode() or epoch == best_epoch):
+    run.set_best(epoch, "person", fid=result["fid"], kid=result["kid"], metric=engine.metric_label)
+    st.rerun()
+
+# -- compare runs ----------------------------------------------------------------------------------
+st.subheader("Compare runs")
+others = [n for n in ui.run_names() if n != run.name]
+picked = st.multiselect("Overlay the FID curves of", others)
+if picked:
+    figure = go.Figure([go.Scatter(x=x, y=[r["fid"] for r in results], name=run.name, mode="lines+markers")])
+    for name in picked:
+        try:
+            other = engine_lib.Engine(RunDir(ui.runs_dir(), name), samples)
+            points = [r for r in (other.cached(e) for e in other.run.epochs()) if r]
+        except GanlibError as exc:
+            st.warning(f"{name}: {exc}")
+            continue
+        if not points:
+            st.caption(f"{name}: not evaluated at {samples:,} samples yet.")
+        figure.add_trace(
+            go.Scatter(
+                x=[p["epoch"] for p in points], y=[p["fid"] for p in points], name=name, mode="lines+markers"
+            )
+        )
+    figure.update_layout(title=engine.metric_label, xaxis_title="epoch", height=350)
+    st.plotly_chart(figure, key="compare")
+st.caption(f"Dataset: {data.BUILTIN.get(run.config().dataset, (run.config().dataset,))[0]}")

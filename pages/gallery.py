@@ -1,0 +1,105 @@
+"""Gallery: every checkpoint's fixed-seed grid, latent interpolation, the training animation."""
+
+import numpy as np
+import streamlit as st
+
+import ui
+from ganlib import GanlibError, images
+from ganlib import gan as gan_lib
+
+st.title("Gallery")
+run = ui.pick_run()
+if run is None:
+    st.stop()
+checkpoints = {c.epoch: c for c in run.checkpoints()}
+if not checkpoints:
+    st.info(f"{run.name} has no checkpoint yet.")
+    st.stop()
+epochs = list(checkpoints)
+config = run.config()
+best = (run.best() or {}).get("epoch")
+
+# -- the grid of one epoch, beside another -------------------------------------------------------
+left, right = st.columns([3, 1])
+with left:
+    if len(epochs) > 1:
+        epoch = st.select_slider("Epoch", epochs, value=ui.query_int("epoch", epochs, epochs[-1]))
+    else:
+        epoch = epochs[0]
+        st.caption(f"One checkpoint: epoch {epoch}")
+    st.query_params["epoch"] = str(epoch)
+with right:
+    beside = st.radio("Beside it", ["previous epoch", "best epoch", "nothing"], horizontal=False)
+other = {"previous epoch": max([e for e in epochs if e < epoch], default=None), "best epoch": best}.get(
+    beside
+)
+
+shown = [(epoch, f"epoch {epoch}" + (" (best)" if epoch == best else ""))]
+if other is not None and other != epoch:
+    shown.append((other, f"{beside}: {other}"))
+for column, (e, caption) in zip(st.columns(2), shown):
+    column.image(checkpoints[e].grid_path.read_bytes(), caption=caption, width="stretch")
+
+c1, c2 = st.columns(2)
+c1.download_button(
+    "Grid PNG",
+    checkpoints[epoch].grid_path.read_bytes(),
+    f"{run.name}-epoch{epoch:04d}-grid.png",
+    "image/png",
+)
+c2.download_button(
+    "Generator weights (.weights.h5)",
+    checkpoints[epoch].generator_path.read_bytes(),
+    f"{run.name}-epoch{epoch:04d}-generator.weights.h5",
+    "application/octet-stream",
+)
+
+# -- latent interpolation --------------------------------------------------------------------------
+st.subheader("Latent interpolation")
+c1, c2, c3, c4 = st.columns(4)
+source = c1.radio("Between", ["two seeds", "two grid samples"])
+if source == "two seeds":
+    a = c2.number_input("Seed A", 0, 2**31 - 1, 1)
+    b = c3.number_input("Seed B", 0, 2**31 - 1, 2)
+    z_a, z_b = (
+        np.random.default_rng(int(s)).standard_normal(config.latent_dim).astype(np.float32) for s in (a, b)
+    )
+else:
+    grid_latents = gan_lib.fixed_latents(config.latent_dim, config.seed)
+    a = c2.number_input("Grid sample A (0 = top left)", 0, len(grid_latents) - 1, 0)
+    b = c3.number_input("Grid sample B", 0, len(grid_latents) - 1, 9)
+    z_a, z_b = grid_latents[int(a)], grid_latents[int(b)]
+method = c4.radio(
+    "Method", ["slerp", "lerp"], help="slerp keeps the path on the Gaussian shell where G was trained."
+)
+steps = st.slider("Steps", 3, 16, 10)
+try:
+    path = (images.slerp if method == "slerp" else images.lerp)(z_a, z_b, steps)
+    frames = gan_lib.generate(ui.generator(run, epoch), path)
+except GanlibError as exc:
+    ui.show_error(exc)
+    st.stop()
+st.image(
+    images.png_bytes(images.grid(frames, columns=steps), scale=2),
+    caption=f"{method}, epoch {epoch}",
+    width="stretch",
+)
+gif = images.gif_bytes([*frames, *frames[::-1]], seconds_per_frame=0.12, scale=4)
+c1, c2 = st.columns([1, 3])
+c1.image(gif, caption="as an animation")
+c2.download_button("Interpolation GIF", gif, f"{run.name}-epoch{epoch:04d}-{method}.gif", "image/gif")
+
+
+# -- training animation -----------------------------------------------------------------------------
+@st.cache_data(max_entries=16, show_spinner=False)
+def training_gif(files: tuple[tuple[str, int], ...]) -> bytes:
+    """Keyed by (path, mtime), so a re-saved grid makes a new animation."""
+    return images.gif_bytes([images.read_png(path) for path, _ in files], seconds_per_frame=0.5, scale=2)
+
+
+st.subheader("Training animation")
+grids = [checkpoints[e].grid_path for e in epochs]
+animation = training_gif(tuple((str(p), p.stat().st_mtime_ns) for p in grids))
+c1, c2 = st.columns([1, 1])
+c1.image(animation, caption=f"the fixed-seed grid over {len(epochs)} checkpoints")
+c2.download_button("Training GIF", animation, f"{run.name}-training.gif", "image/gif")

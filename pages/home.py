@@ -1,0 +1,65 @@
+"""Home: every run at a glance, and where to go next."""
+
+import base64
+
+import streamlit as st
+
+import ui
+from ganlib import GanlibError
+from ganlib.rundir import list_runs
+
+st.title("GAN Workbench")
+st.caption("Train, watch, compare and evaluate GANs on small image datasets.")
+if ui.demo_mode():
+    st.info("Read-only demo: browse and evaluate the runs; training is switched off on this link.")
+
+job = ui.manager().snapshot()
+if job.active:
+    st.success(
+        f"Training **{job.run}** ({job.state}, {job.progress.get('fraction', 0):.0%}). See the Train page."
+    )
+
+rows = []
+for run in list_runs(ui.runs_dir()):
+    try:
+        row = run.summary()
+        checkpoints = run.checkpoints()
+        if checkpoints:
+            png = checkpoints[-1].grid_path.read_bytes()
+            row["last grid"] = "data:image/png;base64," + base64.b64encode(png).decode()
+    except (GanlibError, OSError) as exc:
+        row = {"name": run.name, "status": f"unreadable: {exc}"}
+    rows.append(row)
+
+st.subheader("Runs")
+if rows:
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "last grid": st.column_config.ImageColumn("last grid", width="small"),
+            "best_fid": st.column_config.NumberColumn("best FID", format="%.2f"),
+            "best_epoch": st.column_config.NumberColumn("best epoch"),
+        },
+    )
+else:
+    st.info("No runs yet in the runs directory.")
+
+st.subheader("What is a GAN here?")
+st.markdown(
+    """
+A **generator** G turns random vectors into images; a **discriminator** D learns to tell them
+from real ones, and G learns to fool it. Each run trains one pair on one dataset and saves, every
+few epochs, the weights and a grid of samples drawn from the **same** latent vectors, so the grids
+show how one set of "ideas" turns into digits over time.
+
+**Quick start:** open *Train*, keep the defaults (a small DCGAN on MNIST) and press *Start*: digits
+appear within a minute or two. Then scrub the epochs in *Gallery* and let *Evaluate* compute FID to
+find the best checkpoint.
+"""
+)
+cols = st.columns(3)
+cols[0].page_link(ui.PAGES["train"], label="Train a GAN", icon="🏋️")
+cols[1].page_link(ui.PAGES["gallery"], label="Browse checkpoints", icon="🖼️")
+cols[2].page_link(ui.PAGES["evaluate"], label="Evaluate and pick the best", icon="📈")

@@ -1,0 +1,209 @@
+"""Train: configure a run, start it on the background job, watch it live, pause/resume/stop."""
+
+import time
+
+import streamlit as st
+
+import ui
+from ganlib import GanlibError, data, losses, metrics, models
+from ganlib.config import TrainConfig
+from ganlib.jobs import JobBusy
+from ganlib.rundir import RunDir, list_runs
+
+st.title("Train")
+manager = ui.manager()
+demo = ui.demo_mode()
+
+HELP = {
+    "dataset": "mnist and fashion_mnist: 60,000 28x28 grayscale images in 10 classes.",
+    "latent_dim": "Length of the random vector z that G turns into an image.",
+    "width": "Multiplies every layer's channels/units: 0.5 trains about 3x faster, 1.0 is the tutorial size.",
+    "batch_size": "Real images per step (and as many fakes).",
+    "epochs": "Full passes over the data (or over the step cap below).",
+    "steps_per_epoch": "Cap an epoch at this many steps for quick tries; 0 = a full pass.",
+    "lr_g": "Adam learning rate of the generator.",
+    "lr_d": "Adam learning rate of the discriminator (a different rate than G's is TTUR).",
+    "label_smoothing": "One-sided: real targets become 1 - s, so D is less over-confident (0.1 is common).",
+    "checkpoint_every": "Save weights and a sample grid every N epochs (the last epoch is always saved).",
+    "seed": "Same seed, same machine, same run.",
+    "name": "Letters, digits, '.', '_' and '-'; the run's folder name.",
+}
+
+
+def free_name(model: str, dataset: str) -> str:
+    taken = set(ui.run_names())
+    base = f"{model}-{dataset}"
+    return next(f"{base}-{i}" for i in range(1, 10_000) if f"{base}-{i}" not in taken)
+
+
+def start_form() -> None:
+    defaults = TrainConfig()
+    with st.form("train"):
+        st.subheader("New run")
+        c1, c2, c3 = st.columns(3)
+        dataset = c1.selectbox("Dataset", list(data.BUILTIN), help=HELP["dataset"])
+        model = c2.selectbox(
+            "Architecture",
+            list(models.ARCHITECTURES),
+            help=" ".join(f"{a.name}: {a.description}" for a in models.ARCHITECTURES.values()),
+        )
+        loss = c3.selectbox(
+            "Loss",
+            list(losses.LOSSES),
+            help=" ".join(f"{loss.name}: {loss.description}" for loss in losses.LOSSES.values()),
+        )
+        c1, c2, c3, c4 = st.columns(4)
+        latent_dim = c1.number_input("Latent size", 1, 1024, defaults.latent_dim, help=HELP["latent_dim"])
+        width = c2.number_input("Width", 0.125, 4.0, 0.5, step=0.125, help=HELP["width"])
+        batch_size = c3.number_input("Batch size", 1, 4096, defaults.batch_size, help=HELP["batch_size"])
+        epochs = c4.number_input("Epochs", 1, 100_000, 5, help=HELP["epochs"])
+        c1, c2, c3, c4 = st.columns(4)
+        lr_g = c1.number_input("LR generator", 0.0, 1.0, defaults.lr_g, format="%.5f", help=HELP["lr_g"])
+        lr_d = c2.number_input("LR discriminator", 0.0, 1.0, defaults.lr_d, format="%.5f", help=HELP["lr_d"])
+        smoothing = c3.number_input(
+            "Label smoothing", 0.0, 0.49, 0.0, step=0.05, help=HELP["label_smoothing"]
+        )
+        steps = c4.number_input("Steps per epoch (0 = all)", 0, 100_000, 0, help=HELP["steps_per_epoch"])
+        c1, c2, c3 = st.columns(3)
+        every = c1.number_input("Checkpoint every (epochs)", 1, 1000, 1, help=HELP["checkpoint_every"])
+        seed = c2.number_input("Seed", 0, 2**31 - 1, 0, help=HELP["seed"])
+        name = c3.text_input("Run name (empty: automatic)", "", help=HELP["name"])
+        submitted = st.form_submit_button("Start", type="primary", disabled=demo)
+    if demo:
+        st.caption("Training is switched off in the read-only demo.")
+    if not submitted:
+        return
+    config = TrainConfig(
+        dataset=dataset, model=model, loss=loss, latent_dim=int(latent_dim), width=float(width),
+        batch_size=int(batch_size), epochs=int(epochs), steps_per_epoch=int(steps) or None,
+        lr_g=float(lr_g), lr_d=float(lr_d), label_smoothing=float(smoothing),
+        checkpoint_every=int(every), seed=int(seed),
+    )  # fmt: skip
+    problems = config.problems()
+    try:
+        run = RunDir(ui.runs_dir(), name.strip() or free_name(model, dataset))
+        if run.exists():
+            problems.append(f"a run named {run.name!r} exists already: pick another name or resume it below")
+    except GanlibError as exc:
+        problems.append(str(exc))
+    if problems:
+        for problem in problems:
+            st.error(problem)
+        return
+    start(lambda: manager.start(config, run.name))
+
+
+def start(action) -> None:
+    try:
+        action()
+    except JobBusy as exc:
+        st.warning(str(exc))
+        return
+    except GanlibError as exc:
+        ui.show_error(exc)
+        return
+    st.rerun()
+
+
+def resume_form() -> None:
+    resumable = [
+        run for run in list_runs(ui.runs_dir())
+        if run.status().get("state") in ("stopped", "interrupted", "failed", "finished") and run.checkpoints()
+    ]  # fmt: skip
+    if not resumable or demo:
+        return
+    with st.form("resume"):
+        st.subheader("Resume a run")
+        c1, c2 = st.columns([3, 1])
+        labels = {
+            f"{r.name} ({r.status()['state']}, epoch {r.checkpoints()[-1].epoch}/{r.config().epochs})": r
+            for r in resumable
+        }
+        choice = c1.selectbox("Run", list(labels))
+        more = c2.number_input("Train until epoch", 1, 100_000, labels[choice].config().epochs)
+        if st.form_submit_button("Resume"):
+            run = labels[choice]
+            config = run.config().replace(epochs=int(more))
+            start(lambda: manager.start(config, run.name, resume=True))
+
+
+def charts(run: RunDir, smoothing: float) -> None:
+    history = [r for r in run.history() if r.get("kind") == "step"]
+    if not history:
+        st.caption("Charts appear after the first log point.")
+        return
+    x = [r["epoch"] for r in history]
+
+    def series(key):
+        return x, metrics.smooth([r[key] for r in history], smoothing)
+
+    loss = losses.LOSSES.get(run.config().loss, losses.LOSSES["bce"])
+    c1, c2, c3 = st.columns(3)
+    c1.plotly_chart(
+        ui.line_chart({"D loss": series("d_loss"), "G loss": series("g_loss")}, "Losses"), key="loss"
+    )
+    c2.plotly_chart(
+        ui.line_chart(
+            {"D(x)": series("d_real"), "D(G(z))": series("d_fake")}, "Discriminator outputs", loss.score_label
+        ),
+        key="dout",
+    )
+    c3.plotly_chart(
+        ui.line_chart({"real": series("acc_real"), "fake": series("acc_fake")}, "D accuracy"), key="dacc"
+    )
+
+
+def job_panel(smoothing: float) -> None:
+    job = manager.snapshot()
+    if job.run is None:
+        return
+    run = RunDir(ui.runs_dir(), job.run)
+    progress = job.progress
+    st.subheader(f"{job.run} · {job.state}")
+    if progress:
+        eta = progress.get("eta_sec")
+        eta_text = f" · ETA {time.strftime('%H:%M:%S', time.gmtime(eta))}" if eta and job.active else ""
+        st.progress(
+            progress["fraction"],
+            text=f"epoch {progress['epoch']}/{progress['epochs']} · step {progress['step']} · "
+            f"{progress['images_per_sec']:.0f} images/s{eta_text}",
+        )
+    if job.error:
+        st.error(f"Training failed: {job.error}")
+    if job.active:
+        c1, c2, c3, _ = st.columns([1, 1, 1, 5])
+        if job.state == "paused":
+            c1.button("Resume", on_click=manager.resume, key="resume-job", disabled=demo)
+        else:
+            c1.button("Pause", on_click=manager.pause, key="pause-job", disabled=demo)
+        c2.button("Stop", on_click=manager.stop, key="stop-job", disabled=demo)
+    left, right = st.columns([3, 1])
+    with left:
+        charts(run, smoothing)
+    with right:
+        checkpoints = run.checkpoints()
+        if checkpoints:
+            st.image(
+                checkpoints[-1].grid_path.read_bytes(),
+                caption=f"fixed-seed grid, epoch {checkpoints[-1].epoch}",
+                width="stretch",
+            )
+    if st.session_state.get("job_was_active") and not job.active:
+        st.session_state["job_was_active"] = False
+        st.rerun(scope="app")  # back to the form now that the job is over
+    st.session_state["job_was_active"] = job.active
+
+
+smoothing = st.sidebar.slider(
+    "Curve smoothing", 0.0, 0.99, 0.6, help="Exponential moving average of the curves."
+)
+interrupted = [r.name for r in manager.interrupted_runs()]
+if interrupted and not manager.snapshot().active:
+    st.warning(f"Interrupted run(s): {', '.join(interrupted)}. Resume below.")
+
+if manager.snapshot().active:
+    st.fragment(run_every=1.0)(job_panel)(smoothing)
+else:
+    job_panel(smoothing)
+    start_form()
+    resume_form()

@@ -1,0 +1,103 @@
+"""The real app, driven by streamlit.testing.v1.AppTest, on a copy of the shipped demo run."""
+
+import shutil
+import time
+
+import pytest
+from conftest import ROOT
+from streamlit.testing.v1 import AppTest
+
+from ganlib.rundir import RunDir
+
+DEMO = ROOT / "checkpoints" / "demo-mnist"
+APP = str(ROOT / "app.py")
+
+
+@pytest.fixture
+def app_runs(tmp_path, monkeypatch):
+    runs = tmp_path / "runs"
+    shutil.copytree(DEMO, runs / DEMO.name)
+    monkeypatch.setenv("GANLIB_RUNS_DIR", str(runs))
+    monkeypatch.setenv("GANLIB_AUTO_RESUME", "0")
+    return runs
+
+
+def open_page(page: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def by_label(widgets, label):
+    return next(w for w in widgets if w.label == label)
+
+
+def test_demo_run_is_shipped_complete():
+    run = RunDir(DEMO.parent, DEMO.name)
+    assert len(run.epochs()) >= 3 and run.history() and run.best()
+    assert all(c.grid_path.is_file() and c.generator_path.is_file() for c in run.checkpoints())
+    size = sum(f.stat().st_size for f in DEMO.rglob("*") if f.is_file())
+    assert size <= 20 * 2**20, f"demo run is {size / 2**20:.1f} MB"
+
+
+def test_home_lists_the_demo_run(app_runs):
+    at = open_page("pages/home.py")
+    table = at.dataframe[0].value
+    assert "demo-mnist" in list(table["name"])
+    assert not at.error
+
+
+def test_gallery_shows_grids_interpolation_and_animation(app_runs):
+    at = open_page("pages/gallery.py")
+    assert not at.error
+    assert len(at.get("imgs")) >= 4  # the grid, its neighbour, the strip, the GIFs
+    assert {b.label for b in at.get("download_button")} >= {"Grid PNG", "Interpolation GIF", "Training GIF"}
+    by_label(at.radio, "Method").set_value("lerp").run()
+    assert not at.exception
+
+
+def test_evaluate_shows_cached_charts_and_marks_best(app_runs):
+    at = open_page("pages/evaluate.py")
+    assert not at.error
+    assert len(at.get("plotly_chart")) >= 5
+    run = RunDir(app_runs, "demo-mnist")
+    first = run.epochs()[0]
+    by_label(at.selectbox, "Epoch").set_value(first).run()
+    next(b for b in at.button if b.label.startswith("Mark epoch")).click().run()
+    assert run.best() == {**run.best(), "epoch": first, "chosen_by": "person"}
+
+
+def test_train_page_refuses_invalid_input(app_runs):
+    at = open_page("pages/train.py")
+    by_label(at.text_input, "Run name (empty: automatic)").set_value("../escape")
+    by_label(at.number_input, "LR generator").set_value(0.0)
+    next(b for b in at.button if b.label == "Start").click().run()
+    errors = " ".join(e.value for e in at.error)
+    assert "invalid run name" in errors and "learning rates" in errors
+    assert [p.name for p in app_runs.iterdir()] == ["demo-mnist"]
+
+
+def test_train_page_starts_a_tiny_job_and_shows_its_history(app_runs):
+    at = open_page("pages/train.py")
+    by_label(at.text_input, "Run name (empty: automatic)").set_value("from-the-app")
+    for label, value in [("Epochs", 2), ("Steps per epoch (0 = all)", 3), ("Batch size", 16), ("Width", 0.25)]:
+        by_label(at.number_input, label).set_value(value)
+    next(b for b in at.button if b.label == "Start").click().run()
+    run = RunDir(app_runs, "from-the-app")
+    deadline = time.monotonic() + 180
+    while run.status().get("state") != "finished" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert run.status()["state"] == "finished" and run.epochs() == [1, 2]
+    assert [r["step"] for r in run.history() if r["kind"] == "epoch"] == [3, 6]
+    at.run()
+    assert not at.exception
+    assert any("from-the-app" in h.value for h in at.subheader)
+    assert len(at.get("plotly_chart")) == 3
+
+
+def test_demo_mode_switches_training_off(app_runs, monkeypatch):
+    monkeypatch.setenv("GANLIB_DEMO", "1")
+    at = open_page("pages/train.py")
+    assert next(b for b in at.button if b.label == "Start").disabled

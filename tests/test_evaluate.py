@@ -1,0 +1,113 @@
+"""The evaluation engine on real data, shipped evaluators and a real (tiny) run."""
+
+import json
+
+import numpy as np
+import pytest
+from test_cli import ganlib_cli
+
+from ganlib import data, evaluate
+from ganlib import gan as gan_lib
+from ganlib.evaluator import EvaluatorError, load_evaluator
+from ganlib.rundir import RunDir
+
+
+@pytest.mark.parametrize("dataset, minimum", [("mnist", 0.99), ("fashion_mnist", 0.90)])
+def test_shipped_classifiers_reach_the_stated_accuracy(dataset, minimum):
+    evaluator = load_evaluator(dataset)
+    test = data.load_dataset(dataset, "test")
+    features, probabilities = evaluator(test.images)
+    accuracy = (probabilities.argmax(1) == test.labels).mean()
+    assert accuracy >= minimum, accuracy
+    assert features.shape == (10_000, 128)
+    weights = evaluate.cached_evaluator(dataset)  # the same files the engine uses
+    assert weights.label.endswith("-classifier features")
+
+
+def test_fid_separates_real_from_noise():
+    evaluator = evaluate.cached_evaluator("mnist")
+    test = evaluator(evaluate.real_images("mnist", "test", 2000))
+    train = evaluator(evaluate.real_images("mnist", "train", 2000))
+    noise = evaluator(np.random.default_rng(0).integers(0, 256, (2000, 28, 28, 1), dtype=np.uint8))
+    real_vs_real = evaluate.compare(test, train)
+    real_vs_noise = evaluate.compare(test, noise)
+    assert real_vs_real["fid"] < 5 and real_vs_noise["fid"] > 50 * real_vs_real["fid"]
+    assert abs(real_vs_real["kid"]) < 3 * real_vs_real["kid_std"] + 1e-3
+    assert real_vs_real["precision"] > 0.6 and real_vs_real["recall"] > 0.6
+    assert real_vs_noise["precision"] < 0.05
+    assert real_vs_real["coverage"]["classes_covered"] == 10
+
+
+def test_second_evaluation_computes_nothing(trained_run, monkeypatch, tmp_path):
+    import shutil
+
+    run = RunDir(tmp_path, "cached")
+    shutil.copytree(trained_run.path, run.path)
+    calls = []
+    real_generate = gan_lib.generate
+    monkeypatch.setattr(gan_lib, "generate", lambda *a, **k: calls.append(1) or real_generate(*a, **k))
+    engine = evaluate.Engine(run, samples=300)
+    progress = []
+    first = engine.evaluate(progress=lambda fraction, message: progress.append(fraction))
+    assert [r["epoch"] for r in first] == [1, 2, 3] and calls and progress[-1] == 1.0
+    for result in first:
+        assert set(result) >= {
+            "fid",
+            "kid",
+            "precision",
+            "recall",
+            "coverage",
+            "inception_score",
+            "d_acc_real",
+            "d_acc_fake",
+        }
+        assert 0 <= result["d_acc_real"] <= 1 and result["evaluator"] == "MNIST-classifier features"
+    calls.clear()
+    second = evaluate.Engine(run, samples=300).evaluate()
+    assert calls == [] and second == first
+    # A re-saved checkpoint is evaluated again; the others still come from the cache.
+    weights = run.checkpoint(2).generator_path
+    weights.write_bytes(weights.read_bytes())
+    evaluate.Engine(run, samples=300).evaluate()
+    assert len(calls) == 2  # the FID sample and the D-accuracy sample of epoch 2 only
+
+
+def test_best_epoch_is_lowest_fid_unless_a_person_chose(trained_run, tmp_path):
+    import shutil
+
+    run = RunDir(tmp_path, "best")
+    shutil.copytree(trained_run.path, run.path)
+    results = [
+        {"epoch": 1, "fid": 5.0, "kid": 0.2},
+        {"epoch": 2, "fid": 3.0, "kid": 0.1},
+        {"epoch": 3, "fid": 3.0, "kid": 0.05},
+    ]
+    assert evaluate.record_best(run, results, "FID")["epoch"] == 3  # tie on FID: lower KID wins
+    run.set_best(1, "person")
+    assert evaluate.record_best(run, results, "FID")["epoch"] == 1
+
+
+def test_evaluate_cli_prints_epochs_and_summary(trained_run):
+    done = ganlib_cli("evaluate", "--run", trained_run.path, "--samples", 300, "--epochs", "1,3")
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [line["epoch"] for line in lines[:-1]] == [1, 3]
+    summary = lines[-1]
+    assert summary["metric"] == "FID (MNIST-classifier features)" and summary["best_epoch"] in (1, 3)
+    assert summary["real_data_floor"]["fid"] < lines[0]["fid"]
+    bad = ganlib_cli("evaluate", "--run", trained_run.path, "--epochs", "7", check=False)
+    assert bad.returncode == 2 and "no checkpoint for epoch(s) [7]" in bad.stderr
+
+
+def test_fid_cli_compares_two_sources(trained_run):
+    done = ganlib_cli("fid", "--real", "mnist:test", "--fake", "mnist:train", "--samples", 1000)
+    floor = json.loads(done.stdout.splitlines()[0])
+    assert floor["evaluator"] == "MNIST-classifier features" and floor["fid"] < 5
+    fake = ganlib_cli("fid", "--real", "mnist:test", "--fake", f"run:{trained_run.path}@1", "--samples", 1000)
+    assert json.loads(fake.stdout.splitlines()[0])["fid"] > floor["fid"]
+
+
+def test_missing_evaluators_are_named_not_substituted(tmp_path):
+    with pytest.raises(EvaluatorError, match="never downloaded"):
+        load_evaluator(f"inception:{tmp_path / 'inception.h5'}")
+    with pytest.raises(EvaluatorError, match="train-evaluator --dataset folder:"):
+        load_evaluator(f"folder:{tmp_path}")

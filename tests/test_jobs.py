@@ -1,0 +1,81 @@
+"""The process-wide job manager the app drives: one job, controls from any thread, recovery."""
+
+import threading
+import time
+
+import pytest
+from conftest import tiny_config
+
+from ganlib.jobs import JobBusy, JobManager
+from ganlib.rundir import RunDir
+
+
+def _wait_for(predicate, timeout=120):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_one_job_at_a_time_even_when_two_tabs_press_start(runs_dir):
+    manager = JobManager(runs_dir)
+    config = tiny_config(epochs=200)
+    errors, barrier = [], threading.Barrier(2)
+
+    def press_start(name):
+        barrier.wait()
+        try:
+            manager.start(config, name)
+        except JobBusy as exc:
+            errors.append(str(exc))
+
+    tabs = [threading.Thread(target=press_start, args=(f"tab{i}",)) for i in range(2)]
+    for tab in tabs:
+        tab.start()
+    for tab in tabs:
+        tab.join()
+    assert len(errors) == 1 and "already training" in errors[0]
+    started = manager.snapshot().run
+    _wait_for(lambda: manager.snapshot().progress.get("step", 0) >= 2)
+    manager.pause()
+    _wait_for(lambda: RunDir(runs_dir, started).status()["state"] == "paused")
+    step = manager.snapshot().progress["step"]
+    time.sleep(0.5)
+    assert manager.snapshot().progress["step"] == step  # paused means no steps
+    manager.resume()
+    _wait_for(lambda: manager.snapshot().progress["step"] > step)
+    manager.stop()
+    final = manager.wait(60)
+    assert final.state == "stopped" and not final.active
+    assert RunDir(runs_dir, started).status()["state"] == "stopped"
+    assert sorted(p.name for p in runs_dir.iterdir()) == [started]  # the other tab made nothing
+
+
+def test_failure_is_reported_not_raised(runs_dir):
+    manager = JobManager(runs_dir)
+    manager.start(tiny_config(dataset="folder:/does/not/exist"), "broken")
+    final = manager.wait(60)
+    assert final.state == "failed" and "does not exist" in final.error
+
+
+def test_recover_resumes_an_interrupted_run(runs_dir):
+    from ganlib.train import train
+
+    run = RunDir(runs_dir, "crashed")
+    train(tiny_config(epochs=1), run)
+    run.set_status("paused", epoch=1)  # as a killed app leaves it; its lock is gone
+    run.update_config(run.config().replace(epochs=2))
+    manager = JobManager(runs_dir)
+    assert [r.name for r in manager.interrupted_runs()] == ["crashed"]
+    assert manager.recover() == "crashed"
+    _wait_for(lambda: manager.snapshot().state == "paused")  # it was paused, so it comes back paused
+    manager.resume()
+    assert manager.wait(120).state == "finished"
+    assert run.epochs() == [1, 2]
+
+
+def test_invalid_config_is_refused_before_any_thread_starts(runs_dir):
+    manager = JobManager(runs_dir)
+    with pytest.raises(Exception, match="batch_size"):
+        manager.start(tiny_config(batch_size=0), "bad")
+    assert manager.snapshot().state == "idle"

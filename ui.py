@@ -1,0 +1,112 @@
+"""What the app's pages share: the process-wide job manager, settings, cached loaders, charts.
+
+Only view code lives here; everything it computes comes from ``ganlib``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from ganlib import GanlibError
+from ganlib.jobs import JobManager
+from ganlib.rundir import RunDir, default_runs_dir, list_runs
+
+PAGES = {
+    "home": "pages/home.py",
+    "train": "pages/train.py",
+    "gallery": "pages/gallery.py",
+    "evaluate": "pages/evaluate.py",
+}
+
+
+def demo_mode() -> bool:
+    """Read-only demo for a shared public link: GANLIB_DEMO=1 or ``demo = true`` in secrets."""
+    if os.environ.get("GANLIB_DEMO") == "1":
+        return True
+    try:
+        return bool(st.secrets.get("demo", False))
+    except (FileNotFoundError, st.errors.StreamlitAPIException, Exception):
+        return False
+
+
+def runs_dir():
+    return default_runs_dir()
+
+
+@st.cache_resource
+def job_manager(path: str) -> JobManager:
+    """One manager per process and runs directory, shared by every tab and session."""
+    manager = JobManager(path)
+    if os.environ.get("GANLIB_AUTO_RESUME", "1") == "1" and not demo_mode():
+        with contextlib.suppress(GanlibError):  # e.g. another process holds the run's lock
+            manager.recover()  # a restarted app picks up the run it was training
+    return manager
+
+
+def manager() -> JobManager:
+    return job_manager(str(runs_dir()))
+
+
+def run_names() -> list[str]:
+    return [run.name for run in list_runs(runs_dir())]
+
+
+def pick_run(label: str = "Run", key: str = "run") -> RunDir | None:
+    """A run select box that also follows ``?run=NAME`` in the URL (validated against the list)."""
+    names = run_names()
+    if not names:
+        st.info("No runs yet. Start one on the Train page, or `python -m ganlib train` on the command line.")
+        return None
+    wanted = st.query_params.get("run")
+    index = names.index(wanted) if wanted in names else 0
+    name = st.selectbox(label, names, index=index, key=key)
+    st.query_params["run"] = name
+    return RunDir(runs_dir(), name)
+
+
+def show_error(exc: Exception) -> None:
+    st.error(str(exc) if isinstance(exc, GanlibError) else f"{type(exc).__name__}: {exc}")
+
+
+def line_chart(series: dict[str, tuple[list, list]], title: str, y_title: str = "", hlines=None) -> go.Figure:
+    figure = go.Figure()
+    for name, (x, y) in series.items():
+        figure.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name))
+    for value, label in hlines or []:
+        figure.add_hline(y=value, line_dash="dot", annotation_text=label)
+    figure.update_layout(
+        title=title,
+        height=300,
+        margin=dict(l=10, r=10, t=40, b=10),
+        yaxis_title=y_title,
+        legend=dict(orientation="h"),
+    )
+    return figure
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the generator...")
+def _generator(run_path: str, epoch: int, fingerprint: str):
+    from ganlib import gan as gan_lib
+
+    gan, _ = gan_lib.load_models(RunDir.from_path(run_path), epoch)
+    return gan.generator
+
+
+def generator(run: RunDir, epoch: int):
+    """The generator of one checkpoint, loaded once per process and reused while its file is unchanged."""
+    checkpoint = run.checkpoint(epoch)
+    stat = checkpoint.generator_path.stat()
+    return _generator(str(run.path), epoch, f"{stat.st_size}:{stat.st_mtime_ns}")
+
+
+def query_int(name: str, choices: list[int], default: int) -> int:
+    """An integer from the URL, used only if it is one of ``choices``."""
+    try:
+        value = int(st.query_params.get(name, default))
+    except ValueError:
+        return default
+    return value if value in choices else default
