@@ -89,18 +89,18 @@ def line_chart(series: dict[str, tuple[list, list]], title: str, y_title: str = 
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the generator...")
-def _generator(run_path: str, epoch: int, fingerprint: str):
+def _gan(run_path: str, epoch: int, fingerprint: str):
     from ganlib import gan as gan_lib
 
     gan, _ = gan_lib.load_models(RunDir.from_path(run_path), epoch)
-    return gan.generator
+    return gan
 
 
-def generator(run: RunDir, epoch: int):
-    """The generator of one checkpoint, loaded once per process and reused while its file is unchanged."""
+def gan(run: RunDir, epoch: int):
+    """One checkpoint's GAN, loaded once per process and reused while its file is unchanged."""
     checkpoint = run.checkpoint(epoch)
     stat = checkpoint.generator_path.stat()
-    return _generator(str(run.path), epoch, f"{stat.st_size}:{stat.st_mtime_ns}")
+    return _gan(str(run.path), epoch, f"{stat.st_size}:{stat.st_mtime_ns}")
 
 
 def query_int(name: str, choices: list[int], default: int) -> int:

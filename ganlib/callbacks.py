@@ -191,20 +191,20 @@ class HistoryLogger(keras.callbacks.Callback):
 class Checkpointer(keras.callbacks.Callback):
     """Saves weights, optimizer state and the fixed-seed grid every ``every`` epochs and at the end."""
 
-    def __init__(self, run: RunDir, clock: StepClock, every: int, epochs: int, grid_latents):
+    def __init__(self, run: RunDir, clock: StepClock, every: int, epochs: int, grid_inputs):
         super().__init__()
         self.run = run
         self.clock = clock
         self.every = every
         self.epochs = epochs
-        self.grid_latents = grid_latents
+        self.grid_inputs = grid_inputs  # (latents, labels or None), fixed for the whole run
 
     def on_epoch_end(self, epoch, logs=None):
         done = epoch + 1
         if not self.clock.epoch_completed(epoch) or (done % self.every and done != self.epochs):
             return
-        samples = gan_lib.generate(self.model.generator, self.grid_latents)
-        grid_png = images.png_bytes(images.grid(samples))
+        samples = self.model.sample(*self.grid_inputs)
+        grid_png = images.png_bytes(images.grid(samples, columns=gan_lib.GRID_COLUMNS))
         state = {"step": self.clock.step, "elapsed": round(self.clock.elapsed, 3)}
         self.run.save_checkpoint(done, state, gan_lib.checkpoint_writers(self.model, grid_png))
 

@@ -44,10 +44,12 @@ def build_parser() -> ArgumentParser:
         if field.name == "extra":
             continue
         flag = "--" + field.name.replace("_", "-")
-        kind = {"int": int, "float": float, "str": str}[str(field.type).split(" |")[0]]
-        train.add_argument(
-            flag, type=kind, default=getattr(defaults, field.name), help="(default: %(default)s)"
-        )
+        kind = {"int": int, "float": float, "str": str, "bool": bool}[str(field.type).split(" |")[0]]
+        if kind is bool:
+            train.add_argument(flag, action="store_true", help="(default: off)")
+        else:
+            default = getattr(defaults, field.name)
+            train.add_argument(flag, type=kind, default=default, help="(default: %(default)s)")
     train.set_defaults(handler=cmd_train)
 
     sample = commands.add_parser("sample", help="write a PNG grid of samples from a trained run")
@@ -132,7 +134,7 @@ def cmd_sample(args) -> int:
     run = RunDir.from_path(args.run)
     gan, checkpoint = gan_lib.load_models(run, args.epoch)
     latents = gan_lib.fixed_latents(gan.latent_dim, args.seed, args.n)
-    samples = gan_lib.generate(gan.generator, latents)
+    samples = gan.sample(latents)
     from ganlib import atomic
 
     atomic.write_bytes(args.out, images.png_bytes(images.grid(samples)))

@@ -48,6 +48,11 @@ class TrainConfig:
     lr_d: float = 2e-4
     beta_1: float = 0.5
     label_smoothing: float = 0.0  # one-sided: real targets become 1 - label_smoothing
+    label_flip: float = 0.0  # share of D's real/fake pairs swapped each step
+    instance_noise: float = 0.0  # std of Gaussian noise on D's inputs, annealed to 0
+    spectral_norm: bool = False  # spectral normalisation of D's layers
+    ema: float = 0.0  # decay of the generator's weight average used for sampling; 0 = off
+    d_steps: int | None = None  # D updates per G update; None = the loss's default (WGAN-GP: 5)
     checkpoint_every: int = 1  # epochs between checkpoints; the last epoch is always saved
     log_every: int = 50  # steps between history lines (every epoch end is logged too)
     seed: int = 0
@@ -66,6 +71,9 @@ class TrainConfig:
             out.append(f"unknown model {self.model!r} (choose from {', '.join(models.ARCHITECTURES)})")
         if self.loss not in losses.LOSSES:
             out.append(f"unknown loss {self.loss!r} (choose from {', '.join(losses.LOSSES)})")
+        conditional = self.model in models.ARCHITECTURES and models.ARCHITECTURES[self.model].conditional
+        if conditional and self.dataset.startswith("folder:"):
+            out.append(f"{self.model} needs class labels: use a folder with one sub-folder per class")
         checks = [
             (1 <= self.latent_dim <= 1024, "latent_dim must be between 1 and 1024"),
             (0.125 <= self.width <= 4, "width must be between 0.125 and 4"),
@@ -78,6 +86,10 @@ class TrainConfig:
             (0 < self.lr_g < 1 and 0 < self.lr_d < 1, "learning rates must be in (0, 1)"),
             (0 <= self.beta_1 < 1, "beta_1 must be in [0, 1)"),
             (0 <= self.label_smoothing < 0.5, "label_smoothing must be in [0, 0.5)"),
+            (0 <= self.label_flip < 0.5, "label_flip must be in [0, 0.5)"),
+            (0 <= self.instance_noise <= 2, "instance_noise must be in [0, 2]"),
+            (self.ema == 0 or 0.5 <= self.ema < 1, "ema must be 0 (off) or in [0.5, 1)"),
+            (self.d_steps is None or 1 <= self.d_steps <= 20, "d_steps must be between 1 and 20"),
             (self.checkpoint_every >= 1, "checkpoint_every must be at least 1"),
             (self.log_every >= 1, "log_every must be at least 1"),
             (0 <= self.seed < 2**31, "seed must be between 0 and 2^31-1"),
@@ -91,14 +103,14 @@ class TrainConfig:
         return out
 
     def _type_problems(self) -> list[str]:
-        kinds = {"int": (int,), "float": (int, float), "str": (str,)}
+        kinds = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
         out = []
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             base, _, optional = str(f.type).partition(" | ")
             if optional == "None" and value is None or base not in kinds:
                 continue
-            if isinstance(value, bool) or not isinstance(value, kinds[base]):
+            if (isinstance(value, bool) and base != "bool") or not isinstance(value, kinds[base]):
                 out.append(f"{f.name} must be a{'n' if base == 'int' else ''} {base}, got {value!r}")
         return out
 

@@ -75,8 +75,15 @@ def _cache_key(evaluator: Evaluator, samples: int) -> str:
 
 
 def _fingerprint(checkpoint: Checkpoint) -> str:
+    """Identifies the weights evaluated: content, not mtime, so a cloned run keeps its cache."""
     stat = checkpoint.generator_path.stat()
-    return f"{checkpoint.step}:{stat.st_size}:{stat.st_mtime_ns}"
+    digest = _sha256(str(checkpoint.generator_path), stat.st_size, stat.st_mtime_ns)
+    return f"{checkpoint.step}:{digest}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    return data_lib.sha256(Path(path))[:16]
 
 
 def _read_cache(path: Path) -> dict:
@@ -150,7 +157,7 @@ class Engine:
         gan, checkpoint = gan_lib.load_models(self.run, epoch)
         seed = self.config.seed
         latents = np.random.default_rng([seed, 777, epoch]).standard_normal((self.samples, gan.latent_dim))
-        fake = gan_lib.generate(gan.generator, latents.astype(np.float32))
+        fake = gan.sample(latents.astype(np.float32))
         real = real_features(
             self.config.dataset, "test", self.samples, self.evaluator_name, self.config.image_size
         )
@@ -170,26 +177,27 @@ class Engine:
 
     def _discriminator_accuracy(self, gan: gan_lib.GAN) -> dict:
         """D's accuracy on held-out real test images and on fresh generated ones, as the
-        tutorials report it (for WGAN-style critics the threshold is the loss's own)."""
-        threshold = losses.get(self.config.loss).threshold
+        tutorials report it, with the loss's own decision threshold (a critic's is the midpoint)."""
         count = min(self.samples, 2000)
-        real = real_images(self.config.dataset, "test", count, self.config.image_size)
+        test = data_lib.load_dataset(self.config.dataset, "test", self.config.image_size)
+        real, real_labels = test.images[:count], test.labels[:count] if test.labels is not None else None
         latents = np.random.default_rng([self.config.seed, 999]).standard_normal((count, gan.latent_dim))
-        fake = gan_lib.generate(gan.generator, latents.astype(np.float32))
+        fake_labels = gan_lib.uniform_labels(count, gan.num_classes)
+        fake = gan.sample(latents.astype(np.float32), fake_labels)
 
-        def scores(images):
-            return np.concatenate(
-                [
-                    np.asarray(
-                        gan.discriminator(data_lib.to_unit_range(images[i : i + 1000]), training=False)
-                    )
-                    for i in range(0, len(images), 1000)
-                ]
-            ).ravel()
+        def scores(images, labels):
+            outputs = []
+            for i in range(0, len(images), 1000):
+                x = data_lib.to_unit_range(images[i : i + 1000])
+                inputs = [x, labels[i : i + 1000]] if gan.conditional else x
+                outputs.append(np.asarray(gan.discriminator(inputs, training=False)))
+            return np.concatenate(outputs).ravel()
 
+        real_scores, fake_scores = scores(real, real_labels), scores(fake, fake_labels)
+        threshold = float(losses.get(self.config.loss).threshold(real_scores, fake_scores))
         return {
-            "d_acc_real": float((scores(real) > threshold).mean()),
-            "d_acc_fake": float((scores(fake) <= threshold).mean()),
+            "d_acc_real": float((real_scores > threshold).mean()),
+            "d_acc_fake": float((fake_scores <= threshold).mean()),
         }
 
 
@@ -221,7 +229,7 @@ def source_images(spec: str, samples: int) -> tuple[np.ndarray, str]:
         run = RunDir.from_path(path)
         gan, _ = gan_lib.load_models(run, int(epoch) if epoch else None)
         latents = np.random.default_rng(777).standard_normal((samples, gan.latent_dim)).astype(np.float32)
-        return gan_lib.generate(gan.generator, latents), run.config().dataset
+        return gan.sample(latents), run.config().dataset
     if spec.startswith(data_lib.FOLDER_PREFIX):
         return real_images(spec, "train", samples), spec
     dataset, _, split = spec.partition(":")

@@ -16,6 +16,8 @@ from ganlib.data import to_uint8
 from ganlib.rundir import Checkpoint, RunDir
 
 METRIC_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "acc_real", "acc_fake")
+EMA_FILE = "ema_generator.weights.h5"
+GRID_COLUMNS = 8
 
 
 class CheckpointError(GanlibError):
@@ -23,14 +25,30 @@ class CheckpointError(GanlibError):
 
 
 class GAN(keras.Model):
+    """Generator and discriminator trained together by ``fit()``.
+
+    With one D update per step and no gradient penalty, one forward pass of G and of D on each
+    half serves both updates (the TF DCGAN tutorial's simultaneous step). Critic losses
+    (WGAN-GP) alternate: ``d_steps`` critic updates on the batch, then one G update, as in the
+    keras.io WGAN-GP example.
+    """
+
     def __init__(
         self,
         generator: keras.Model,
         discriminator: keras.Model,
         loss: losses.GanLoss,
         latent_dim: int,
+        *,
+        num_classes: int = 0,
+        conditional: bool = False,
         seed: int = 0,
         label_smoothing: float = 0.0,
+        label_flip: float = 0.0,
+        instance_noise: float = 0.0,
+        instance_noise_steps: int = 1,
+        d_steps: int | None = None,
+        ema: float = 0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -38,14 +56,38 @@ class GAN(keras.Model):
         self.discriminator = discriminator
         self.gan_loss = loss
         self.latent_dim = latent_dim
+        self.conditional = conditional
+        self.num_classes = num_classes if conditional else 0  # labels G needs; 0 = unconditional
         self.seed = seed
         self.label_smoothing = label_smoothing
+        self.label_flip = label_flip
+        self.instance_noise = instance_noise
+        self.instance_noise_steps = max(1, instance_noise_steps)
+        self.d_steps = d_steps or loss.d_steps
+        self.ema = ema
+        self.ema_generator = None
+        if ema > 0:
+            # Sampling from an exponential moving average of G's weights smooths out the
+            # step-to-step oscillation of GAN training (Yazici et al. 2019).
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
         self.trackers = [keras.metrics.Mean(name=name) for name in METRIC_NAMES]
         self.built = True  # G and D are built models; this lets weights be saved before fit()
 
     @property
     def metrics(self):
         return self.trackers  # reset by fit() at each epoch start
+
+    @property
+    def sampler(self) -> keras.Model:
+        """The generator used for grids, sampling and evaluation (the EMA copy when enabled)."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    def sample(self, latents: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        """uint8 images from the sampling generator; conditional models get balanced labels by default."""
+        if self.conditional and labels is None:
+            labels = uniform_labels(len(latents), self.num_classes)
+        return generate(self.sampler, latents, labels if self.conditional else None)
 
     def compile(
         self, g_optimizer: keras.optimizers.Optimizer, d_optimizer: keras.optimizers.Optimizer, **kwargs
@@ -57,47 +99,112 @@ class GAN(keras.Model):
         g_optimizer.build(self.generator.trainable_variables)
         d_optimizer.build(self.discriminator.trainable_variables)
 
-    def call(self, latent, training=False):
-        return self.generator(latent, training=training)
+    def call(self, inputs, training=False):
+        return self.generator(inputs, training=training)
 
-    def latent_batch(self, batch_size):
-        # Noise is a pure function of (seed, step, replica): a resumed run draws what an
-        # uninterrupted one would, and replicas under tf.distribute draw different noise.
+    # -- pieces of a step ----------------------------------------------------------------------
+    def _seed(self, salt: int):
+        # Randomness is a pure function of (seed, step, salt, replica): a resumed run draws what
+        # an uninterrupted one would, and replicas under tf.distribute draw differently.
         replica = tf.cast(tf.distribute.get_replica_context().replica_id_in_sync_group, tf.int64)
         step = tf.cast(self.g_optimizer.iterations, tf.int64)
-        seed = tf.stack([tf.constant(self.seed, tf.int64), step * 1024 + replica])
-        return tf.random.stateless_normal((batch_size, self.latent_dim), seed=seed)
+        return tf.stack([tf.constant(self.seed, tf.int64), (step * 64 + salt) * 1024 + replica])
 
+    def latent_batch(self, batch_size, salt: int = 0):
+        return tf.random.stateless_normal((batch_size, self.latent_dim), seed=self._seed(salt))
+
+    def _generate(self, latent, labels, training):
+        return self.generator([latent, labels] if self.conditional else latent, training=training)
+
+    def _discriminate(self, images, labels, salt: int):
+        if self.instance_noise > 0:
+            # Instance noise (Sonderby et al. 2016), annealed to zero: overlapping supports early on.
+            progress = tf.cast(self.g_optimizer.iterations, tf.float32) / self.instance_noise_steps
+            std = self.instance_noise * tf.maximum(0.0, 1.0 - progress)
+            images = images + std * tf.random.stateless_normal(tf.shape(images), seed=self._seed(salt))
+        return self.discriminator([images, labels] if self.conditional else images, training=True)
+
+    def _d_loss(self, real_out, fake_out, salt: int):
+        if self.label_flip > 0:
+            # Label flipping: for a random share of the pairs, D is told the fake is real and
+            # vice versa. Swapping the outputs does it for any loss, with no extra passes.
+            flip = tf.random.stateless_uniform(tf.shape(real_out), seed=self._seed(salt)) < self.label_flip
+            real_out, fake_out = tf.where(flip, fake_out, real_out), tf.where(flip, real_out, fake_out)
+        return self.gan_loss.d_loss(real_out, fake_out, self.label_smoothing)
+
+    def _gradient_penalty(self, real, fake, labels, salt: int):
+        alpha = tf.random.stateless_uniform([tf.shape(real)[0], 1, 1, 1], seed=self._seed(salt))
+        mixed = real + alpha * (fake - real)
+        with tf.GradientTape() as tape:
+            tape.watch(mixed)
+            out = self.discriminator([mixed, labels] if self.conditional else mixed, training=True)
+        grads = tape.gradient(out, mixed)
+        norm = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]) + 1e-12)
+        return tf.reduce_mean((norm - 1.0) ** 2)
+
+    @staticmethod
+    def _apply(optimizer, loss, tape, variables):
+        # Optimizers sum gradients over replicas; scale so the update is the global mean.
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        grads = tape.gradient(loss, variables)
+        if replicas > 1:
+            grads = [g / replicas for g in grads]
+        optimizer.apply_gradients(zip(grads, variables))
+
+    # -- the step ------------------------------------------------------------------------------
     def train_step(self, data):
-        real_images, _labels = data
-        latent = self.latent_batch(tf.shape(real_images)[0])
-        loss = self.gan_loss
-        # One forward pass of G and of D on each half serves both updates (the TF DCGAN
-        # tutorial's simultaneous step): no frozen-D copy of the model, no second G pass.
+        real, labels = data
+        if self.d_steps == 1 and not self.gan_loss.gradient_penalty:
+            values = self._joint_step(real, labels)
+        else:
+            values = self._alternating_step(real, labels)
+        if self.ema_generator is not None:
+            for average, weight in zip(self.ema_generator.weights, self.generator.weights):
+                average.assign(self.ema * average + (1.0 - self.ema) * weight)
+        return self._update_metrics(*values)
+
+    def _joint_step(self, real, labels):
+        latent = self.latent_batch(tf.shape(real)[0])
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake_images = self.generator(latent, training=True)
-            real_out = self.discriminator(real_images, training=True)
-            fake_out = self.discriminator(fake_images, training=True)
-            d_loss = loss.d_loss(real_out, fake_out, self.label_smoothing)
-            g_loss = loss.g_loss(fake_out)
-            # Optimizers sum gradients over replicas; scale so the update is the global mean.
-            replicas = tf.distribute.get_strategy().num_replicas_in_sync
-            scaled_d_loss, scaled_g_loss = d_loss / replicas, g_loss / replicas
-        d_grads = d_tape.gradient(scaled_d_loss, self.discriminator.trainable_variables)
-        g_grads = g_tape.gradient(scaled_g_loss, self.generator.trainable_variables)
-        self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_variables))
-        self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_variables))
-        return self._update_metrics(d_loss, g_loss, real_out, fake_out)
+            fake = self._generate(latent, labels, training=True)
+            real_out = self._discriminate(real, labels, salt=1)
+            fake_out = self._discriminate(fake, labels, salt=2)
+            d_loss = self._d_loss(real_out, fake_out, salt=3)
+            g_loss = self.gan_loss.g_loss(fake_out)
+        self._apply(self.d_optimizer, d_loss, d_tape, self.discriminator.trainable_variables)
+        self._apply(self.g_optimizer, g_loss, g_tape, self.generator.trainable_variables)
+        return d_loss, g_loss, real_out, fake_out
+
+    def _alternating_step(self, real, labels):
+        batch = tf.shape(real)[0]
+        for i in range(self.d_steps):  # unrolled in the graph; d_steps is small
+            salt = 10 * (i + 1)
+            fake = self._generate(self.latent_batch(batch, salt), labels, training=True)
+            with tf.GradientTape() as d_tape:
+                real_out = self._discriminate(real, labels, salt + 1)
+                fake_out = self._discriminate(fake, labels, salt + 2)
+                d_loss = self._d_loss(real_out, fake_out, salt + 3)
+                if self.gan_loss.gradient_penalty:
+                    penalty = self._gradient_penalty(real, fake, labels, salt + 4)
+                    d_loss += self.gan_loss.gradient_penalty * penalty
+            self._apply(self.d_optimizer, d_loss, d_tape, self.discriminator.trainable_variables)
+        with tf.GradientTape() as g_tape:
+            fake = self._generate(self.latent_batch(batch), labels, training=True)
+            fake_out = self._discriminate(fake, labels, salt=5)
+            g_loss = self.gan_loss.g_loss(fake_out)
+        self._apply(self.g_optimizer, g_loss, g_tape, self.generator.trainable_variables)
+        return d_loss, g_loss, real_out, fake_out
 
     def _update_metrics(self, d_loss, g_loss, real_out, fake_out):
         loss = self.gan_loss
+        threshold = loss.threshold(real_out, fake_out)
         values = {
             "d_loss": d_loss,
             "g_loss": g_loss,
             "d_real": tf.reduce_mean(loss.score(real_out)),
             "d_fake": tf.reduce_mean(loss.score(fake_out)),
-            "acc_real": tf.reduce_mean(tf.cast(real_out > loss.threshold, tf.float32)),
-            "acc_fake": tf.reduce_mean(tf.cast(fake_out <= loss.threshold, tf.float32)),
+            "acc_real": tf.reduce_mean(tf.cast(real_out > threshold, tf.float32)),
+            "acc_fake": tf.reduce_mean(tf.cast(fake_out <= threshold, tf.float32)),
         }
         for tracker in self.trackers:
             tracker.update_state(values[tracker.name])
@@ -114,19 +221,28 @@ class OptimizerState(keras.Model):
         self.built = True
 
 
-def build_gan(config: TrainConfig, image_shape: tuple[int, int, int], num_classes: int = 0) -> GAN:
+def build_gan(
+    config: TrainConfig, image_shape: tuple[int, int, int], num_classes: int = 0, total_steps: int = 1
+) -> GAN:
     """A compiled GAN for ``config``, with freshly initialised weights."""
     keras.utils.set_random_seed(config.seed)
     generator, discriminator = models.build_models(
-        config.model, image_shape, config.latent_dim, num_classes, config.width
+        config.model, image_shape, config.latent_dim, num_classes, config.width, config.spectral_norm
     )
     gan = GAN(
         generator,
         discriminator,
         losses.get(config.loss),
         config.latent_dim,
+        num_classes=num_classes,
+        conditional=models.ARCHITECTURES[config.model].conditional,
         seed=config.seed,
         label_smoothing=config.label_smoothing,
+        label_flip=config.label_flip,
+        instance_noise=config.instance_noise,
+        instance_noise_steps=total_steps // 2,  # anneal to zero over the first half of the run
+        d_steps=config.d_steps,
+        ema=config.ema,
     )
     gan.compile(
         g_optimizer=keras.optimizers.Adam(config.lr_g, beta_1=config.beta_1),
@@ -142,12 +258,15 @@ def build_gan(config: TrainConfig, image_shape: tuple[int, int, int], num_classe
 
 def checkpoint_writers(gan: GAN, grid_png: bytes) -> dict:
     """What a checkpoint folder holds, as ``{file name: writer(path)}`` for ``RunDir``."""
-    return {
+    writers = {
         "generator.weights.h5": gan.generator.save_weights,
         "discriminator.weights.h5": gan.discriminator.save_weights,
         "optimizer.weights.h5": OptimizerState(gan.g_optimizer, gan.d_optimizer).save_weights,
         "grid.png": lambda path: Path(path).write_bytes(grid_png),
     }
+    if gan.ema_generator is not None:
+        writers[EMA_FILE] = gan.ema_generator.save_weights
+    return writers
 
 
 def _load(model: keras.Model, path: Path, checkpoint: Checkpoint) -> None:
@@ -165,6 +284,8 @@ def _load(model: keras.Model, path: Path, checkpoint: Checkpoint) -> None:
 def load_checkpoint(gan: GAN, checkpoint: Checkpoint, with_optimizer: bool = True) -> None:
     _load(gan.generator, checkpoint.generator_path, checkpoint)
     _load(gan.discriminator, checkpoint.discriminator_path, checkpoint)
+    if gan.ema_generator is not None:
+        _load(gan.ema_generator, checkpoint.path / EMA_FILE, checkpoint)
     if with_optimizer:
         _load(OptimizerState(gan.g_optimizer, gan.d_optimizer), checkpoint.optimizer_path, checkpoint)
 
@@ -175,6 +296,8 @@ def load_models(run: RunDir, epoch: int | None = None, image_shape=None) -> tupl
     config = TrainConfig.from_dict(meta["config"])
     checkpoint = run.checkpoint(epoch)
     gan = build_gan(config, tuple(image_shape or meta["image_shape"]), meta.get("num_classes", 0))
+    if gan.ema_generator is not None and not (checkpoint.path / EMA_FILE).is_file():
+        gan.ema_generator = None  # a checkpoint from before EMA was switched on
     load_checkpoint(gan, checkpoint, with_optimizer=False)
     return gan, checkpoint
 
@@ -188,10 +311,27 @@ def fixed_latents(latent_dim: int, seed: int, count: int = 64) -> np.ndarray:
     return np.random.default_rng([seed, 12345]).standard_normal((count, latent_dim)).astype(np.float32)
 
 
-def generate(generator: keras.Model, latents: np.ndarray, batch_size: int = 500) -> np.ndarray:
-    """Images as uint8 (N, H, W, C) for the given latent vectors."""
-    outputs = [
-        np.asarray(generator(latents[i : i + batch_size], training=False))
-        for i in range(0, len(latents), batch_size)
-    ]
+def grid_inputs(latent_dim: int, seed: int, num_classes: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
+    """Latents (and, for conditional models, labels: one row of 8 per class) of the sample grid."""
+    if num_classes:
+        labels = np.repeat(np.arange(num_classes, dtype=np.int32), GRID_COLUMNS)
+        return fixed_latents(latent_dim, seed, len(labels)), labels
+    return fixed_latents(latent_dim, seed, GRID_COLUMNS * GRID_COLUMNS), None
+
+
+def uniform_labels(count: int, num_classes: int) -> np.ndarray | None:
+    """Balanced class labels for a conditional model's samples (None when unconditional)."""
+    return (np.arange(count) % num_classes).astype(np.int32) if num_classes else None
+
+
+def generate(
+    generator: keras.Model, latents: np.ndarray, labels: np.ndarray | None = None, batch_size: int = 500
+) -> np.ndarray:
+    """Images as uint8 (N, H, W, C) for the given latent vectors (and labels, if conditional)."""
+    outputs = []
+    for i in range(0, len(latents), batch_size):
+        inputs = latents[i : i + batch_size]
+        if labels is not None:
+            inputs = [inputs, labels[i : i + batch_size]]
+        outputs.append(np.asarray(generator(inputs, training=False)))
     return to_uint8(np.concatenate(outputs)) if outputs else np.zeros((0,), np.uint8)

@@ -21,8 +21,15 @@ class GanLoss:
     d_loss: Callable  # (real_out, fake_out, label_smoothing) -> scalar
     g_loss: Callable  # (fake_out) -> scalar
     score: Callable  # raw output -> the value charted as D(x) / D(G(z))
-    threshold: float  # outputs above it are judged "real" for accuracy
+    threshold: Callable  # (real_out, fake_out) -> outputs above it are judged "real" for accuracy
     score_label: str  # what the charted D value means
+    accuracy_label: str = "share judged correctly (real above the threshold, fake at or below)"
+    d_steps: int = 1  # discriminator (critic) updates per generator update
+    gradient_penalty: float = 0.0  # weight of the WGAN-GP penalty on D's input gradients
+
+
+def fixed(value: float) -> Callable:
+    return lambda real_out, fake_out: value
 
 
 LOSSES: dict[str, GanLoss] = {}
@@ -53,7 +60,7 @@ register(
         d_loss=_bce_d_loss,
         g_loss=lambda fake: _bce(fake, 1.0),
         score=ops.sigmoid,
-        threshold=0.0,
+        threshold=fixed(0.0),
         score_label="probability of 'real'",
     )
 )
@@ -65,7 +72,7 @@ register(
         d_loss=lambda real, fake, s=0.0: 0.5 * (ops.mean((real - (1.0 - s)) ** 2) + ops.mean(fake**2)),
         g_loss=lambda fake: 0.5 * ops.mean((fake - 1.0) ** 2),
         score=lambda out: out,
-        threshold=0.5,
+        threshold=fixed(0.5),
         score_label="least-squares score (real target 1, fake 0)",
     )
 )
@@ -77,7 +84,24 @@ register(
         d_loss=lambda real, fake, s=0.0: ops.mean(ops.relu(1.0 - s - real)) + ops.mean(ops.relu(1.0 + fake)),
         g_loss=lambda fake: -ops.mean(fake),
         score=lambda out: out,
-        threshold=0.0,
+        threshold=fixed(0.0),
         score_label="hinge score (real > 0 > fake)",
+    )
+)
+
+register(
+    GanLoss(
+        name="wgan-gp",
+        description="Wasserstein GAN with gradient penalty (Gulrajani et al. 2017): a critic, 5 critic "
+        "steps per G step, penalty weight 10; stable, but slower per step.",
+        d_loss=lambda real, fake, s=0.0: ops.mean(fake) - ops.mean(real),
+        g_loss=lambda fake: -ops.mean(fake),
+        score=lambda out: out,
+        # A critic's scores have no fixed zero: judge against the midpoint of the two means.
+        threshold=lambda real, fake: 0.5 * (ops.mean(real) + ops.mean(fake)),
+        score_label="critic score (unbounded, not a probability)",
+        accuracy_label="share on the right side of the midpoint of mean real and fake critic scores",
+        d_steps=5,
+        gradient_penalty=10.0,
     )
 )

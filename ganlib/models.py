@@ -1,6 +1,6 @@
 """Architectures. Each is one entry in ``ARCHITECTURES``: a function from the image shape to a
 ``(generator, discriminator)`` pair. The discriminator returns raw scores (no sigmoid); the loss
-decides how to read them.
+decides how to read them. Conditional models take ``[latent, label]`` and ``[image, label]``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ ARCHITECTURES: dict[str, Architecture] = {}
 
 
 def architecture(name: str, description: str, conditional: bool = False):
-    """Decorator registering ``build(image_shape, latent_dim, num_classes, width)``."""
+    """Decorator registering ``build(image_shape, latent_dim, num_classes, width, spectral_norm)``."""
 
     def register(build):
         ARCHITECTURES[name] = Architecture(name, description, build, conditional)
@@ -37,15 +37,53 @@ def architecture(name: str, description: str, conditional: bool = False):
 
 
 def build_models(
-    name: str, image_shape: tuple[int, int, int], latent_dim: int, num_classes: int = 0, width: float = 1.0
+    name: str,
+    image_shape: tuple[int, int, int],
+    latent_dim: int,
+    num_classes: int = 0,
+    width: float = 1.0,
+    spectral_norm: bool = False,
 ) -> tuple[keras.Model, keras.Model]:
     if name not in ARCHITECTURES:
         raise GanlibError(f"unknown model {name!r} (choose from {', '.join(ARCHITECTURES)})")
-    return ARCHITECTURES[name].build(tuple(image_shape), latent_dim, num_classes, width)
+    if ARCHITECTURES[name].conditional and num_classes < 2:
+        raise GanlibError(f"{name} is conditional: it needs a dataset with class labels")
+    return ARCHITECTURES[name].build(tuple(image_shape), latent_dim, num_classes, width, spectral_norm)
 
 
 def _units(base: int, width: float) -> int:
     return max(4, int(round(base * width)))
+
+
+def _sn(layer: layers.Layer, spectral_norm: bool) -> layers.Layer:
+    """Spectral normalisation (Miyato et al. 2018) bounds D's Lipschitz constant per layer."""
+    return layers.SpectralNormalization(layer) if spectral_norm else layer
+
+
+# -- DCGAN ---------------------------------------------------------------------------------------
+
+
+def _dcgan_generator_body(x, image_shape, width):
+    """Dense -> (H/4, W/4) feature map -> two transposed convolutions (x4) -> tanh image."""
+    height, wide, channels = image_shape
+    if height % 4 or wide % 4:
+        raise GanlibError(f"dcgan needs an image size divisible by 4, got {height}x{wide}")
+    c256, c128, c64 = (_units(c, width) for c in (256, 128, 64))
+    x = layers.Dense(height // 4 * wide // 4 * c256, use_bias=False)(x)
+    x = layers.LeakyReLU(0.2)(layers.BatchNormalization()(x))
+    x = layers.Reshape((height // 4, wide // 4, c256))(x)
+    for filters, stride in ((c128, 1), (c64, 2)):
+        x = layers.Conv2DTranspose(filters, 5, strides=stride, padding="same", use_bias=False)(x)
+        x = layers.LeakyReLU(0.2)(layers.BatchNormalization()(x))
+    return layers.Conv2DTranspose(channels, 5, strides=2, padding="same", activation="tanh")(x)
+
+
+def _dcgan_discriminator_body(x, width, spectral_norm):
+    """Two strided convolutions with LeakyReLU and dropout -> one raw score."""
+    for filters in (_units(64, width), _units(128, width)):
+        x = _sn(layers.Conv2D(filters, 5, strides=2, padding="same"), spectral_norm)(x)
+        x = layers.Dropout(0.3)(layers.LeakyReLU(0.2)(x))
+    return _sn(layers.Dense(1), spectral_norm)(layers.Flatten()(x))
 
 
 @architecture(
@@ -53,71 +91,57 @@ def _units(base: int, width: float) -> int:
     "The TensorFlow DCGAN tutorial: Dense -> 2 transposed convolutions (x4 upsampling) -> tanh; "
     "D: 2 strided convolutions with LeakyReLU and dropout.",
 )
-def dcgan(image_shape, latent_dim, num_classes=0, width=1.0):
-    height, wide, channels = image_shape
-    if height % 4 or wide % 4:
-        raise GanlibError(f"dcgan needs an image size divisible by 4, got {height}x{wide}")
-    start = (height // 4, wide // 4)
-    c256, c128, c64 = (_units(c, width) for c in (256, 128, 64))
-
-    generator = keras.Sequential(
-        [
-            keras.Input((latent_dim,)),
-            layers.Dense(start[0] * start[1] * c256, use_bias=False),
-            layers.BatchNormalization(),
-            layers.LeakyReLU(0.2),
-            layers.Reshape((*start, c256)),
-            layers.Conv2DTranspose(c128, 5, strides=1, padding="same", use_bias=False),
-            layers.BatchNormalization(),
-            layers.LeakyReLU(0.2),
-            layers.Conv2DTranspose(c64, 5, strides=2, padding="same", use_bias=False),
-            layers.BatchNormalization(),
-            layers.LeakyReLU(0.2),
-            layers.Conv2DTranspose(channels, 5, strides=2, padding="same", activation="tanh"),
-        ],
-        name="generator",
-    )
-    discriminator = keras.Sequential(
-        [
-            keras.Input(image_shape),
-            layers.Conv2D(c64, 5, strides=2, padding="same"),
-            layers.LeakyReLU(0.2),
-            layers.Dropout(0.3),
-            layers.Conv2D(c128, 5, strides=2, padding="same"),
-            layers.LeakyReLU(0.2),
-            layers.Dropout(0.3),
-            layers.Flatten(),
-            layers.Dense(1),
-        ],
-        name="discriminator",
+def dcgan(image_shape, latent_dim, num_classes=0, width=1.0, spectral_norm=False):
+    latent = keras.Input((latent_dim,), name="latent")
+    generator = keras.Model(latent, _dcgan_generator_body(latent, image_shape, width), name="generator")
+    image = keras.Input(image_shape, name="image")
+    discriminator = keras.Model(
+        image, _dcgan_discriminator_body(image, width, spectral_norm), name="discriminator"
     )
     return generator, discriminator
+
+
+@architecture(
+    "cdcgan",
+    "Conditional DCGAN: a label embedding joins the latent vector in G and enters D as an extra "
+    "image channel, so you choose which class to draw.",
+    conditional=True,
+)
+def cdcgan(image_shape, latent_dim, num_classes, width=1.0, spectral_norm=False):
+    height, wide, _ = image_shape
+    latent, label = keras.Input((latent_dim,), name="latent"), keras.Input((), dtype="int32", name="label")
+    embedded = layers.Flatten()(layers.Embedding(num_classes, 50)(label))
+    g_out = _dcgan_generator_body(layers.Concatenate()([latent, embedded]), image_shape, width)
+    generator = keras.Model([latent, label], g_out, name="generator")
+
+    image, d_label = keras.Input(image_shape, name="image"), keras.Input((), dtype="int32", name="label")
+    label_map = layers.Flatten()(layers.Embedding(num_classes, 50)(d_label))
+    label_map = layers.Reshape((height, wide, 1))(layers.Dense(height * wide)(label_map))
+    d_out = _dcgan_discriminator_body(layers.Concatenate()([image, label_map]), width, spectral_norm)
+    discriminator = keras.Model([image, d_label], d_out, name="discriminator")
+    return generator, discriminator
+
+
+# -- MLP -----------------------------------------------------------------------------------------
 
 
 @architecture(
     "mlp",
     "The dense GAN of the classic tutorials: G 256-512-1024, D 1024-512-256, LeakyReLU 0.2, dropout.",
 )
-def mlp(image_shape, latent_dim, num_classes=0, width=1.0):
-    pixels = int(np.prod(image_shape))
-    generator = keras.Sequential(
-        [keras.Input((latent_dim,))]
-        + [
-            block
-            for units in (256, 512, 1024)
-            for block in (layers.Dense(_units(units, width)), layers.LeakyReLU(0.2))
-        ]
-        + [layers.Dense(pixels, activation="tanh"), layers.Reshape(image_shape)],
-        name="generator",
-    )
-    discriminator = keras.Sequential(
-        [keras.Input(image_shape), layers.Flatten()]
-        + [
-            block
-            for units in (1024, 512, 256)
-            for block in (layers.Dense(_units(units, width)), layers.LeakyReLU(0.2), layers.Dropout(0.3))
-        ]
-        + [layers.Dense(1)],
-        name="discriminator",
-    )
+def mlp(image_shape, latent_dim, num_classes=0, width=1.0, spectral_norm=False):
+    latent = keras.Input((latent_dim,), name="latent")
+    x = latent
+    for units in (256, 512, 1024):
+        x = layers.LeakyReLU(0.2)(layers.Dense(_units(units, width))(x))
+    x = layers.Dense(int(np.prod(image_shape)), activation="tanh")(x)
+    generator = keras.Model(latent, layers.Reshape(image_shape)(x), name="generator")
+
+    image = keras.Input(image_shape, name="image")
+    x = layers.Flatten()(image)
+    for units in (1024, 512, 256):
+        x = layers.Dropout(0.3)(
+            layers.LeakyReLU(0.2)(_sn(layers.Dense(_units(units, width)), spectral_norm)(x))
+        )
+    discriminator = keras.Model(image, _sn(layers.Dense(1), spectral_norm)(x), name="discriminator")
     return generator, discriminator

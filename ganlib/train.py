@@ -80,13 +80,13 @@ def _facts(dataset: data_lib.ImageSet) -> dict:
 
 
 def _fit(config, run, dataset, control, report, verbose, log) -> str:
-    gan = gan_lib.build_gan(config, dataset.image_shape, dataset.num_classes)
+    steps = data_lib.steps_per_epoch(dataset, config.batch_size, config.steps_per_epoch)
+    gan = gan_lib.build_gan(config, dataset.image_shape, dataset.num_classes, steps * config.epochs)
     first_epoch, elapsed = _restore(gan, run, log)
     if first_epoch >= config.epochs:
         log(f"run {run.name} already has {first_epoch} epochs; nothing to do")
         run.set_status("finished", epoch=first_epoch)
         return "finished"
-    steps = data_lib.steps_per_epoch(dataset, config.batch_size, config.steps_per_epoch)
     batches = data_lib.training_dataset(
         dataset, config.batch_size, steps, config.seed, first_epoch, config.epochs
     )
@@ -97,12 +97,12 @@ def _fit(config, run, dataset, control, report, verbose, log) -> str:
         run.set_status(state, epoch=clock.step // steps, step=clock.step)
         reporter.report(reporter.progress(state))
 
-    grid_latents = gan_lib.fixed_latents(config.latent_dim, config.seed)
+    grid_inputs = gan_lib.grid_inputs(config.latent_dim, config.seed, gan.num_classes)
     fit_callbacks = [
         clock,
         callbacks.EpochReseeder(config.seed),
         callbacks.HistoryLogger(run, clock, config.log_every),
-        callbacks.Checkpointer(run, clock, config.checkpoint_every, config.epochs, grid_latents),
+        callbacks.Checkpointer(run, clock, config.checkpoint_every, config.epochs, grid_inputs),
         reporter,
         callbacks.ControlCallback(control, set_state),
     ]

@@ -55,6 +55,24 @@ c2.download_button(
 )
 
 # -- latent interpolation --------------------------------------------------------------------------
+try:
+    model = ui.gan(run, epoch)
+except GanlibError as exc:
+    ui.show_error(exc)
+    st.stop()
+class_names = run.meta().get("class_names", [])
+label = None
+if model.conditional:
+    st.subheader("One class")
+    c1, c2 = st.columns([1, 3])
+    chosen = c1.selectbox("Class", class_names, help="A conditional model draws the class you ask for.")
+    label = class_names.index(chosen)
+    latents = gan_lib.fixed_latents(config.latent_dim, config.seed, 32)
+    samples = model.sample(latents, np.full(len(latents), label, np.int32))
+    c2.image(
+        images.png_bytes(images.grid(samples, columns=8), scale=2), caption=f"32 samples of class {chosen}"
+    )
+
 st.subheader("Latent interpolation")
 c1, c2, c3, c4 = st.columns(4)
 source = c1.radio("Between", ["two seeds", "two grid samples"])
@@ -65,20 +83,18 @@ if source == "two seeds":
         np.random.default_rng(int(s)).standard_normal(config.latent_dim).astype(np.float32) for s in (a, b)
     )
 else:
-    grid_latents = gan_lib.fixed_latents(config.latent_dim, config.seed)
+    grid_latents, grid_labels = gan_lib.grid_inputs(config.latent_dim, config.seed, model.num_classes)
     a = c2.number_input("Grid sample A (0 = top left)", 0, len(grid_latents) - 1, 0)
     b = c3.number_input("Grid sample B", 0, len(grid_latents) - 1, 9)
     z_a, z_b = grid_latents[int(a)], grid_latents[int(b)]
+    if grid_labels is not None and label is None:
+        label = int(grid_labels[int(a)])
 method = c4.radio(
     "Method", ["slerp", "lerp"], help="slerp keeps the path on the Gaussian shell where G was trained."
 )
 steps = st.slider("Steps", 3, 16, 10)
-try:
-    path = (images.slerp if method == "slerp" else images.lerp)(z_a, z_b, steps)
-    frames = gan_lib.generate(ui.generator(run, epoch), path)
-except GanlibError as exc:
-    ui.show_error(exc)
-    st.stop()
+path = (images.slerp if method == "slerp" else images.lerp)(z_a, z_b, steps)
+frames = model.sample(path, None if label is None else np.full(steps, label, np.int32))
 st.image(
     images.png_bytes(images.grid(frames, columns=steps), scale=2),
     caption=f"{method}, epoch {epoch}",

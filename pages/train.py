@@ -26,6 +26,7 @@ HELP = {
     "label_smoothing": "One-sided: real targets become 1 - s, so D is less over-confident (0.1 is common).",
     "checkpoint_every": "Save weights and a sample grid every N epochs (the last epoch is always saved).",
     "seed": "Same seed, same machine, same run.",
+    "log_every": "Steps between points on the live charts (each is the mean over those steps).",
     "name": "Letters, digits, '.', '_' and '-'; the run's folder name.",
 }
 
@@ -64,10 +65,11 @@ def start_form() -> None:
             "Label smoothing", 0.0, 0.49, 0.0, step=0.05, help=HELP["label_smoothing"]
         )
         steps = c4.number_input("Steps per epoch (0 = all)", 0, 100_000, 0, help=HELP["steps_per_epoch"])
-        c1, c2, c3 = st.columns(3)
+        c1, c2, c3, c4 = st.columns(4)
         every = c1.number_input("Checkpoint every (epochs)", 1, 1000, 1, help=HELP["checkpoint_every"])
-        seed = c2.number_input("Seed", 0, 2**31 - 1, 0, help=HELP["seed"])
-        name = c3.text_input("Run name (empty: automatic)", "", help=HELP["name"])
+        log_every = c2.number_input("Log every (steps)", 1, 10_000, 20, help=HELP["log_every"])
+        seed = c3.number_input("Seed", 0, 2**31 - 1, 0, help=HELP["seed"])
+        name = c4.text_input("Run name (empty: automatic)", "", help=HELP["name"])
         submitted = st.form_submit_button("Start", type="primary", disabled=demo)
     if demo:
         st.caption("Training is switched off in the read-only demo.")
@@ -77,7 +79,7 @@ def start_form() -> None:
         dataset=dataset, model=model, loss=loss, latent_dim=int(latent_dim), width=float(width),
         batch_size=int(batch_size), epochs=int(epochs), steps_per_epoch=int(steps) or None,
         lr_g=float(lr_g), lr_d=float(lr_d), label_smoothing=float(smoothing),
-        checkpoint_every=int(every), seed=int(seed),
+        checkpoint_every=int(every), log_every=int(log_every), seed=int(seed),
     )  # fmt: skip
     problems = config.problems()
     try:
@@ -128,7 +130,9 @@ def resume_form() -> None:
 
 
 def charts(run: RunDir, smoothing: float) -> None:
-    history = [r for r in run.history() if r.get("kind") == "step"]
+    records = run.history()
+    # Log points every few steps; a run with tiny epochs may only have its epoch means.
+    history = [r for r in records if r.get("kind") == "step"] or [r for r in records if r.get("kind") == "epoch"]
     if not history:
         st.caption("Charts appear after the first log point.")
         return

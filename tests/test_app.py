@@ -52,7 +52,7 @@ def test_home_lists_the_demo_run(app_runs):
 def test_gallery_shows_grids_interpolation_and_animation(app_runs):
     at = open_page("pages/gallery.py")
     assert not at.error
-    assert len(at.get("imgs")) >= 4  # the grid, its neighbour, the strip, the GIFs
+    assert len(at.get("image")) >= 4  # the grid, its neighbour, the strip, the GIFs
     assert {b.label for b in at.get("download_button")} >= {"Grid PNG", "Interpolation GIF", "Training GIF"}
     by_label(at.radio, "Method").set_value("lerp").run()
     assert not at.exception
@@ -82,7 +82,12 @@ def test_train_page_refuses_invalid_input(app_runs):
 def test_train_page_starts_a_tiny_job_and_shows_its_history(app_runs):
     at = open_page("pages/train.py")
     by_label(at.text_input, "Run name (empty: automatic)").set_value("from-the-app")
-    for label, value in [("Epochs", 2), ("Steps per epoch (0 = all)", 3), ("Batch size", 16), ("Width", 0.25)]:
+    for label, value in [
+        ("Epochs", 2),
+        ("Steps per epoch (0 = all)", 3),
+        ("Batch size", 16),
+        ("Width", 0.25),
+    ]:
         by_label(at.number_input, label).set_value(value)
     next(b for b in at.button if b.label == "Start").click().run()
     run = RunDir(app_runs, "from-the-app")

@@ -38,7 +38,7 @@ def server(tmp_path_factory):
     shutil.copytree(ROOT / "checkpoints" / "demo-mnist", runs / "demo-mnist")
     port = _free_port()
     env = {**os.environ, "GANLIB_RUNS_DIR": str(runs), "GANLIB_AUTO_RESUME": "0"}
-    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w")
+    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w")  # noqa: SIM115 (closed at teardown)
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
          "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
@@ -86,7 +86,9 @@ def _shot(page, name):
 
 
 def _no_exception(page):
-    assert page.locator('[data-testid="stException"]').count() == 0, page.locator('[data-testid="stException"]').first.inner_text()
+    assert page.locator('[data-testid="stException"]').count() == 0, page.locator(
+        '[data-testid="stException"]'
+    ).first.inner_text()
 
 
 def test_every_page_renders(server, page):
@@ -117,7 +119,12 @@ def test_start_and_stop_training(server, page):
     page.goto(f"{url}/train")
     _settle(page)
     page.get_by_label("Run name (empty: automatic)").fill("browser-run")
-    for label, value in [("Epochs", "100"), ("Steps per epoch (0 = all)", "4"), ("Batch size", "32"), ("Width", "0.25")]:
+    for label, value in [
+        ("Epochs", "100"),
+        ("Steps per epoch (0 = all)", "4"),
+        ("Batch size", "32"),
+        ("Width", "0.25"),
+    ]:
         field = page.get_by_label(label, exact=True)
         field.fill(value)
         field.press("Tab")
