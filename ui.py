@@ -75,7 +75,7 @@ def show_error(exc: Exception) -> None:
 def line_chart(series: dict[str, tuple[list, list]], title: str, y_title: str = "", hlines=None) -> go.Figure:
     figure = go.Figure()
     for name, (x, y) in series.items():
-        figure.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name))
+        figure.add_trace(go.Scatter(x=x, y=y, mode="lines" if len(x) > 30 else "lines+markers", name=name))
     for value, label in hlines or []:
         figure.add_hline(y=value, line_dash="dot", annotation_text=label)
     figure.update_layout(

@@ -60,6 +60,6 @@ find the best checkpoint.
 """
 )
 cols = st.columns(3)
-cols[0].page_link(ui.PAGES["train"], label="Train a GAN", icon="🏋️")
-cols[1].page_link(ui.PAGES["gallery"], label="Browse checkpoints", icon="🖼️")
-cols[2].page_link(ui.PAGES["evaluate"], label="Evaluate and pick the best", icon="📈")
+cols[0].page_link(ui.PAGES["train"], label="Train a GAN", icon=":material/model_training:")
+cols[1].page_link(ui.PAGES["gallery"], label="Browse checkpoints", icon=":material/photo_library:")
+cols[2].page_link(ui.PAGES["evaluate"], label="Evaluate and pick the best", icon=":material/query_stats:")

@@ -80,6 +80,12 @@ def _settle(page):
     page.wait_for_timeout(500)
 
 
+def _wait_count(page, selector, count, timeout=120_000):
+    page.wait_for_function(
+        f"() => document.querySelectorAll({selector!r}).length >= {count}", timeout=timeout
+    )
+
+
 def _shot(page, name):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
@@ -95,21 +101,23 @@ def test_every_page_renders(server, page):
     url, _ = server
     page.goto(url)
     _settle(page)
-    page.get_by_text("demo-mnist").first.wait_for()
+    table = page.locator('[data-testid="stDataFrame"]')
+    table.wait_for()
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=\"stDataFrame\"]').textContent.includes('demo-mnist')"
+    )  # the grid is a canvas; its accessible cells hold the text
     _no_exception(page)
     _shot(page, "home")
 
     page.goto(f"{url}/gallery")
     _settle(page)
-    page.wait_for_selector('[data-testid="stImage"] img')
-    assert page.locator('[data-testid="stImage"] img').count() >= 4
+    _wait_count(page, '[data-testid="stImage"] img', 4)
     _no_exception(page)
     _shot(page, "gallery")
 
     page.goto(f"{url}/evaluate")
     _settle(page)
-    page.wait_for_selector(".js-plotly-plot")
-    assert page.locator(".js-plotly-plot").count() >= 5
+    _wait_count(page, ".js-plotly-plot", 5)
     _no_exception(page)
     _shot(page, "evaluate")
 
@@ -118,14 +126,14 @@ def test_start_and_stop_training(server, page):
     url, runs = server
     page.goto(f"{url}/train")
     _settle(page)
-    page.get_by_label("Run name (empty: automatic)").fill("browser-run")
+    page.get_by_role("textbox", name="Run name (empty: automatic)").fill("browser-run")
     for label, value in [
         ("Epochs", "100"),
         ("Steps per epoch (0 = all)", "4"),
         ("Batch size", "32"),
         ("Width", "0.25"),
     ]:
-        field = page.get_by_label(label, exact=True)
+        field = page.get_by_role("spinbutton", name=label, exact=True)
         field.fill(value)
         field.press("Tab")
     page.get_by_role("button", name="Start").click()
