@@ -26,6 +26,11 @@ HELP = {
     "label_smoothing": "One-sided: real targets become 1 - s, so D is less over-confident (0.1 is common).",
     "checkpoint_every": "Save weights and a sample grid every N epochs (the last epoch is always saved).",
     "seed": "Same seed, same machine, same run.",
+    "spectral_norm": "Normalises each D layer by its largest singular value: a smoother D, steadier training.",
+    "instance_noise": "Gaussian noise (this std, annealed to 0 over the first half) on D's inputs, so real and fake overlap early.",
+    "label_flip": "Share of real/fake pairs shown to D with swapped labels each step: keeps D from over-confidence.",
+    "ema": "Sample from a moving average of G's weights (0.999 is typical; 0 = off): smoother, often better FID.",
+    "d_steps": "Discriminator updates per generator update; WGAN-GP defaults to 5, the others to 1.",
     "log_every": "Steps between points on the live charts (each is the mean over those steps).",
     "name": "Letters, digits, '.', '_' and '-'; the run's folder name.",
 }
@@ -65,12 +70,26 @@ def start_form() -> None:
             "Label smoothing", 0.0, 0.49, 0.0, step=0.05, help=HELP["label_smoothing"]
         )
         steps = c4.number_input("Steps per epoch (0 = all)", 0, 100_000, 0, help=HELP["steps_per_epoch"])
+        with st.expander("Stabilisers"):
+            c1, c2, c3, c4, c5 = st.columns(5)
+            spectral_norm = c1.checkbox("Spectral norm in D", help=HELP["spectral_norm"])
+            instance_noise = c2.number_input(
+                "Instance noise", 0.0, 2.0, 0.0, step=0.05, help=HELP["instance_noise"]
+            )
+            label_flip = c3.number_input("Label flipping", 0.0, 0.49, 0.0, step=0.01, help=HELP["label_flip"])
+            ema = c4.number_input(
+                "Generator EMA", 0.0, 0.9999, 0.0, step=0.001, format="%.4f", help=HELP["ema"]
+            )
+            d_steps = c5.number_input("D steps per G step (0 = loss default)", 0, 20, 0, help=HELP["d_steps"])
         c1, c2, c3, c4 = st.columns(4)
         every = c1.number_input("Checkpoint every (epochs)", 1, 1000, 1, help=HELP["checkpoint_every"])
         log_every = c2.number_input("Log every (steps)", 1, 10_000, 20, help=HELP["log_every"])
         seed = c3.number_input("Seed", 0, 2**31 - 1, 0, help=HELP["seed"])
         name = c4.text_input("Run name (empty: automatic)", "", help=HELP["name"])
         submitted = st.form_submit_button("Start", type="primary", disabled=demo)
+    with st.expander("What the architectures and losses are"):
+        for item in [*models.ARCHITECTURES.values(), *losses.LOSSES.values()]:
+            st.markdown(f"**{item.name}**: {item.description}")
     if demo:
         st.caption("Training is switched off in the read-only demo.")
     if not submitted:
@@ -80,6 +99,8 @@ def start_form() -> None:
         batch_size=int(batch_size), epochs=int(epochs), steps_per_epoch=int(steps) or None,
         lr_g=float(lr_g), lr_d=float(lr_d), label_smoothing=float(smoothing),
         checkpoint_every=int(every), log_every=int(log_every), seed=int(seed),
+        spectral_norm=bool(spectral_norm), instance_noise=float(instance_noise), label_flip=float(label_flip),
+        ema=float(ema), d_steps=int(d_steps) or None,
     )  # fmt: skip
     problems = config.problems()
     try:
@@ -132,7 +153,9 @@ def resume_form() -> None:
 def charts(run: RunDir, smoothing: float) -> None:
     records = run.history()
     # Log points every few steps; a run with tiny epochs may only have its epoch means.
-    history = [r for r in records if r.get("kind") == "step"] or [r for r in records if r.get("kind") == "epoch"]
+    history = [r for r in records if r.get("kind") == "step"] or [
+        r for r in records if r.get("kind") == "epoch"
+    ]
     if not history:
         st.caption("Charts appear after the first log point.")
         return

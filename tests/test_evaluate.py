@@ -65,9 +65,15 @@ def test_second_evaluation_computes_nothing(trained_run, monkeypatch, tmp_path):
     calls.clear()
     second = evaluate.Engine(run, samples=300).evaluate()
     assert calls == [] and second == first
-    # A re-saved checkpoint is evaluated again; the others still come from the cache.
+    # A copied checkpoint keeps its cache (the key is the weights' content, not the file's time)...
     weights = run.checkpoint(2).generator_path
     weights.write_bytes(weights.read_bytes())
+    evaluate.Engine(run, samples=300).evaluate()
+    assert calls == []
+    # ...and re-saved, different weights are evaluated again, the other epochs still cached.
+    gan, _ = gan_lib.load_models(run, 2)
+    gan.generator.set_weights([w * 1.01 for w in gan.generator.get_weights()])
+    gan.generator.save_weights(weights)
     evaluate.Engine(run, samples=300).evaluate()
     assert len(calls) == 2  # the FID sample and the D-accuracy sample of epoch 2 only
 

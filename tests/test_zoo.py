@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from conftest import tiny_config
 
-from ganlib import gan as gan_lib, losses, models
+from ganlib import gan as gan_lib
+from ganlib import losses, models
 from ganlib.config import TrainConfig
 from ganlib.rundir import RunDir
 from ganlib.train import train
@@ -63,7 +64,9 @@ def test_wgan_gp_takes_several_critic_steps_per_generator_step(runs_dir):
 
 
 def test_stabilisers_train_and_ema_is_used_for_sampling(runs_dir):
-    config = tiny_config(spectral_norm=True, instance_noise=0.1, label_flip=0.05, ema=0.9, label_smoothing=0.1)
+    config = tiny_config(
+        spectral_norm=True, instance_noise=0.1, label_flip=0.05, ema=0.9, label_smoothing=0.1
+    )
     run = RunDir(runs_dir, "stable")
     train(config, run)
     gan, checkpoint = gan_lib.load_models(run)
@@ -77,6 +80,18 @@ def test_stabilisers_train_and_ema_is_used_for_sampling(runs_dir):
 def test_bool_flags_from_the_cli(runs_dir):
     from test_cli import TINY, ganlib_cli
 
-    ganlib_cli("train", "--run", "flags", "--runs-dir", runs_dir, "--epochs", 1, "--spectral-norm", "--ema", 0.99, *TINY)
+    ganlib_cli(
+        "train",
+        "--run",
+        "flags",
+        "--runs-dir",
+        runs_dir,
+        "--epochs",
+        1,
+        "--spectral-norm",
+        "--ema",
+        0.99,
+        *TINY,
+    )
     config = RunDir(runs_dir, "flags").config()
     assert config.spectral_norm is True and config.ema == 0.99
