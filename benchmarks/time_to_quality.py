@@ -15,17 +15,13 @@ import argparse
 import json
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ganlib import evaluate  # noqa: E402
-from ganlib.callbacks import TrainingControl  # noqa: E402
+from ganlib import bench, evaluate  # noqa: E402
 from ganlib.config import TrainConfig  # noqa: E402
 from ganlib.rundir import RunDir  # noqa: E402
-from ganlib.train import train  # noqa: E402
 
 
 def main() -> None:
@@ -42,15 +38,12 @@ def main() -> None:
 
     runs_dir = args.runs_dir or Path(tempfile.mkdtemp(prefix="ttq-"))
     config = TrainConfig(
-        model=args.model, width=args.width, batch_size=args.batch_size, epochs=100_000,
+        model=args.model, width=args.width, batch_size=args.batch_size,
         steps_per_epoch=args.steps, ema=args.ema, log_every=args.steps,
     )  # fmt: skip
     run = RunDir(runs_dir, f"ttq-{args.model}-w{args.width}-b{args.batch_size}")
-    control = TrainingControl()
-    threading.Timer(args.minutes * 60, control.stop).start()
-    started = time.perf_counter()
-    train(config, run, control=control)
-    print(f"trained {time.perf_counter() - started:.0f} s into {run.path}", file=sys.stderr)
+    bench.train_for(config, args.minutes * 60, run)
+    print(f"trained into {run.path}", file=sys.stderr)
 
     engine = evaluate.Engine(run, samples=args.samples)
     floor = engine.floor()["fid"]

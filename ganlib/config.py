@@ -71,9 +71,6 @@ class TrainConfig:
             out.append(f"unknown model {self.model!r} (choose from {', '.join(models.ARCHITECTURES)})")
         if self.loss not in losses.LOSSES:
             out.append(f"unknown loss {self.loss!r} (choose from {', '.join(losses.LOSSES)})")
-        conditional = self.model in models.ARCHITECTURES and models.ARCHITECTURES[self.model].conditional
-        if conditional and self.dataset.startswith("folder:"):
-            out.append(f"{self.model} needs class labels: use a folder with one sub-folder per class")
         checks = [
             (1 <= self.latent_dim <= 1024, "latent_dim must be between 1 and 1024"),
             (0.125 <= self.width <= 4, "width must be between 0.125 and 4"),

@@ -6,10 +6,10 @@ import platform
 import traceback
 from collections.abc import Callable
 
-from ganlib import GanlibError, callbacks
+from ganlib import GanlibError, callbacks, models
 from ganlib import data as data_lib
 from ganlib import gan as gan_lib
-from ganlib.config import TrainConfig
+from ganlib.config import ConfigError, TrainConfig
 from ganlib.rundir import RunDir, RunError
 
 
@@ -52,6 +52,8 @@ def train(
         config = run.config().replace(epochs=max(config.epochs, 1))
     config.validate()
     dataset = data_lib.load_dataset(config.dataset, "train", config.image_size)
+    if models.ARCHITECTURES[config.model].conditional and dataset.num_classes < 2:
+        raise ConfigError([f"{config.model} needs class labels: use a folder with one sub-folder per class"])
     if resume:
         run.lock()  # before touching the config: another process may be training this run
         run.update_config(config)

@@ -61,7 +61,7 @@ def start_form() -> None:
         c1, c2, c3, c4 = st.columns(4)
         latent_dim = c1.number_input("Latent size", 1, 1024, defaults.latent_dim, help=HELP["latent_dim"])
         width = c2.number_input("Width", 0.125, 4.0, 0.5, step=0.125, help=HELP["width"])
-        batch_size = c3.number_input("Batch size", 1, 4096, defaults.batch_size, help=HELP["batch_size"])
+        batch_size = c3.number_input("Batch size", 1, 4096, 64, help=HELP["batch_size"])
         epochs = c4.number_input("Epochs", 1, 100_000, 5, help=HELP["epochs"])
         c1, c2, c3, c4 = st.columns(4)
         lr_g = c1.number_input("LR generator", 0.0, 1.0, defaults.lr_g, format="%.5f", help=HELP["lr_g"])
@@ -178,6 +178,7 @@ def charts(run: RunDir, smoothing: float) -> None:
     c3.plotly_chart(
         ui.line_chart({"real": series("acc_real"), "fake": series("acc_fake")}, "D accuracy"), key="dacc"
     )
+    c3.caption(f"D accuracy: {loss.accuracy_label}.")
 
 
 def job_panel(smoothing: float) -> None:

@@ -6,7 +6,7 @@ from conftest import tiny_config
 
 from ganlib import gan as gan_lib
 from ganlib import losses, models
-from ganlib.config import TrainConfig
+from ganlib.config import ConfigError
 from ganlib.rundir import RunDir
 from ganlib.train import train
 
@@ -45,9 +45,16 @@ def test_conditional_grid_has_one_row_per_class_and_samples_follow_the_label(run
     assert not np.array_equal(as_three, as_seven)  # the label reaches the generator
 
 
-def test_conditional_model_needs_labels():
-    problems = TrainConfig(model="cdcgan", dataset="folder:/tmp/x").problems()
-    assert any("needs class labels" in p for p in problems)
+def test_conditional_model_needs_labels(runs_dir, tmp_path):
+    from PIL import Image
+
+    tmp_path = tmp_path / "images"
+    tmp_path.mkdir()
+    for i in range(4):
+        Image.new("L", (28, 28), i * 50).save(tmp_path / f"{i}.png")  # no class sub-folders
+    with pytest.raises(ConfigError, match="needs class labels"):
+        train(tiny_config(model="cdcgan", dataset=f"folder:{tmp_path}"), RunDir(runs_dir, "nolabels"))
+    assert not (runs_dir / "nolabels").exists()
 
 
 def test_wgan_gp_takes_several_critic_steps_per_generator_step(runs_dir):
@@ -95,3 +102,21 @@ def test_bool_flags_from_the_cli(runs_dir):
     )
     config = RunDir(runs_dir, "flags").config()
     assert config.spectral_norm is True and config.ema == 0.99
+
+
+def test_colour_folder_at_32x32_trains_with_dcgan(runs_dir, tmp_path):
+    from PIL import Image
+
+    tmp_path = tmp_path / "images"  # beside, not above, the runs directory
+    rng = np.random.default_rng(0)
+    for cls in ("red", "blue"):
+        for i in range(20):
+            pixels = rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)
+            pixels[..., 0 if cls == "red" else 2] = 255
+            (tmp_path / cls).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(pixels).save(tmp_path / cls / f"{i}.png")
+    for model in ("dcgan", "cdcgan"):
+        run = RunDir(runs_dir, f"colour-{model}")
+        train(tiny_config(dataset=f"folder:{tmp_path}", model=model, batch_size=8, epochs=1), run)
+        gan, checkpoint = gan_lib.load_models(run)
+        assert gan.sample(gan_lib.fixed_latents(gan.latent_dim, 0, 2)).shape == (2, 32, 32, 3)

@@ -1,0 +1,50 @@
+"""The README's model-zoo table: every model x loss, the same wall-clock budget, then
+FID (MNIST-classifier features) of the last checkpoint.
+
+    python benchmarks/zoo_table.py --seconds 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ganlib import bench, evaluate, losses, models  # noqa: E402
+from ganlib.config import TrainConfig  # noqa: E402
+from ganlib.rundir import RunDir  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--samples", type=int, default=5000)
+    parser.add_argument("--width", type=float, default=0.5)
+    args = parser.parse_args()
+    runs_dir = Path(tempfile.mkdtemp(prefix="zoo-"))
+    rows = []
+    for model in models.ARCHITECTURES:
+        for loss in losses.LOSSES:
+            config = TrainConfig(model=model, loss=loss, width=args.width, steps_per_epoch=50, log_every=50)
+            run = RunDir(runs_dir, f"{model}-{loss}")
+            bench.train_for(config, args.seconds, run)
+            last = run.checkpoints()[-1]
+            result = evaluate.Engine(run, samples=args.samples).evaluate([last.epoch])[0]
+            row = {"model": model, "loss": loss, "steps": last.step, "fid": round(result["fid"], 2),
+                   "precision": round(result["precision"], 3), "recall": round(result["recall"], 3)}  # fmt: skip
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    print("| model | loss | steps in budget | FID (MNIST-classifier features) | precision | recall |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['model']} | {r['loss']} | {r['steps']} | {r['fid']} | {r['precision']} | {r['recall']} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
