@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import traceback
 from collections.abc import Callable
@@ -65,7 +66,8 @@ def train(
     except BaseException as exc:
         message = str(exc) if isinstance(exc, GanlibError) else f"{type(exc).__name__}: {exc}"
         detail = "" if isinstance(exc, GanlibError) else traceback.format_exc(limit=5)
-        run.set_status("failed", error=message, detail=detail)
+        with contextlib.suppress(OSError):  # on a full disk even the status may not be writable
+            run.set_status("failed", error=message, detail=detail)
         raise
     finally:
         run.unlock()

@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import ui
-from ganlib import GanlibError, data, images
+from ganlib import GanlibError, data, images, losses
 from ganlib import evaluate as engine_lib
 from ganlib.rundir import RunDir
 
@@ -99,6 +99,7 @@ c3.plotly_chart(
     ),
     key="dacc",
 )
+st.caption(f"D accuracy: {losses.get(run.config().loss).accuracy_label}.")
 st.caption(
     f"Real-data floor (real train vs real test, {samples:,} samples): FID {floor['fid']:.3f}, KID {floor['kid']:.5f}, "
     f"precision {floor['precision']:.3f}, recall {floor['recall']:.3f}. Features: {engine.evaluator.label}."

@@ -116,3 +116,26 @@ def test_second_process_cannot_take_a_locked_run(runs_dir):
     (run.path / "lock.json").write_text(json.dumps({"pid": 1, "host": socket.gethostname()}))
     with pytest.raises(RunError, match="being trained by process 1"):
         train(tiny_config(epochs=2), run, resume=True)
+
+
+def test_full_disk_fails_the_run_cleanly_and_keeps_earlier_checkpoints(runs_dir, monkeypatch):
+    import errno
+
+    run = RunDir(runs_dir, "full-disk")
+    train(tiny_config(epochs=1), run)
+    real_writers = gan_lib.checkpoint_writers
+
+    def writers_on_a_full_disk(gan, grid_png):
+        def no_space(path):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+        return {**real_writers(gan, grid_png), "grid.png": no_space}
+
+    monkeypatch.setattr(gan_lib, "checkpoint_writers", writers_on_a_full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        train(tiny_config(epochs=2), run, resume=True)
+    assert run.status()["state"] == "failed" and "No space left" in run.status()["error"]
+    assert run.epochs() == [1] and not list(run.epochs_dir.glob(".*"))  # no half-written folder
+    monkeypatch.undo()
+    train(tiny_config(epochs=2), run, resume=True)  # space is back: it resumes from epoch 1
+    assert run.epochs() == [1, 2]
