@@ -24,10 +24,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--samples", type=int, default=5000)
     parser.add_argument("--width", type=float, default=0.5)
+    parser.add_argument("--models", nargs="*", default=list(models.ARCHITECTURES))
     args = parser.parse_args()
     runs_dir = Path(tempfile.mkdtemp(prefix="zoo-"))
     rows = []
-    for model in models.ARCHITECTURES:
+    for model in args.models:
         for loss in losses.LOSSES:
             config = TrainConfig(model=model, loss=loss, width=args.width, steps_per_epoch=50, log_every=50)
             run = RunDir(runs_dir, f"{model}-{loss}")

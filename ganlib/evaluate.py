@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
 
 from ganlib import GanlibError, atomic, losses, metrics
 from ganlib import data as data_lib
@@ -189,7 +190,7 @@ class Engine:
             outputs = []
             for i in range(0, len(images), 1000):
                 x = data_lib.to_unit_range(images[i : i + 1000])
-                inputs = [x, labels[i : i + 1000]] if gan.conditional else x
+                inputs = [x, tf.constant(labels[i : i + 1000])] if gan.conditional else x
                 outputs.append(np.asarray(gan.discriminator(inputs, training=False)))
             return np.concatenate(outputs).ravel()
 

@@ -43,6 +43,10 @@ def test_conditional_grid_has_one_row_per_class_and_samples_follow_the_label(run
     as_three = gan.sample(latents, np.full(4, 3, np.int32))
     as_seven = gan.sample(latents, np.full(4, 7, np.int32))
     assert not np.array_equal(as_three, as_seven)  # the label reaches the generator
+    from ganlib import evaluate
+
+    result = evaluate.Engine(run, samples=300).evaluate()[0]  # labels reach D and G in evaluation too
+    assert result["coverage"]["classes_covered"] >= 1 and 0 <= result["d_acc_real"] <= 1
 
 
 def test_conditional_model_needs_labels(runs_dir, tmp_path):
