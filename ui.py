@@ -29,7 +29,7 @@ def demo_mode() -> bool:
         return True
     try:
         return bool(st.secrets.get("demo", False))
-    except (FileNotFoundError, st.errors.StreamlitAPIException, Exception):
+    except Exception:  # no secrets file, or an unreadable one: not a demo
         return False
 
 

@@ -29,13 +29,13 @@ def atomic_path(path: Path) -> Iterator[Path]:
     os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; runs are shared files
     try:
         yield tmp_path
-        _fsync(tmp_path)
+        fsync(tmp_path)
         os.replace(tmp_path, path)
     finally:
         tmp_path.unlink(missing_ok=True)
 
 
-def _fsync(path: Path) -> None:
+def fsync(path: Path) -> None:
     with open(path, "rb+") as f:
         os.fsync(f.fileno())
 

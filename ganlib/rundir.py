@@ -252,7 +252,7 @@ class RunDir:
                 write(tmp / name)
             atomic.write_json(tmp / "state.json", {"epoch": epoch, **state})
             for f in tmp.iterdir():
-                atomic._fsync(f)
+                atomic.fsync(f)
             if final.exists():  # re-saving an epoch (a resume after a corrupt checkpoint)
                 shutil.rmtree(final)
             os.rename(tmp, final)
