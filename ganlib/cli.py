@@ -38,6 +38,11 @@ def build_parser() -> ArgumentParser:
     train = commands.add_parser("train", help="train a GAN into a run directory")
     train.add_argument("--run", required=True, help="run name (a folder in the runs directory)")
     train.add_argument("--resume", action="store_true", help="continue an existing run")
+    train.add_argument(
+        "--mirrored",
+        action="store_true",
+        help="data-parallel over every local GPU (tf.distribute.MirroredStrategy)",
+    )
     _add_runs_dir(train)
     defaults = TrainConfig()
     for field in dataclasses.fields(TrainConfig):
@@ -117,7 +122,16 @@ def cmd_train(args) -> int:
     run = RunDir(args.runs_dir or default_runs_dir(), args.run)
     if run.exists() and not args.resume:
         raise GanlibError(f"run {run.name!r} already exists in {run.runs_dir}; pass --resume to continue it")
-    state = train(config, run, resume=args.resume, verbose=1 if sys.stdout.isatty() else 2, log=print)
+    verbose = 1 if sys.stdout.isatty() else 2
+    if args.mirrored:
+        import tensorflow as tf
+
+        strategy = tf.distribute.MirroredStrategy()
+        print(f"training on {strategy.num_replicas_in_sync} replica(s); --batch-size is the global batch")
+        with strategy.scope():
+            state = train(config, run, resume=args.resume, verbose=verbose, log=print)
+    else:
+        state = train(config, run, resume=args.resume, verbose=verbose, log=print)
     checkpoints = run.checkpoints()
     print(
         f"{run.name}: {state} at epoch {checkpoints[-1].epoch if checkpoints else 0}, run directory {run.path}"
