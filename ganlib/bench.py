@@ -261,11 +261,18 @@ def matmul_flops_per_sec(seconds: float = 3.0, size: int = 2048) -> float:
 
 
 def run(
-    model: str = "dcgan", batch_size: int = 128, seconds: float = 20.0, width: float = 1.0, print_fn=print
+    model: str = "dcgan",
+    batch_size: int = 128,
+    seconds: float = 20.0,
+    width: float = 1.0,
+    print_fn=print,
+    steps_per_execution: int = 1,
 ) -> list[Result]:
     import tempfile
 
-    config = TrainConfig(model=model, batch_size=batch_size, width=width)
+    config = TrainConfig(
+        model=model, batch_size=batch_size, width=width, steps_per_execution=steps_per_execution
+    )
     print_fn(
         f"bench: {model} width {width}, batch {batch_size}, ~{seconds:.0f} s each, {tf.config.threading.get_intra_op_parallelism_threads() or 'default'} threads"
     )

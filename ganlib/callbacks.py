@@ -149,7 +149,10 @@ class HistoryLogger(keras.callbacks.Callback):
         self._last_time = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.clock.step % self.log_every:
+        # With steps_per_execution > 1 this runs every few steps: log when a multiple of
+        # log_every has been passed, not only when one is hit exactly.
+        previous_step = self.clock.step - (batch + 1 - self._last[0])
+        if self.clock.step // self.log_every == previous_step // self.log_every:
             return
         # fit() reports running means since the epoch began; recover the mean over just the
         # steps since the last log line: (M_t * t - M_s * s) / (t - s).

@@ -92,6 +92,9 @@ def build_parser() -> ArgumentParser:
     bench.add_argument("--batch-size", type=int, default=128)
     bench.add_argument("--width", type=float, default=1.0)
     bench.add_argument("--seconds", type=float, default=20.0, help="measuring time per contender")
+    bench.add_argument(
+        "--steps-per-execution", type=int, default=1, help="for our trainer (Keras compile option)"
+    )
     bench.set_defaults(handler=cmd_bench)
 
     runs = commands.add_parser("runs", help="list the runs in a runs directory")
@@ -267,5 +270,7 @@ def cmd_train_evaluator(args) -> int:
 def cmd_bench(args) -> int:
     from ganlib import bench
 
-    bench.run(args.model, args.batch_size, args.seconds, args.width)
+    bench.run(
+        args.model, args.batch_size, args.seconds, args.width, steps_per_execution=args.steps_per_execution
+    )
     return 0

@@ -85,6 +85,11 @@ def _facts(dataset: data_lib.ImageSet) -> dict:
 
 def _fit(config, run, dataset, control, report, verbose, log) -> str:
     steps = data_lib.steps_per_epoch(dataset, config.batch_size, config.steps_per_epoch)
+    # Whole executions per epoch, so that epoch ends (checkpoints, history) line up with the
+    # callbacks, which run once per execution: drop at most steps_per_execution - 1 batches.
+    per_execution = min(config.steps_per_execution, steps)
+    steps -= steps % per_execution
+    config = config.replace(steps_per_execution=per_execution)
     gan = gan_lib.build_gan(config, dataset.image_shape, dataset.num_classes, steps * config.epochs)
     first_epoch, elapsed = _restore(gan, run, log)
     if first_epoch >= config.epochs:

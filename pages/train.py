@@ -101,6 +101,7 @@ def start_form() -> None:
         checkpoint_every=int(every), log_every=int(log_every), seed=int(seed),
         spectral_norm=bool(spectral_norm), instance_noise=float(instance_noise), label_flip=float(label_flip),
         ema=float(ema), d_steps=int(d_steps) or None,
+        steps_per_execution=4,  # 4 steps per call into TensorFlow: less Python per step (see bench)
     )  # fmt: skip
     problems = config.problems()
     try:

@@ -139,3 +139,15 @@ def test_full_disk_fails_the_run_cleanly_and_keeps_earlier_checkpoints(runs_dir,
     monkeypatch.undo()
     train(tiny_config(epochs=2), run, resume=True)  # space is back: it resumes from epoch 1
     assert run.epochs() == [1, 2]
+
+
+def test_history_with_several_steps_per_execution(runs_dir):
+    run = RunDir(runs_dir, "multi-step")
+    train(tiny_config(epochs=2, steps_per_epoch=6, steps_per_execution=2, log_every=3), run)
+    steps = [r["step"] for r in run.history() if r["kind"] == "step"]
+    assert steps == [4, 6, 10, 12]  # a line as soon as each multiple of 3 is passed
+    assert [r["step"] for r in run.history() if r["kind"] == "epoch"] == [6, 12]
+    assert run.epochs() == [1, 2]
+    odd = RunDir(runs_dir, "odd-epoch")  # 7 steps do not split into executions of 4: 4 are kept
+    train(tiny_config(epochs=2, steps_per_epoch=7, steps_per_execution=4, log_every=3), odd)
+    assert odd.epochs() == [1, 2] and [c.step for c in odd.checkpoints()] == [4, 8]
