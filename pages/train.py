@@ -130,25 +130,25 @@ def start(action) -> None:
 
 
 def resume_form() -> None:
-    resumable = [
-        run for run in list_runs(ui.runs_dir())
-        if run.status().get("state") in ("stopped", "interrupted", "failed", "finished") and run.checkpoints()
-    ]  # fmt: skip
-    if not resumable or demo:
+    if demo:
+        return
+    labels = {}  # one read of each run's status, checkpoints and config per page run
+    for run in list_runs(ui.runs_dir()):
+        state, checkpoints = run.status().get("state"), run.checkpoints()
+        if state in ("stopped", "interrupted", "failed", "finished") and checkpoints:
+            config = run.config()
+            labels[f"{run.name} ({state}, epoch {checkpoints[-1].epoch}/{config.epochs})"] = (run, config)
+    if not labels:
         return
     with st.form("resume"):
         st.subheader("Resume a run")
         c1, c2 = st.columns([3, 1])
-        labels = {
-            f"{r.name} ({r.status()['state']}, epoch {r.checkpoints()[-1].epoch}/{r.config().epochs})": r
-            for r in resumable
-        }
         choice = c1.selectbox("Run", list(labels))
-        more = c2.number_input("Train until epoch", 1, 100_000, labels[choice].config().epochs)
+        run, config = labels[choice]
+        more = c2.number_input("Train until epoch", 1, 100_000, config.epochs)
         if st.form_submit_button("Resume"):
-            run = labels[choice]
-            config = run.config().replace(epochs=int(more))
-            start(lambda: manager.start(config, run.name, resume=True))
+            resumed = config.replace(epochs=int(more))
+            start(lambda: manager.start(resumed, run.name, resume=True))
 
 
 def charts(run: RunDir, smoothing: float) -> None:
