@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ganlib import GanlibError, losses, models
+from ganlib import GanlibError, images, losses, models
 from ganlib.config import TrainConfig
 from ganlib.data import to_uint8
 from ganlib.rundir import Checkpoint, RunDir
@@ -254,6 +254,11 @@ def build_gan(
 
 # ---------------------------------------------------------------------------------------------
 # Checkpoint files
+
+
+def grid_png(gan: GAN, grid_inputs: tuple[np.ndarray, np.ndarray | None]) -> bytes:
+    """The fixed-seed sample grid of the current weights, as PNG bytes."""
+    return images.png_bytes(images.grid(gan.sample(*grid_inputs), columns=GRID_COLUMNS))
 
 
 def checkpoint_writers(gan: GAN, grid_png: bytes) -> dict:

@@ -5,6 +5,8 @@
         history.jsonl        one JSON object per log point (appended; a torn last line is ignored)
         status.json          training | paused | stopped | finished | failed, with progress or error
         best.json            the chosen best epoch and who chose it (evaluation or a person)
+        preview.png          the fixed-seed grid of the current weights, refreshed every few
+        preview.json         seconds while training (step, elapsed), for the live view
         lock.json            pid of the process training this run, while it trains
         epochs/0003/         one folder per saved epoch, renamed into place only when complete:
             generator.weights.h5, discriminator.weights.h5   Keras weights
@@ -264,6 +266,19 @@ class RunDir:
         # Adam's moments are twice the model's size and only a resume needs them.
         for old in self.checkpoints()[:-KEEP_OPTIMIZER_STATE]:
             old.optimizer_path.unlink(missing_ok=True)
+
+    # -- live preview ------------------------------------------------------------------------
+    def save_preview(self, grid_png: bytes, step: int, elapsed: float) -> None:
+        """The grid of the weights at ``step``; the image first, so its info is never ahead of it."""
+        atomic.write_bytes(self.path / "preview.png", grid_png)
+        atomic.write_json(self.path / "preview.json", {"step": step, "elapsed": round(elapsed, 3)})
+
+    def preview(self) -> tuple[bytes, dict[str, Any]] | None:
+        """(PNG bytes, {"step", "elapsed"}) of the newest live grid, or None before the first."""
+        try:
+            return (self.path / "preview.png").read_bytes(), atomic.read_json(self.path / "preview.json")
+        except (OSError, ValueError):
+            return None
 
     # -- best epoch --------------------------------------------------------------------------
     def best(self) -> dict[str, Any] | None:

@@ -13,6 +13,10 @@ from ganlib import gan as gan_lib
 from ganlib.config import ConfigError, TrainConfig
 from ganlib.rundir import RunDir, RunError
 
+# How often the live view's grid is redrawn: often enough to watch digits form, and at a few
+# milliseconds per 64-image grid, free next to the training step.
+PREVIEW_EVERY_SEC = 5.0
+
 
 def library_versions() -> dict[str, str]:
     import keras
@@ -112,6 +116,7 @@ def _fit(config, run, dataset, control, report, verbose, log) -> str:
         callbacks.EpochReseeder(config.seed),
         callbacks.HistoryLogger(run, clock, config.log_every),
         callbacks.Checkpointer(run, clock, config.checkpoint_every, config.epochs, grid_inputs),
+        callbacks.PreviewWriter(run, clock, grid_inputs, PREVIEW_EVERY_SEC),
         reporter,
         callbacks.ControlCallback(control, set_state),
     ]

@@ -182,6 +182,19 @@ def charts(run: RunDir, smoothing: float) -> None:
     c3.caption(f"D accuracy: {loss.accuracy_label}.")
 
 
+def newest_grid(run: RunDir) -> None:
+    """The fixed-seed grid: the live preview while it is ahead of the newest checkpoint."""
+    checkpoints = run.checkpoints()
+    preview = run.preview()
+    if preview and (not checkpoints or preview[1]["step"] > checkpoints[-1].step):
+        png, info = preview
+        caption = f"fixed-seed grid, live: step {info['step']} · {info['elapsed']:.0f} s of training"
+        st.image(png, caption=caption, width="stretch")
+    elif checkpoints:
+        caption = f"fixed-seed grid, epoch {checkpoints[-1].epoch}"
+        st.image(checkpoints[-1].grid_path.read_bytes(), caption=caption, width="stretch")
+
+
 def job_panel(smoothing: float) -> None:
     job = manager.snapshot()
     if job.run is None:
@@ -210,13 +223,7 @@ def job_panel(smoothing: float) -> None:
     with left:
         charts(run, smoothing)
     with right:
-        checkpoints = run.checkpoints()
-        if checkpoints:
-            st.image(
-                checkpoints[-1].grid_path.read_bytes(),
-                caption=f"fixed-seed grid, epoch {checkpoints[-1].epoch}",
-                width="stretch",
-            )
+        newest_grid(run)
     if st.session_state.get("job_was_active") and not job.active:
         st.session_state["job_was_active"] = False
         st.rerun(scope="app")  # back to the form now that the job is over

@@ -100,6 +100,8 @@ def test_train_page_starts_a_tiny_job_and_shows_its_history(app_runs):
     assert not at.exception
     assert any("from-the-app" in h.value for h in at.subheader)
     assert len(at.get("plotly_chart")) == 3
+    captions = [image.proto.imgs[0].caption for image in at.get("image")]
+    assert "fixed-seed grid, epoch 2" in captions, captions
 
 
 def test_demo_mode_switches_training_off(app_runs, monkeypatch):

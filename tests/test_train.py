@@ -48,6 +48,18 @@ def test_training_changes_both_networks_and_writes_a_complete_run(runs_dir, mode
     assert grid.startswith(b"\x89PNG")
 
 
+def test_live_preview_follows_the_weights(runs_dir, monkeypatch):
+    monkeypatch.setattr("ganlib.train.PREVIEW_EVERY_SEC", 0.0)  # a preview after every step
+    run = RunDir(runs_dir, "preview")
+    assert run.preview() is None
+    train(tiny_config(), run)
+    png, info = run.preview()
+    final = run.checkpoints()[-1]
+    assert info["step"] == final.step and info["elapsed"] > 0
+    # The same weights and fixed seeds as the last checkpoint: the very same picture.
+    assert png == final.grid_path.read_bytes()
+
+
 def test_exact_resume_matches_an_uninterrupted_run(runs_dir):
     config = tiny_config(epochs=3)
     straight, resumed = RunDir(runs_dir, "straight"), RunDir(runs_dir, "resumed")
