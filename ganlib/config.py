@@ -71,6 +71,10 @@ class TrainConfig:
             out.append(f"unknown model {self.model!r} (choose from {', '.join(models.ARCHITECTURES)})")
         if self.loss not in losses.LOSSES:
             out.append(f"unknown loss {self.loss!r} (choose from {', '.join(losses.LOSSES)})")
+        elif self.model in models.ARCHITECTURES and penalty_meets_batch_norm(self.loss, self.model):
+            out.append(
+                f"{self.loss} penalises D per image, but {self.model}'s D uses BatchNorm: pick another model"
+            )
         checks = [
             (1 <= self.latent_dim <= 1024, "latent_dim must be between 1 and 1024"),
             (0.125 <= self.width <= 4, "width must be between 0.125 and 4"),
@@ -132,3 +136,10 @@ class TrainConfig:
 
     def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)
+
+
+def penalty_meets_batch_norm(loss: str, model: str) -> bool:
+    """WGAN-GP's per-image gradient penalty is void when BatchNorm in D mixes the batch."""
+    from ganlib import losses, models
+
+    return losses.LOSSES[loss].gradient_penalty > 0 and models.ARCHITECTURES[model].d_batch_norm

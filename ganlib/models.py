@@ -21,16 +21,18 @@ class Architecture:
     description: str
     build: Callable[..., tuple[keras.Model, keras.Model]]
     conditional: bool = False
+    # BatchNorm mixes a batch's images in D, which voids a per-sample gradient penalty (WGAN-GP).
+    d_batch_norm: bool = False
 
 
 ARCHITECTURES: dict[str, Architecture] = {}
 
 
-def architecture(name: str, description: str, conditional: bool = False):
+def architecture(name: str, description: str, conditional: bool = False, d_batch_norm: bool = False):
     """Decorator registering ``build(image_shape, latent_dim, num_classes, width, spectral_norm)``."""
 
     def register(build):
-        ARCHITECTURES[name] = Architecture(name, description, build, conditional)
+        ARCHITECTURES[name] = Architecture(name, description, build, conditional, d_batch_norm)
         return build
 
     return register
@@ -119,6 +121,36 @@ def cdcgan(image_shape, latent_dim, num_classes, width=1.0, spectral_norm=False)
     label_map = layers.Reshape((height, wide, 1))(layers.Dense(height * wide)(label_map))
     d_out = _dcgan_discriminator_body(layers.Concatenate()([image, label_map]), width, spectral_norm)
     discriminator = keras.Model([image, d_label], d_out, name="discriminator")
+    return generator, discriminator
+
+
+@architecture(
+    "dcgan-lean",
+    "The DCGAN paper's recipe at MNIST size: G Dense -> 2 stride-2 transposed 4x4 convolutions "
+    "with BatchNorm and ReLU; D 2 stride-2 4x4 convolutions with BatchNorm, no dropout.",
+    d_batch_norm=True,
+)
+def dcgan_lean(image_shape, latent_dim, num_classes=0, width=1.0, spectral_norm=False):
+    height, wide, channels = image_shape
+    if height % 4 or wide % 4:
+        raise GanlibError(f"dcgan-lean needs an image size divisible by 4, got {height}x{wide}")
+    c128, c64 = _units(128, width), _units(64, width)
+    latent = keras.Input((latent_dim,), name="latent")
+    x = layers.Dense(height // 4 * wide // 4 * c128, use_bias=False)(latent)
+    x = layers.ReLU()(layers.BatchNormalization()(x))
+    x = layers.Reshape((height // 4, wide // 4, c128))(x)
+    x = layers.Conv2DTranspose(c64, 4, strides=2, padding="same", use_bias=False)(x)
+    x = layers.ReLU()(layers.BatchNormalization()(x))
+    x = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation="tanh")(x)
+    generator = keras.Model(latent, x, name="generator")
+
+    image = keras.Input(image_shape, name="image")
+    x = layers.LeakyReLU(0.2)(_sn(layers.Conv2D(c64, 4, strides=2, padding="same"), spectral_norm)(image))
+    x = _sn(layers.Conv2D(c128, 4, strides=2, padding="same", use_bias=False), spectral_norm)(x)
+    x = layers.LeakyReLU(0.2)(layers.BatchNormalization()(x))
+    discriminator = keras.Model(
+        image, _sn(layers.Dense(1), spectral_norm)(layers.Flatten()(x)), name="discriminator"
+    )
     return generator, discriminator
 
 
