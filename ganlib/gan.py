@@ -222,10 +222,18 @@ class OptimizerState(keras.Model):
 
 
 def build_gan(
-    config: TrainConfig, image_shape: tuple[int, int, int], num_classes: int = 0, total_steps: int = 1
+    config: TrainConfig,
+    image_shape: tuple[int, int, int],
+    num_classes: int = 0,
+    total_steps: int = 1,
+    seeded: bool = True,
 ) -> GAN:
-    """A compiled GAN for ``config``, with freshly initialised weights."""
-    keras.utils.set_random_seed(config.seed)
+    """A compiled GAN for ``config``. ``seeded``: initialise reproducibly from ``config.seed``,
+    which reseeds the process's global RNGs (Keras initialisers draw from them); pass False when
+    every weight is loaded afterwards anyway.
+    """
+    if seeded:
+        keras.utils.set_random_seed(config.seed)
     generator, discriminator = models.build_models(
         config.model, image_shape, config.latent_dim, num_classes, config.width, config.spectral_norm
     )
@@ -300,7 +308,8 @@ def load_models(run: RunDir, epoch: int | None = None, image_shape=None) -> tupl
     meta = run.meta()
     config = TrainConfig.from_dict(meta["config"])
     checkpoint = run.checkpoint(epoch)
-    gan = build_gan(config, tuple(image_shape or meta["image_shape"]), meta.get("num_classes", 0))
+    shape = tuple(image_shape or meta["image_shape"])
+    gan = build_gan(config, shape, meta.get("num_classes", 0), seeded=False)  # weights come from disk
     if gan.ema_generator is not None and not (checkpoint.path / EMA_FILE).is_file():
         gan.ema_generator = None  # a checkpoint from before EMA was switched on
     load_checkpoint(gan, checkpoint, with_optimizer=False)

@@ -163,3 +163,16 @@ def test_history_with_several_steps_per_execution(runs_dir):
     odd = RunDir(runs_dir, "odd-epoch")  # 7 steps do not split into executions of 4: 4 are kept
     train(tiny_config(epochs=2, steps_per_epoch=7, steps_per_execution=4, log_every=3), odd)
     assert odd.epochs() == [1, 2] and [c.step for c in odd.checkpoints()] == [4, 8]
+
+
+def test_loading_a_run_does_not_reseed_the_global_random_state(trained_run):
+    # The app loads models while other code draws random numbers: loading must not reseed them
+    # (Keras itself still draws a few seeds from Python's `random` to build layers).
+    np.random.seed(7)
+    expected = np.random.rand(3)
+    np.random.seed(7)
+    gan_lib.load_models(trained_run)
+    assert np.array_equal(np.random.rand(3), expected)
+    # ...while building a fresh model stays reproducible from the config's seed.
+    fresh = [gan_lib.build_gan(trained_run.config(), (28, 28, 1)).generator.get_weights() for _ in range(2)]
+    assert all(np.array_equal(a, b) for a, b in zip(*fresh))
