@@ -159,9 +159,18 @@ class GAN(keras.Model):
         else:
             values = self._alternating_step(real, labels)
         if self.ema_generator is not None:
+            decay = self.ema_decay()
             for average, weight in zip(self.ema_generator.weights, self.generator.weights):
-                average.assign(self.ema * average + (1.0 - self.ema) * weight)
+                average.assign(decay * average + (1.0 - decay) * weight)
         return self._update_metrics(*values)
+
+    def ema_decay(self):
+        """The EMA's decay at this step: ``min(ema, (1 + step) / (10 + step))``, the warm-up of
+        ``tf.train.ExponentialMovingAverage``. Early on the average forgets fast, so the sample
+        grid follows training from the first seconds instead of blurring random initial weights.
+        """
+        step = tf.cast(self.g_optimizer.iterations, tf.float32)
+        return tf.minimum(tf.constant(self.ema, tf.float32), (1.0 + step) / (10.0 + step))
 
     def _joint_step(self, real, labels):
         latent = self.latent_batch(tf.shape(real)[0])

@@ -128,3 +128,17 @@ def test_colour_folder_at_32x32_trains_with_dcgan(runs_dir, tmp_path):
         train(tiny_config(dataset=f"folder:{tmp_path}", model=model, batch_size=8, epochs=1), run)
         gan, checkpoint = gan_lib.load_models(run)
         assert gan.sample(gan_lib.fixed_latents(gan.latent_dim, 0, 2)).shape == (2, 32, 32, 3)
+
+
+def test_ema_follows_the_generator_with_a_warm_up():
+    config = tiny_config(ema=0.999)
+    gan = gan_lib.build_gan(config, (28, 28, 1))
+    real = np.random.default_rng(0).uniform(-1, 1, (16, 28, 28, 1)).astype(np.float32)
+    labels = np.zeros(16, np.int32)
+    expected = gan.generator.get_weights()
+    for step in range(1, 4):
+        gan.train_step((real, labels))  # one eager step: D and G update, then the EMA
+        decay = min(0.999, (1 + step) / (10 + step))  # step = G's update count after the update
+        expected = [decay * e + (1 - decay) * w for e, w in zip(expected, gan.generator.get_weights())]
+        for average, want in zip(gan.ema_generator.get_weights(), expected):
+            np.testing.assert_allclose(average, want, rtol=1e-4, atol=1e-6)
