@@ -124,6 +124,29 @@ def cdcgan(image_shape, latent_dim, num_classes, width=1.0, spectral_norm=False)
     return generator, discriminator
 
 
+def _lean_generator_body(x, image_shape, width):
+    """Dense -> (H/4, W/4) map -> two stride-2 4x4 transposed convolutions, BatchNorm and ReLU."""
+    height, wide, channels = image_shape
+    if height % 4 or wide % 4:
+        raise GanlibError(f"dcgan-lean needs an image size divisible by 4, got {height}x{wide}")
+    c128, c64 = _units(128, width), _units(64, width)
+    x = layers.Dense(height // 4 * wide // 4 * c128, use_bias=False)(x)
+    x = layers.ReLU()(layers.BatchNormalization()(x))
+    x = layers.Reshape((height // 4, wide // 4, c128))(x)
+    x = layers.Conv2DTranspose(c64, 4, strides=2, padding="same", use_bias=False)(x)
+    x = layers.ReLU()(layers.BatchNormalization()(x))
+    return layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation="tanh")(x)
+
+
+def _lean_discriminator_features(x, width, spectral_norm):
+    """Two stride-2 4x4 convolutions, BatchNorm on the second, LeakyReLU -> flat features."""
+    x = layers.LeakyReLU(0.2)(
+        _sn(layers.Conv2D(_units(64, width), 4, strides=2, padding="same"), spectral_norm)(x)
+    )
+    x = _sn(layers.Conv2D(_units(128, width), 4, strides=2, padding="same", use_bias=False), spectral_norm)(x)
+    return layers.Flatten()(layers.LeakyReLU(0.2)(layers.BatchNormalization()(x)))
+
+
 @architecture(
     "dcgan-lean",
     "The DCGAN paper's recipe at MNIST size: G Dense -> 2 stride-2 transposed 4x4 convolutions "
@@ -131,26 +154,34 @@ def cdcgan(image_shape, latent_dim, num_classes, width=1.0, spectral_norm=False)
     d_batch_norm=True,
 )
 def dcgan_lean(image_shape, latent_dim, num_classes=0, width=1.0, spectral_norm=False):
-    height, wide, channels = image_shape
-    if height % 4 or wide % 4:
-        raise GanlibError(f"dcgan-lean needs an image size divisible by 4, got {height}x{wide}")
-    c128, c64 = _units(128, width), _units(64, width)
     latent = keras.Input((latent_dim,), name="latent")
-    x = layers.Dense(height // 4 * wide // 4 * c128, use_bias=False)(latent)
-    x = layers.ReLU()(layers.BatchNormalization()(x))
-    x = layers.Reshape((height // 4, wide // 4, c128))(x)
-    x = layers.Conv2DTranspose(c64, 4, strides=2, padding="same", use_bias=False)(x)
-    x = layers.ReLU()(layers.BatchNormalization()(x))
-    x = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation="tanh")(x)
-    generator = keras.Model(latent, x, name="generator")
-
+    generator = keras.Model(latent, _lean_generator_body(latent, image_shape, width), name="generator")
     image = keras.Input(image_shape, name="image")
-    x = layers.LeakyReLU(0.2)(_sn(layers.Conv2D(c64, 4, strides=2, padding="same"), spectral_norm)(image))
-    x = _sn(layers.Conv2D(c128, 4, strides=2, padding="same", use_bias=False), spectral_norm)(x)
-    x = layers.LeakyReLU(0.2)(layers.BatchNormalization()(x))
-    discriminator = keras.Model(
-        image, _sn(layers.Dense(1), spectral_norm)(layers.Flatten()(x)), name="discriminator"
-    )
+    features = _lean_discriminator_features(image, width, spectral_norm)
+    discriminator = keras.Model(image, _sn(layers.Dense(1), spectral_norm)(features), name="discriminator")
+    return generator, discriminator
+
+
+@architecture(
+    "cdcgan-lean",
+    "Conditional dcgan-lean: a label embedding joins the latent vector in G; D is a projection "
+    "discriminator (its score adds the inner product of a label embedding with its features).",
+    conditional=True,
+    d_batch_norm=True,
+)
+def cdcgan_lean(image_shape, latent_dim, num_classes, width=1.0, spectral_norm=False):
+    latent, label = keras.Input((latent_dim,), name="latent"), keras.Input((), dtype="int32", name="label")
+    embedded = layers.Embedding(num_classes, 50)(label)
+    g_out = _lean_generator_body(layers.Concatenate()([latent, embedded]), image_shape, width)
+    generator = keras.Model([latent, label], g_out, name="generator")
+
+    image, d_label = keras.Input(image_shape, name="image"), keras.Input((), dtype="int32", name="label")
+    features = _lean_discriminator_features(image, width, spectral_norm)
+    # Projection (Miyato & Koyama 2018): the label says which direction of D's features counts
+    # as real, so D judges "a real 7" instead of reading the label as one more pixel channel.
+    projection = layers.Dot(axes=1)([layers.Embedding(num_classes, features.shape[-1])(d_label), features])
+    d_out = layers.Add()([_sn(layers.Dense(1), spectral_norm)(features), projection])
+    discriminator = keras.Model([image, d_label], d_out, name="discriminator")
     return generator, discriminator
 
 

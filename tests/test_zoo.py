@@ -35,9 +35,10 @@ def test_every_combination_trains(runs_dir, model, loss):
         assert np.isfinite([record[k] for k in gan_lib.METRIC_NAMES]).all(), record
 
 
-def test_conditional_grid_has_one_row_per_class_and_samples_follow_the_label(runs_dir):
+@pytest.mark.parametrize("model", [a.name for a in models.ARCHITECTURES.values() if a.conditional])
+def test_conditional_grid_has_one_row_per_class_and_labels_reach_both_networks(runs_dir, model):
     run = RunDir(runs_dir, "cond")
-    train(tiny_config(model="cdcgan", epochs=1), run)
+    train(tiny_config(model=model, epochs=1), run)
     gan, checkpoint = gan_lib.load_models(run)
     from ganlib import images
 
@@ -46,7 +47,10 @@ def test_conditional_grid_has_one_row_per_class_and_samples_follow_the_label(run
     latents = gan_lib.fixed_latents(gan.latent_dim, 0, 4)
     as_three = gan.sample(latents, np.full(4, 3, np.int32))
     as_seven = gan.sample(latents, np.full(4, 7, np.int32))
-    assert not np.array_equal(as_three, as_seven)  # the label reaches the generator
+    assert not np.array_equal(as_three, as_seven)  # the label reaches the generator...
+    image = as_three.astype(np.float32) / 127.5 - 1
+    scores = [gan.discriminator([image, np.full(4, label, np.int32)]) for label in (3, 7)]
+    assert not np.allclose(*scores)  # ...and the discriminator
     from ganlib import evaluate
 
     result = evaluate.Engine(run, samples=300).evaluate()[0]  # labels reach D and G in evaluation too
