@@ -1,9 +1,9 @@
 """Time to quality: wall-clock seconds from Start until the generator draws recognisable digits,
 and until the MNIST-classifier FID falls below 10x and 3x the real-data floor, on this machine.
 
-    python benchmarks/time_to_quality.py --minutes 10                        # the app's default
-    python benchmarks/time_to_quality.py --minutes 10 --width 1.0 --batch-size 128 \
-        --lr-g 1e-4 --lr-d 1e-4 --steps-per-execution 1                      # the tutorial DCGAN
+    python benchmarks/time_to_quality.py --minutes 10                     # the app's default
+    python benchmarks/time_to_quality.py --minutes 10 --preset tutorial  # the TF DCGAN tutorial
+    python benchmarks/time_to_quality.py --minutes 3 --model dcgan --width 0.25  # any variation
 
 It trains with short "epochs" (a checkpoint every --steps steps) for a fixed wall-clock budget,
 then evaluates every checkpoint; the seconds are the trainer's own (state.json "elapsed"), so
@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ganlib import bench, evaluate  # noqa: E402
 from ganlib import gan as gan_lib  # noqa: E402
-from ganlib.config import TrainConfig  # noqa: E402
+from ganlib.config import PRESETS  # noqa: E402
 from ganlib.rundir import RunDir  # noqa: E402
 
 CONFIDENCE, CONFIDENT_SHARE, MIN_CLASS_SHARE = 0.9, 0.8, 0.05
@@ -59,16 +59,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    defaults = TrainConfig()
     parser.add_argument("--minutes", type=float, default=10)
-    parser.add_argument("--model", default="dcgan")
-    parser.add_argument("--loss", default="bce")
-    parser.add_argument("--width", type=float, default=0.5)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr-g", type=float, default=defaults.lr_g)
-    parser.add_argument("--lr-d", type=float, default=defaults.lr_d)
-    parser.add_argument("--ema", type=float, default=0.0)
-    parser.add_argument("--steps-per-execution", type=int, default=4)
+    parser.add_argument(
+        "--preset", choices=PRESETS, default="quick-start", help="the app's default or the tutorial"
+    )
+    # Each of these overrides the preset's value when given.
+    overrides = {
+        "model": str, "loss": str, "width": float, "batch_size": int, "lr_g": float, "lr_d": float,
+        "beta_1": float, "ema": float, "steps_per_execution": int,
+    }  # fmt: skip
+    for name, kind in overrides.items():
+        parser.add_argument("--" + name.replace("_", "-"), type=kind, default=None)
     parser.add_argument("--steps", type=int, default=100, help="steps between checkpoints")
     parser.add_argument("--samples", type=int, default=2000, help="samples per FID")
     parser.add_argument("--runs-dir", type=Path, default=None)
@@ -76,13 +77,10 @@ def main() -> None:
     args = parser.parse_args()
 
     runs_dir = args.runs_dir or Path(tempfile.mkdtemp(prefix="ttq-"))
-    config = TrainConfig(
-        model=args.model, loss=args.loss, width=args.width, batch_size=args.batch_size,
-        lr_g=args.lr_g, lr_d=args.lr_d, ema=args.ema, steps_per_execution=args.steps_per_execution,
-        steps_per_epoch=args.steps, log_every=args.steps,
-    )  # fmt: skip
+    given = {name: getattr(args, name) for name in overrides if getattr(args, name) is not None}
+    config = PRESETS[args.preset].replace(**given, steps_per_epoch=args.steps, log_every=args.steps)
     config.validate()
-    run = RunDir(runs_dir, f"ttq-{args.model}-{args.loss}-w{args.width}-b{args.batch_size}")
+    run = RunDir(runs_dir, "-".join(["ttq", args.preset, *(f"{k}{v}" for k, v in given.items())])[:64])
     if not args.evaluate_only:
         bench.train_for(config, args.minutes * 60, run)
     print(f"trained into {run.path}", file=sys.stderr)
@@ -107,11 +105,7 @@ def main() -> None:
             best = (result["fid"], elapsed)
     never = f"not within {args.minutes:g} min"
     summary = {
-        "config": {
-            k: v
-            for k, v in config.to_dict().items()
-            if k in ("model", "loss", "width", "batch_size", "lr_g", "lr_d", "ema", "steps_per_execution")
-        },
+        "config": {k: v for k, v in config.to_dict().items() if k in overrides},
         "floor_fid": round(floor, 4),
         "samples": args.samples,
         "first_grid_sec": run.checkpoints()[0].state["elapsed"],

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ganlib import GanlibError
-from ganlib.config import TrainConfig
+from ganlib.config import PRESETS, TrainConfig
 from ganlib.rundir import RunDir, default_runs_dir, list_runs
 
 
@@ -44,17 +44,25 @@ def build_parser() -> ArgumentParser:
         help="data-parallel over every local GPU (tf.distribute.MirroredStrategy)",
     )
     _add_runs_dir(train)
+    train.add_argument(
+        "--preset",
+        choices=PRESETS,
+        help="start from a named configuration (quick-start: the app's default; tutorial: the TF "
+        "DCGAN tutorial); the flags below override it",
+    )
     defaults = TrainConfig()
     for field in dataclasses.fields(TrainConfig):
         if field.name == "extra":
             continue
         flag = "--" + field.name.replace("_", "-")
         kind = {"int": int, "float": float, "str": str, "bool": bool}[str(field.type).split(" |")[0]]
+        # None = not given: the preset's (or the dataclass's) value stands.
         if kind is bool:
-            train.add_argument(flag, action="store_true", help="(default: off)")
+            train.add_argument(flag, action="store_true", default=None, help="(default: off)")
         else:
-            default = getattr(defaults, field.name)
-            train.add_argument(flag, type=kind, default=default, help="(default: %(default)s)")
+            train.add_argument(
+                flag, type=kind, default=None, help=f"(default: {getattr(defaults, field.name)})"
+            )
     train.set_defaults(handler=cmd_train)
 
     sample = commands.add_parser("sample", help="write a PNG grid of samples from a trained run")
@@ -121,7 +129,8 @@ def cmd_train(args) -> int:
     from ganlib.train import train
 
     names = {f.name for f in dataclasses.fields(TrainConfig)} - {"extra"}
-    config = TrainConfig(**{name: getattr(args, name) for name in names})
+    given = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    config = (PRESETS[args.preset] if args.preset else TrainConfig()).replace(**given)
     run = RunDir(args.runs_dir or default_runs_dir(), args.run)
     if run.exists() and not args.resume:
         raise GanlibError(f"run {run.name!r} already exists in {run.runs_dir}; pass --resume to continue it")

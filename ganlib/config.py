@@ -138,6 +138,26 @@ class TrainConfig:
         return dataclasses.replace(self, **changes)
 
 
+# The app's starting point: the configuration that shows digits soonest on a 2-core CPU
+# (README, "Time to quality", measured by benchmarks/time_to_quality.py). The dataclass defaults
+# stay the DCGAN paper's settings at the TF tutorial's model size: the CLI's defaults.
+QUICK_START = TrainConfig(
+    model="cdcgan-lean",
+    width=0.5,
+    batch_size=64,
+    epochs=5,
+    lr_g=4e-4,
+    lr_d=4e-4,
+    ema=0.999,
+    log_every=20,
+    steps_per_execution=4,
+)
+# The TF DCGAN tutorial as written (batch 256, Adam 1e-4 with Keras's default beta_1 0.9, one
+# step per call): the baseline that time to quality is compared with.
+TUTORIAL_DCGAN = TrainConfig(model="dcgan", width=1.0, batch_size=256, lr_g=1e-4, lr_d=1e-4, beta_1=0.9)
+PRESETS = {"quick-start": QUICK_START, "tutorial": TUTORIAL_DCGAN}
+
+
 def penalty_meets_batch_norm(loss: str, model: str) -> bool:
     """WGAN-GP's per-image gradient penalty is void when BatchNorm in D mixes the batch."""
     from ganlib import losses, models

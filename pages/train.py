@@ -6,7 +6,7 @@ import streamlit as st
 
 import ui
 from ganlib import GanlibError, data, losses, metrics, models
-from ganlib.config import TrainConfig
+from ganlib.config import QUICK_START, TrainConfig
 from ganlib.jobs import JobBusy
 from ganlib.rundir import RunDir, list_runs
 
@@ -42,13 +42,8 @@ def free_name(model: str, dataset: str) -> str:
     return next(f"{base}-{i}" for i in range(1, 10_000) if f"{base}-{i}" not in taken)
 
 
-# The form's defaults are the configuration that reaches good digits soonest on a 2-core CPU
-# (README, "Time to quality"); the CLI's defaults stay the tutorial's sizes.
-DEFAULT_MODEL = "dcgan-lean"
-
-
 def start_form() -> None:
-    defaults = TrainConfig()
+    defaults = QUICK_START  # the settings that show digits soonest (README, Time to quality)
     with st.form("train"):
         st.subheader("New run")
         c1, c2, c3 = st.columns(3)
@@ -56,41 +51,50 @@ def start_form() -> None:
         model = c2.selectbox(
             "Architecture",
             list(models.ARCHITECTURES),
-            index=list(models.ARCHITECTURES).index(DEFAULT_MODEL),
+            index=list(models.ARCHITECTURES).index(defaults.model),
             help=" ".join(f"{a.name}: {a.description}" for a in models.ARCHITECTURES.values()),
         )
         loss = c3.selectbox(
             "Loss",
             list(losses.LOSSES),
+            index=list(losses.LOSSES).index(defaults.loss),
             help=" ".join(f"{loss.name}: {loss.description}" for loss in losses.LOSSES.values()),
         )
         c1, c2, c3, c4 = st.columns(4)
         latent_dim = c1.number_input("Latent size", 1, 1024, defaults.latent_dim, help=HELP["latent_dim"])
-        width = c2.number_input("Width", 0.125, 4.0, 0.5, step=0.125, help=HELP["width"])
-        batch_size = c3.number_input("Batch size", 1, 4096, 64, help=HELP["batch_size"])
-        epochs = c4.number_input("Epochs", 1, 100_000, 5, help=HELP["epochs"])
+        width = c2.number_input("Width", 0.125, 4.0, defaults.width, step=0.125, help=HELP["width"])
+        batch_size = c3.number_input("Batch size", 1, 4096, defaults.batch_size, help=HELP["batch_size"])
+        epochs = c4.number_input("Epochs", 1, 100_000, defaults.epochs, help=HELP["epochs"])
         c1, c2, c3, c4 = st.columns(4)
         lr_g = c1.number_input("LR generator", 0.0, 1.0, defaults.lr_g, format="%.5f", help=HELP["lr_g"])
         lr_d = c2.number_input("LR discriminator", 0.0, 1.0, defaults.lr_d, format="%.5f", help=HELP["lr_d"])
         smoothing = c3.number_input(
-            "Label smoothing", 0.0, 0.49, 0.0, step=0.05, help=HELP["label_smoothing"]
+            "Label smoothing", 0.0, 0.49, defaults.label_smoothing, step=0.05, help=HELP["label_smoothing"]
         )
         steps = c4.number_input("Steps per epoch (0 = all)", 0, 100_000, 0, help=HELP["steps_per_epoch"])
         with st.expander("Stabilisers"):
             c1, c2, c3, c4, c5 = st.columns(5)
-            spectral_norm = c1.checkbox("Spectral norm in D", help=HELP["spectral_norm"])
-            instance_noise = c2.number_input(
-                "Instance noise", 0.0, 2.0, 0.0, step=0.05, help=HELP["instance_noise"]
+            spectral_norm = c1.checkbox(
+                "Spectral norm in D", defaults.spectral_norm, help=HELP["spectral_norm"]
             )
-            label_flip = c3.number_input("Label flipping", 0.0, 0.49, 0.0, step=0.01, help=HELP["label_flip"])
+            instance_noise = c2.number_input(
+                "Instance noise", 0.0, 2.0, defaults.instance_noise, step=0.05, help=HELP["instance_noise"]
+            )
+            label_flip = c3.number_input(
+                "Label flipping", 0.0, 0.49, defaults.label_flip, step=0.01, help=HELP["label_flip"]
+            )
             ema = c4.number_input(
-                "Generator EMA", 0.0, 0.9999, 0.0, step=0.001, format="%.4f", help=HELP["ema"]
+                "Generator EMA", 0.0, 0.9999, defaults.ema, step=0.001, format="%.4f", help=HELP["ema"]
             )
             d_steps = c5.number_input("D steps per G step (0 = loss default)", 0, 20, 0, help=HELP["d_steps"])
         c1, c2, c3, c4 = st.columns(4)
-        every = c1.number_input("Checkpoint every (epochs)", 1, 1000, 1, help=HELP["checkpoint_every"])
-        log_every = c2.number_input("Log every (steps)", 1, 10_000, 20, help=HELP["log_every"])
-        seed = c3.number_input("Seed", 0, 2**31 - 1, 0, help=HELP["seed"])
+        every = c1.number_input(
+            "Checkpoint every (epochs)", 1, 1000, defaults.checkpoint_every, help=HELP["checkpoint_every"]
+        )
+        log_every = c2.number_input(
+            "Log every (steps)", 1, 10_000, defaults.log_every, help=HELP["log_every"]
+        )
+        seed = c3.number_input("Seed", 0, 2**31 - 1, defaults.seed, help=HELP["seed"])
         name = c4.text_input("Run name (empty: automatic)", "", help=HELP["name"])
         submitted = st.form_submit_button("Start", type="primary", disabled=demo)
     with st.expander("What the architectures and losses are"):
@@ -107,7 +111,7 @@ def start_form() -> None:
         checkpoint_every=int(every), log_every=int(log_every), seed=int(seed),
         spectral_norm=bool(spectral_norm), instance_noise=float(instance_noise), label_flip=float(label_flip),
         ema=float(ema), d_steps=int(d_steps) or None,
-        steps_per_execution=4,  # 4 steps per call into TensorFlow: less Python per step (see bench)
+        steps_per_execution=defaults.steps_per_execution,  # not a form field: it changes speed, not results
     )  # fmt: skip
     problems = config.problems()
     try:

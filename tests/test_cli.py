@@ -54,6 +54,18 @@ def test_train_resume_and_sample(runs_dir, tmp_path, model, dataset):
     assert "smoke" in table and dataset in table and "3/3" in table and "finished" in table
 
 
+def test_preset_sets_the_defaults_and_flags_override_it(runs_dir):
+    from ganlib.config import QUICK_START
+
+    ganlib_cli(
+        "train", "--run", "quick", "--preset", "quick-start", "--epochs", 1, "--runs-dir", runs_dir, *TINY
+    )
+    config = RunDir(runs_dir, "quick").config()
+    assert (config.model, config.ema, config.lr_g) == (QUICK_START.model, QUICK_START.ema, QUICK_START.lr_g)
+    assert (config.width, config.batch_size, config.epochs) == (0.25, 16, 1)  # given flags win
+    assert RunDir(runs_dir, "quick").epochs() == [1]
+
+
 def test_refuses_to_overwrite_and_reports_user_errors_in_one_line(runs_dir):
     ganlib_cli("train", "--run", "once", "--epochs", 1, "--runs-dir", runs_dir, *TINY)
     for args, message in [
