@@ -3,7 +3,7 @@
     python benchmarks/app_memory.py --minutes 20
 
 Starts `streamlit run app.py` on a free localhost port (runs in a temporary folder), opens the
-Train page in headless Chromium, starts a DCGAN run from the form, keeps the page open (its
+Train page in headless Chromium, starts a run with the form's defaults, keeps the page open (its
 fragment polls every second) and prints the server's RSS every 30 s, then the growth.
 """
 
