@@ -128,7 +128,7 @@ def _lean_generator_body(x, image_shape, width):
     """Dense -> (H/4, W/4) map -> two stride-2 4x4 transposed convolutions, BatchNorm and ReLU."""
     height, wide, channels = image_shape
     if height % 4 or wide % 4:
-        raise GanlibError(f"dcgan-lean needs an image size divisible by 4, got {height}x{wide}")
+        raise GanlibError(f"the lean models need an image size divisible by 4, got {height}x{wide}")
     c128, c64 = _units(128, width), _units(64, width)
     x = layers.Dense(height // 4 * wide // 4 * c128, use_bias=False)(x)
     x = layers.ReLU()(layers.BatchNormalization()(x))
