@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
+from dataclasses import dataclass
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -15,12 +17,62 @@ from ganlib import GanlibError
 from ganlib.jobs import JobManager
 from ganlib.rundir import RunDir, default_runs_dir, list_runs
 
+
+def _stop_streamlit_clearing_keras() -> None:
+    """Streamlit calls ``keras.backend.clear_session()`` after every script run once Keras is
+    imported, to free the models a script built. Ours are built only inside cached loaders, so
+    there is nothing to free, and the call costs a ``gc.collect()`` over TensorFlow's heap and a
+    reset of its caches on every rerun: every second on the live Train page, on every widget
+    change elsewhere (issue 12). Keep Streamlit's other clean-up (matplotlib figures)."""
+    from streamlit.runtime.scriptrunner import script_runner
+
+    def clean_problem_modules_but_keras() -> None:
+        plt = sys.modules.get("matplotlib.pyplot")
+        if plt is not None:
+            with contextlib.suppress(Exception):
+                plt.close("all")
+
+    script_runner._clean_problem_modules = clean_problem_modules_but_keras
+
+
+_stop_streamlit_clearing_keras()
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    path: str
+    title: str
+    icon: str
+
+
 PAGES = {
-    "home": "pages/home.py",
-    "train": "pages/train.py",
-    "gallery": "pages/gallery.py",
-    "evaluate": "pages/evaluate.py",
+    "home": PageSpec("pages/home.py", "Home", ":material/home:"),
+    "train": PageSpec("pages/train.py", "Train", ":material/model_training:"),
+    "gallery": PageSpec("pages/gallery.py", "Gallery", ":material/photo_library:"),
+    "evaluate": PageSpec("pages/evaluate.py", "Evaluate", ":material/query_stats:"),
 }
+_app_has_run = False  # set by the first run of app.py in this process
+
+
+def navigation() -> st.Page:
+    """The app's page config and navigation: what ``app.py`` runs on every script run."""
+    global _app_has_run
+    _app_has_run = True
+    st.set_page_config(page_title="GAN Workbench", page_icon=":material/tune:", layout="wide")
+    pages = [st.Page(p.path, title=p.title, icon=p.icon, default=key == "home") for key, p in PAGES.items()]
+    return st.navigation(pages)
+
+
+def route_through_app() -> None:
+    """Call first in every page. A shared link often opens on a server that has served nothing yet
+    (free hosts put idle apps to sleep). Until ``app.py`` has called ``st.navigation`` once,
+    Streamlit treats ``pages/`` as a legacy pages folder: ``/gallery`` runs this page without
+    ``app.py`` (no page config, the folder's file names as navigation, "app" offered as a page).
+    In that case install the app's navigation and run again, through ``app.py``, keeping the
+    URL's page and query parameters."""
+    if not _app_has_run:
+        navigation()
+        st.rerun()
 
 
 def demo_mode() -> bool:
@@ -56,15 +108,18 @@ def run_names() -> list[str]:
 
 
 def pick_run(label: str = "Run", key: str = "run") -> RunDir | None:
-    """A run select box that also follows ``?run=NAME`` in the URL (validated against the list)."""
+    """A run select box that follows ``?run=NAME`` in the URL (validated against the list) and
+    carries the chosen run from page to page."""
     names = run_names()
     if not names:
         st.info("No runs yet. Start one on the Train page, or `python -m ganlib train` on the command line.")
         return None
-    wanted = st.query_params.get("run")
+    # The URL's run, else the run this session looked at last on any page, else the newest.
+    wanted = st.query_params.get("run") or st.session_state.get("last_run")
     index = names.index(wanted) if wanted in names else 0
     name = st.selectbox(label, names, index=index, key=key)
     st.query_params["run"] = name
+    st.session_state["last_run"] = name
     return RunDir(runs_dir(), name)
 
 
@@ -72,7 +127,18 @@ def show_error(exc: Exception) -> None:
     st.error(str(exc) if isinstance(exc, GanlibError) else f"{type(exc).__name__}: {exc}")
 
 
-def line_chart(series: dict[str, tuple[list, list]], title: str, y_title: str = "", hlines=None) -> go.Figure:
+def smooth(values: list[float], weight: float) -> list[float]:
+    """Exponential moving average for noisy curves (TensorBoard's smoothing): 0 = raw."""
+    out, last = [], None
+    for value in values:
+        last = value if last is None else weight * last + (1 - weight) * value
+        out.append(last)
+    return out
+
+
+def line_chart(
+    series: dict[str, tuple[list, list]], title: str, y_title: str = "", hlines=None, x_title: str = ""
+) -> go.Figure:
     figure = go.Figure()
     for name, (x, y) in series.items():
         figure.add_trace(go.Scatter(x=x, y=y, mode="lines" if len(x) > 30 else "lines+markers", name=name))
@@ -83,6 +149,7 @@ def line_chart(series: dict[str, tuple[list, list]], title: str, y_title: str = 
         height=300,
         margin=dict(l=10, r=10, t=40, b=10),
         yaxis_title=y_title,
+        xaxis_title=x_title,
         legend=dict(orientation="h"),
     )
     return figure

@@ -1,9 +1,9 @@
 """Time to quality: wall-clock seconds from Start until the generator draws recognisable digits,
 and until the MNIST-classifier FID falls below 10x and 3x the real-data floor, on this machine.
 
-    python benchmarks/time_to_quality.py --minutes 10                     # the app's default
-    python benchmarks/time_to_quality.py --minutes 10 --preset tutorial  # the TF DCGAN tutorial
-    python benchmarks/time_to_quality.py --minutes 3 --model dcgan --width 0.25  # any variation
+    python -m benchmarks.time_to_quality --minutes 10                     # the app's default
+    python -m benchmarks.time_to_quality --minutes 10 --preset tutorial  # the TF DCGAN tutorial
+    python -m benchmarks.time_to_quality --minutes 3 --model dcgan --width 0.25  # any variation
 
 It trains with short "epochs" (a checkpoint every --steps steps) for a fixed wall-clock budget,
 then evaluates every checkpoint; the seconds are the trainer's own (state.json "elapsed"), so
@@ -26,12 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ganlib import bench, evaluate  # noqa: E402
-from ganlib import gan as gan_lib  # noqa: E402
-from ganlib.config import PRESETS  # noqa: E402
-from ganlib.rundir import RunDir  # noqa: E402
+from ganlib import bench, evaluate
+from ganlib import gan as gan_lib
+from ganlib.config import PRESETS
+from ganlib.rundir import RunDir
 
 CONFIDENCE, CONFIDENT_SHARE, MIN_CLASS_SHARE = 0.9, 0.8, 0.05
 PROBE_SAMPLES = 1000

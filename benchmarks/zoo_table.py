@@ -1,7 +1,7 @@
 """The README's model-zoo table: every model x loss, the same wall-clock budget, then
 FID (MNIST-classifier features) of the last checkpoint.
 
-    python benchmarks/zoo_table.py --seconds 60
+    python -m benchmarks.zoo_table --seconds 60
 """
 
 from __future__ import annotations
@@ -12,11 +12,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ganlib import bench, evaluate, losses, models  # noqa: E402
-from ganlib.config import TrainConfig  # noqa: E402
-from ganlib.rundir import RunDir  # noqa: E402
+from ganlib import bench, evaluate, losses, models
+from ganlib.config import TrainConfig
+from ganlib.rundir import RunDir
 
 
 def main() -> None:

@@ -100,7 +100,9 @@ def bench_ours_threaded(config: TrainConfig, seconds: float, runs_dir: Path) -> 
             samples.append((time.perf_counter(), snapshot.progress["step"]))
     manager.stop()
     manager.wait(60)
-    return Result("ours: job-manager thread + 1 s poll", _rate(samples, config.batch_size), "as ours")
+    return Result(
+        "ours: the app's job (worker process) + 1 s poll", _rate(samples, config.batch_size), "as ours"
+    )
 
 
 def _first_past(samples, step):

@@ -105,10 +105,14 @@ class GAN(keras.Model):
     # -- pieces of a step ----------------------------------------------------------------------
     def _seed(self, salt: int):
         # Randomness is a pure function of (seed, step, salt, replica): a resumed run draws what
-        # an uninterrupted one would, and replicas under tf.distribute draw differently.
-        replica = tf.cast(tf.distribute.get_replica_context().replica_id_in_sync_group, tf.int64)
-        step = tf.cast(self.g_optimizer.iterations, tf.int64)
-        return tf.stack([tf.constant(self.seed, tf.int64), (step * 64 + salt) * 1024 + replica])
+        # an uninterrupted one would, and replicas under tf.distribute draw differently. Each
+        # part is folded in by a hash (no packing into one integer, which collided once salts
+        # passed their field's width), so any number of critic steps gets streams of its own.
+        replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+        seed = tf.constant([self.seed, 0], tf.int64)
+        for part in (tf.cast(self.g_optimizer.iterations, tf.int64), salt, replica):
+            seed = tf.random.experimental.stateless_fold_in(seed, tf.cast(part, tf.int64))
+        return seed
 
     def latent_batch(self, batch_size, salt: int = 0):
         return tf.random.stateless_normal((batch_size, self.latent_dim), seed=self._seed(salt))

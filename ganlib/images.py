@@ -22,6 +22,16 @@ def grid(images: np.ndarray, columns: int | None = None, pad: int = 2) -> np.nda
     return canvas
 
 
+def tiles(canvas: np.ndarray, height: int, width: int, columns: int, count: int, pad: int = 2) -> np.ndarray:
+    """The images of a ``grid()`` canvas back, as (count, height, width, C): its inverse."""
+    out = []
+    for i in range(count):
+        r, c = divmod(i, columns)
+        top, left = pad + r * (height + pad), pad + c * (width + pad)
+        out.append(canvas[top : top + height, left : left + width])
+    return np.stack(out)
+
+
 def to_pil(image: np.ndarray, scale: int = 1) -> Image.Image:
     array = image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
     picture = Image.fromarray(array)

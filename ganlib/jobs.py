@@ -1,19 +1,25 @@
 """The background training job: one per process, shared by every browser tab of the app.
 
-The job's thread runs ``train()`` and never touches the UI; pages poll ``snapshot()``, which
-returns plain data under a lock. Starting while a job runs raises ``JobBusy``: two tabs pressing
-Start at once start one job.
+The job's thread owns a training worker process (``ganlib.worker``) and relays its events;
+pages poll ``snapshot()``, which returns plain data under a lock. Training in a process of its
+own keeps it at full speed however busy the app's threads are, and keeps a TensorFlow crash or
+an out-of-memory kill from taking the app down. Starting while a job runs raises ``JobBusy``:
+two tabs pressing Start at once start one job.
 """
 
 from __future__ import annotations
 
+import collections
+import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ganlib import GanlibError
-from ganlib.callbacks import Progress, TrainingControl
 from ganlib.config import TrainConfig
 from ganlib.rundir import RunDir, list_runs
 
@@ -29,6 +35,7 @@ class JobSnapshot:
     progress: dict = field(default_factory=dict)
     error: str | None = None
     started: float | None = None
+    pid: int | None = None  # the worker process
 
     @property
     def active(self) -> bool:
@@ -40,45 +47,59 @@ class JobManager:
         self.runs_dir = Path(runs_dir)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._control = TrainingControl()
+        self._worker: subprocess.Popen | None = None
         self._snapshot = JobSnapshot()
 
     # -- commands (any thread) ---------------------------------------------------------------
-    def start(
-        self, config: TrainConfig | None, run_name: str, resume: bool = False, paused: bool = False
-    ) -> None:
-        """Train ``run_name`` on a background thread. ``config`` may be None when resuming."""
+    def start(self, config: TrainConfig, run_name: str, paused: bool = False) -> None:
+        """Train a new run ``run_name`` with ``config`` in a worker process."""
+        config.validate()
+        self._launch(run_name, {"config": config.to_dict()}, paused)
+
+    def resume_run(self, run_name: str, until_epoch: int | None = None, paused: bool = False) -> None:
+        """Continue ``run_name`` from its newest checkpoint until ``until_epoch``."""
+        if until_epoch is not None and not 1 <= until_epoch <= 100_000:
+            raise GanlibError("the epoch to train until must be between 1 and 100000")
+        self._launch(run_name, {"until_epoch": until_epoch}, paused)
+
+    def _launch(self, run_name: str, request: dict, paused: bool) -> None:
         run = RunDir(self.runs_dir, run_name)
-        if config is not None:
-            config.validate()
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 raise JobBusy(f"run {self._snapshot.run!r} is already training; stop it first")
             if run.is_locked():
                 raise JobBusy(f"run {run_name!r} is being trained by another process")
-            self._control = TrainingControl()
-            if paused:
-                self._control.pause()
-            self._snapshot = JobSnapshot(run=run_name, state="starting", started=time.time())
+            request = {"runs_dir": str(self.runs_dir.resolve()), "run": run_name, "paused": paused, **request}
+            self._worker = subprocess.Popen(
+                [sys.executable, "-m", "ganlib.worker", json.dumps(request)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                bufsize=1,
+                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")},
+            )
+            self._snapshot = JobSnapshot(
+                run=run_name,
+                state="paused" if paused else "starting",
+                started=time.time(),
+                pid=self._worker.pid,
+            )
             self._thread = threading.Thread(
-                target=self._work,
-                args=(config, run, resume, self._control),
-                name=f"train-{run_name}",
-                daemon=True,
+                target=self._relay, args=(self._worker,), name=f"train-{run_name}", daemon=True
             )
             self._thread.start()
 
     def pause(self) -> None:
-        self._control.pause()
-        self._set(state="paused")
+        if self._command("pause"):
+            self._set(state="paused")
 
     def resume(self) -> None:
-        self._control.resume()
-        self._set(state="training")
+        if self._command("resume"):
+            self._set(state="training")
 
     def stop(self) -> None:
-        self._control.stop()
-        if self.snapshot().active:
+        if self._command("stop"):
             self._set(state="stopping")
 
     def wait(self, timeout: float | None = None) -> JobSnapshot:
@@ -90,7 +111,7 @@ class JobManager:
     def snapshot(self) -> JobSnapshot:
         with self._lock:
             s = self._snapshot
-            return JobSnapshot(s.run, s.state, dict(s.progress), s.error, s.started)
+            return JobSnapshot(s.run, s.state, dict(s.progress), s.error, s.started, s.pid)
 
     # -- recovery ----------------------------------------------------------------------------
     def interrupted_runs(self) -> list[RunDir]:
@@ -103,7 +124,7 @@ class JobManager:
             return None
         for run in self.interrupted_runs():
             if run.checkpoints():
-                self.start(None, run.name, resume=True, paused=run.status().get("was") == "paused")
+                self.resume_run(run.name, paused=run.status().get("was") == "paused")
                 return run.name
         return None
 
@@ -113,22 +134,52 @@ class JobManager:
             for key, value in changes.items():
                 setattr(self._snapshot, key, value)
 
-    def _report(self, progress: Progress) -> None:
-        # The trainer reports "training" after every step; keep a pending "stopping" visible.
-        state = progress.state
-        if self._control.stop_requested and state in ("training", "paused"):
-            state = "stopping"
-        self._set(progress=progress.to_dict(), state=state)
+    def _command(self, word: str) -> bool:
+        """Send a command to the worker; False when there is no live job to take it."""
+        with self._lock:
+            worker = self._worker
+            if worker is None or worker.poll() is not None or not self._snapshot.active:
+                return False
+            try:
+                worker.stdin.write(word + "\n")
+                worker.stdin.flush()
+            except (OSError, ValueError):  # the worker has just exited
+                return False
+            return True
 
-    def _work(self, config, run: RunDir, resume: bool, control: TrainingControl) -> None:
-        from ganlib.train import train
+    def _relay(self, worker: subprocess.Popen) -> None:
+        """Turn the worker's events into snapshots until it exits."""
+        stderr_tail: collections.deque[str] = collections.deque(maxlen=20)
+        threading.Thread(target=_drain, args=(worker.stderr, stderr_tail), daemon=True).start()
+        final: dict = {}
+        for line in worker.stdout:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if "progress" in event:
+                progress = event["progress"]
+                # The worker reports "training" between steps; keep a pending "stopping" visible.
+                stopping = self.snapshot().state == "stopping"
+                self._set(progress=progress, state="stopping" if stopping else progress["state"])
+            else:
+                final = event
+        code = worker.wait()
+        if "done" in final:
+            self._set(state=final["done"])
+        elif "failed" in final:
+            self._set(state="failed", error=final["failed"])
+        else:  # killed (out of memory, a signal) or crashed before it could say why
+            detail = " | ".join(line.strip() for line in stderr_tail if line.strip())[-500:]
+            self._set(
+                state="failed",
+                error=f"the training process ended unexpectedly (exit code {code}); the run resumes "
+                f"from its last checkpoint{': ' + detail if detail else ''}",
+            )
 
-        try:
-            if resume and config is None:
-                config = run.config()
-            state = train(config, run, resume=resume, control=control, report=self._report)
-            self._set(state=state)
-        except GanlibError as exc:
-            self._set(state="failed", error=str(exc))
-        except Exception as exc:  # shown on the page; the run's status.json has the traceback
-            self._set(state="failed", error=f"{type(exc).__name__}: {exc}")
+
+def _drain(stream, tail: collections.deque) -> None:
+    """Copy the worker's stderr to ours (the server's console), keeping the last lines."""
+    for line in stream:
+        tail.append(line)
+        sys.stderr.write(line)

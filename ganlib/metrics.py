@@ -127,12 +127,3 @@ def class_coverage(probabilities: np.ndarray, min_share: float = 0.1) -> dict:
         "classes_covered": int((shares >= min_share / classes).sum()),
         "classes": classes,
     }
-
-
-def smooth(values: list[float], weight: float) -> list[float]:
-    """Exponential moving average for noisy curves (TensorBoard's smoothing): 0 = raw."""
-    out, last = [], None
-    for value in values:
-        last = value if last is None else weight * last + (1 - weight) * value
-        out.append(last)
-    return out

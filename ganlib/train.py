@@ -77,6 +77,17 @@ def train(
         run.unlock()
 
 
+def resume(run: RunDir, until_epoch: int | None = None, **options) -> str:
+    """Continue ``run`` from its newest loadable checkpoint with its own settings, until epoch
+    ``until_epoch`` (default: the epochs it was started with). Options as for ``train()``."""
+    if not run.exists():
+        raise RunError(f"no run {run.name!r} in {run.runs_dir} to resume")
+    config = run.config()
+    if until_epoch is not None:
+        config = config.replace(epochs=until_epoch)
+    return train(config, run, resume=True, **options)
+
+
 def _facts(dataset: data_lib.ImageSet) -> dict:
     return {
         "image_shape": list(dataset.image_shape),

@@ -9,6 +9,7 @@ from ganlib import GanlibError, data, images, losses
 from ganlib import evaluate as engine_lib
 from ganlib.rundir import RunDir
 
+ui.route_through_app()
 st.title("Evaluate")
 run = ui.pick_run()
 if run is None:

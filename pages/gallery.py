@@ -7,6 +7,7 @@ import ui
 from ganlib import GanlibError, images
 from ganlib import gan as gan_lib
 
+ui.route_through_app()
 st.title("Gallery")
 run = ui.pick_run()
 if run is None:

@@ -8,6 +8,7 @@ import ui
 from ganlib import GanlibError
 from ganlib.rundir import list_runs
 
+ui.route_through_app()
 st.title("GAN Workbench")
 st.caption("Train, watch, compare and evaluate GANs on small image datasets.")
 if ui.demo_mode():
@@ -54,12 +55,15 @@ from real ones, and G learns to fool it. Each run trains one pair on one dataset
 few epochs, the weights and a grid of samples drawn from the **same** latent vectors, so the grids
 show how one set of "ideas" turns into digits over time.
 
-**Quick start:** open *Train*, keep the defaults (a small DCGAN on MNIST) and press *Start*: recognisable
-digits appear after two to three minutes on a 2-core CPU. Then scrub the epochs in *Gallery* and let *Evaluate* compute FID to
-find the best checkpoint.
+**Quick start:** open *Train*, keep the defaults (a small class-conditional DCGAN sampled from
+a moving average of its weights, on MNIST) and press *Start*: the live grid, one row per digit,
+turns recognisable within about a minute on a 2-core CPU. Then scrub the epochs in *Gallery* and
+let *Evaluate* compute FID to find the best checkpoint.
 """
 )
 cols = st.columns(3)
-cols[0].page_link(ui.PAGES["train"], label="Train a GAN", icon=":material/model_training:")
-cols[1].page_link(ui.PAGES["gallery"], label="Browse checkpoints", icon=":material/photo_library:")
-cols[2].page_link(ui.PAGES["evaluate"], label="Evaluate and pick the best", icon=":material/query_stats:")
+cols[0].page_link(ui.PAGES["train"].path, label="Train a GAN", icon=":material/model_training:")
+cols[1].page_link(ui.PAGES["gallery"].path, label="Browse checkpoints", icon=":material/photo_library:")
+cols[2].page_link(
+    ui.PAGES["evaluate"].path, label="Evaluate and pick the best", icon=":material/query_stats:"
+)

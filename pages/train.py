@@ -1,15 +1,19 @@
 """Train: configure a run, start it on the background job, watch it live, pause/resume/stop."""
 
 import time
+from pathlib import Path
 
+import plotly.graph_objects as go
 import streamlit as st
+from plotly.subplots import make_subplots
 
 import ui
-from ganlib import GanlibError, data, losses, metrics, models
+from ganlib import GanlibError, data, losses, models
 from ganlib.config import QUICK_START, TrainConfig
 from ganlib.jobs import JobBusy
 from ganlib.rundir import RunDir, list_runs
 
+ui.route_through_app()
 st.title("Train")
 manager = ui.manager()
 demo = ui.demo_mode()
@@ -157,39 +161,70 @@ def resume_form() -> None:
         run, config = labels[choice]
         more = c2.number_input("Train until epoch", 1, 100_000, config.epochs)
         if st.form_submit_button("Resume"):
-            resumed = config.replace(epochs=int(more))
-            start(lambda: manager.start(resumed, run.name, resume=True))
+            start(lambda: manager.resume_run(run.name, int(more)))
 
 
-def charts(run: RunDir, smoothing: float) -> None:
+# While a run is young its log points are a sliver of one epoch: chart them against steps.
+EPOCH_AXIS_FROM = 2.0
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def live_charts(history_path: str, version: tuple[int, int], smoothing: float, loss_name: str):
+    """The three live charts, rebuilt only when the history file changes (``version`` is its
+    size and modification time): the page polls every second, the trainer logs less often."""
+    run = RunDir.from_path(Path(history_path).parent)
     records = run.history()
     # Log points every few steps; a run with tiny epochs may only have its epoch means.
     history = [r for r in records if r.get("kind") == "step"] or [
         r for r in records if r.get("kind") == "epoch"
     ]
     if not history:
-        st.caption("Charts appear after the first log point.")
-        return
-    x = [r["epoch"] for r in history]
+        return None
+    axis = "epoch" if history[-1]["epoch"] >= EPOCH_AXIS_FROM else "step"
+    x = [r[axis] for r in history]
 
     def series(key):
-        return x, metrics.smooth([r[key] for r in history], smoothing)
+        return x, ui.smooth([r[key] for r in history], smoothing)
 
-    loss = losses.LOSSES.get(run.config().loss, losses.LOSSES["bce"])
-    c1, c2, c3 = st.columns(3)
-    c1.plotly_chart(
-        ui.line_chart({"D loss": series("d_loss"), "G loss": series("g_loss")}, "Losses"), key="loss"
+    loss = losses.LOSSES.get(loss_name, losses.LOSSES["bce"])
+    # One figure of three panels: the browser lays out and paints one plot instead of three.
+    panels = [
+        ("Losses", "", {"D loss": "d_loss", "G loss": "g_loss"}),
+        ("Discriminator outputs", loss.score_label, {"D(x)": "d_real", "D(G(z))": "d_fake"}),
+        ("D accuracy", "", {"acc. real": "acc_real", "acc. fake": "acc_fake"}),
+    ]
+    figure = make_subplots(
+        rows=1, cols=3, subplot_titles=[title for title, _, _ in panels], horizontal_spacing=0.08
     )
-    c2.plotly_chart(
-        ui.line_chart(
-            {"D(x)": series("d_real"), "D(G(z))": series("d_fake")}, "Discriminator outputs", loss.score_label
-        ),
-        key="dout",
+    for col, (_, y_title, keys) in enumerate(panels, start=1):
+        for name, key in keys.items():
+            figure.add_trace(
+                go.Scatter(x=x, y=ui.smooth([r[key] for r in history], smoothing), mode="lines", name=name),
+                row=1,
+                col=col,
+            )
+        figure.update_xaxes(title_text=axis, row=1, col=col)
+        figure.update_yaxes(title_text=y_title, row=1, col=col)
+    figure.update_layout(
+        height=360, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.28)
     )
-    c3.plotly_chart(
-        ui.line_chart({"real": series("acc_real"), "fake": series("acc_fake")}, "D accuracy"), key="dacc"
+    return figure, loss.accuracy_label
+
+
+def charts(run: RunDir, smoothing: float) -> None:
+    try:
+        stat = run.history_path.stat()
+    except FileNotFoundError:
+        stat = None
+    built = stat and live_charts(
+        str(run.history_path), (stat.st_size, stat.st_mtime_ns), smoothing, run.config().loss
     )
-    c3.caption(f"D accuracy: {loss.accuracy_label}.")
+    if not built:
+        st.caption("Charts appear after the first log point.")
+        return
+    figure, accuracy_label = built
+    st.plotly_chart(figure, key="live-charts")
+    st.caption(f"D accuracy: {accuracy_label}.")
 
 
 def newest_grid(run: RunDir) -> None:
@@ -205,11 +240,17 @@ def newest_grid(run: RunDir) -> None:
         st.image(checkpoints[-1].grid_path.read_bytes(), caption=caption, width="stretch")
 
 
-def job_panel(smoothing: float) -> None:
+# The live panel polls the job: its status every second (a line of text), its charts and grid
+# less often, because redrawing three charts is the browser's heaviest work, and on a 2-core
+# machine every core the browser takes is one the trainer loses (docs/benchmarks.md).
+STATUS_EVERY_SEC = 2.0
+CHARTS_EVERY_SEC = 5.0
+
+
+def job_status() -> None:
     job = manager.snapshot()
     if job.run is None:
         return
-    run = RunDir(ui.runs_dir(), job.run)
     progress = job.progress
     st.subheader(f"{job.run} · {job.state}")
     if progress:
@@ -229,15 +270,22 @@ def job_panel(smoothing: float) -> None:
         else:
             c1.button("Pause", on_click=manager.pause, key="pause-job", disabled=demo)
         c2.button("Stop", on_click=manager.stop, key="stop-job", disabled=demo)
+    if st.session_state.get("job_was_active") and not job.active:
+        st.session_state["job_was_active"] = False
+        st.rerun(scope="app")  # back to the form now that the job is over
+    st.session_state["job_was_active"] = job.active
+
+
+def job_charts(smoothing: float) -> None:
+    job = manager.snapshot()
+    if job.run is None:
+        return
+    run = RunDir(ui.runs_dir(), job.run)
     left, right = st.columns([3, 1])
     with left:
         charts(run, smoothing)
     with right:
         newest_grid(run)
-    if st.session_state.get("job_was_active") and not job.active:
-        st.session_state["job_was_active"] = False
-        st.rerun(scope="app")  # back to the form now that the job is over
-    st.session_state["job_was_active"] = job.active
 
 
 smoothing = st.sidebar.slider(
@@ -248,8 +296,10 @@ if interrupted and not manager.snapshot().active:
     st.warning(f"Interrupted run(s): {', '.join(interrupted)}. Resume below.")
 
 if manager.snapshot().active:
-    st.fragment(run_every=1.0)(job_panel)(smoothing)
+    st.fragment(run_every=STATUS_EVERY_SEC)(job_status)()
+    st.fragment(run_every=CHARTS_EVERY_SEC)(job_charts)(smoothing)
 else:
-    job_panel(smoothing)
+    job_status()
+    job_charts(smoothing)
     start_form()
     resume_form()

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ["GANLIB_OFFLINE"] = "1"  # never try the Keras online loader in tests
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from ganlib.config import TrainConfig  # noqa: E402
+from ganlib.config import TrainConfig  # noqa: E402  (after the environment is set)
 from ganlib.rundir import RunDir  # noqa: E402
 
 

@@ -11,9 +11,8 @@ import keras
 import numpy as np
 from conftest import ROOT
 
+from benchmarks import time_to_quality
 from ganlib import bench, evaluate
-
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def test_bench_runs_every_contender_and_the_baseline_trains_d():
@@ -42,22 +41,22 @@ def test_forward_flops_counts_dense_and_convolutions():
 
 
 def test_time_to_quality_trains_evaluates_and_summarises(tmp_path):
-    command = [sys.executable, str(ROOT / "benchmarks" / "time_to_quality.py"), "--minutes", "0.25"]
+    command = [sys.executable, "-m", "benchmarks.time_to_quality", "--minutes", "0.25"]
     command += ["--width", "0.125", "--batch-size", "16", "--steps", "10", "--samples", "100"]
     done = subprocess.run(
-        command + ["--runs-dir", str(tmp_path)], capture_output=True, text=True, timeout=600
+        command + ["--runs-dir", str(tmp_path)], capture_output=True, text=True, timeout=600, cwd=ROOT
     )
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     points, summary = lines[:-1], lines[-1]["summary"]
     assert points and [p["step"] for p in points] == sorted(p["step"] for p in points)
     assert summary["floor_fid"] > 0 and summary["best_fid"] == min(p["fid"] for p in points)
-    assert summary["sec_to_recognisable"] == "not within 0.25 min"  # 15 seconds at this width draw no digits
+    # The first checkpoint whose samples pass the probe, whichever it is on this machine.
+    passed = [p["elapsed_sec"] for p in points if p["recognisable"]]
+    assert summary["sec_to_recognisable"] == (passed[0] if passed else "not within 0.25 min")
 
 
 def test_recognisability_tells_digits_from_noise():
-    import time_to_quality
-
     classify = evaluate.cached_evaluator("mnist")
     digits = evaluate.real_images("mnist", "test", 1000)
     noise = np.random.default_rng(0).integers(0, 256, digits.shape, dtype=np.uint8)

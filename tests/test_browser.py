@@ -5,79 +5,49 @@ Screenshots of every page go to tests/artifacts/ (the README's come from this te
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from conftest import ROOT
 
-CHROMIUM = Path("/usr/bin/chromium")
+from benchmarks.appdriver import CHROMIUM, chromium, serve, settle
+
 ARTIFACTS = ROOT / "tests" / "artifacts"
+NAVIGATION = ["Home", "Train", "Gallery", "Evaluate"]
 
 if not CHROMIUM.exists():
     if os.environ.get("GANLIB_REQUIRE_BROWSER") == "1":
         pytest.fail("Chromium is missing at /usr/bin/chromium: apt-get install chromium", pytrace=False)
     pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
-playwright_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _demo_runs(folder: Path) -> Path:
+    shutil.copytree(ROOT / "checkpoints" / "demo-mnist", folder / "demo-mnist")
+    return folder
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    runs = tmp_path_factory.mktemp("browser-runs")
-    shutil.copytree(ROOT / "checkpoints" / "demo-mnist", runs / "demo-mnist")
-    port = _free_port()
-    env = {**os.environ, "GANLIB_RUNS_DIR": str(runs), "GANLIB_AUTO_RESUME": "0"}
-    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w")  # noqa: SIM115 (closed at teardown)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-            break
-        except OSError:
-            assert process.poll() is None and time.monotonic() < deadline, "streamlit did not start"
-            time.sleep(0.3)
-    yield url, runs
-    process.terminate()
-    process.wait(20)
-    log.close()
+    runs = _demo_runs(tmp_path_factory.mktemp("browser-runs"))
+    with serve(runs, tmp_path_factory.mktemp("log") / "streamlit.log") as server:
+        yield server.url, runs
 
 
 @pytest.fixture(scope="module")
-def page():
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic"],
-        )  # fmt: skip
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        yield page
-        browser.close()
+def browser():
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture(scope="module")
+def page(browser):
+    return browser.new_page(viewport={"width": 1400, "height": 1000})
 
 
 def _settle(page):
-    page.wait_for_selector('[data-testid="stApp"]')
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000
-    )
-    page.wait_for_timeout(500)
+    settle(page)
 
 
 def _wait_count(page, selector, count, timeout=120_000):
@@ -95,6 +65,12 @@ def _no_exception(page):
     assert page.locator('[data-testid="stException"]').count() == 0, page.locator(
         '[data-testid="stException"]'
     ).first.inner_text()
+
+
+def _navigation(page) -> list[str]:
+    """The page titles in the sidebar navigation (icons are ligature text: dropped)."""
+    links = page.locator('[data-testid="stSidebarNav"] a')
+    return [links.nth(i).locator("span").last.inner_text() for i in range(links.count())]
 
 
 def test_every_page_renders(server, page):
@@ -146,3 +122,27 @@ def test_start_and_stop_training(server, page):
     _no_exception(page)
     status = (runs / "browser-run" / "status.json").read_text()
     assert '"stopped"' in status
+
+
+@pytest.mark.parametrize(
+    "path, heading, shows",
+    [
+        ("", "GAN Workbench", "Runs"),
+        ("train", "Train", "New run"),
+        ("gallery", "Gallery", "epoch 3"),
+        ("evaluate", "Evaluate", "real-data floor"),
+    ],
+)
+def test_a_deep_link_on_a_fresh_server_opens_the_app_page(path, heading, shows, browser, tmp_path):
+    # Free hosts put idle apps to sleep, so any shared link can be the server's first request.
+    with serve(_demo_runs(tmp_path), tmp_path / "streamlit.log") as fresh:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{fresh.url}/{path}?run=demo-mnist&epoch=3")
+        page.get_by_role("heading", name=heading, exact=True).wait_for(timeout=120_000)
+        page.get_by_text(shows).first.wait_for(timeout=120_000)
+        assert _navigation(page) == NAVIGATION  # the app's pages, not the folder's file names
+        width = page.locator('[data-testid="stMainBlockContainer"]').bounding_box()["width"]
+        assert width > 1000  # app.py's wide layout, not Streamlit's centred default
+        assert "run=demo-mnist" in page.url
+        _no_exception(page)
+        page.close()

@@ -1,11 +1,17 @@
 """The process-wide job manager the app drives: one job, controls from any thread, recovery."""
 
+import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 from conftest import tiny_config
 
+from ganlib.config import ConfigError
 from ganlib.jobs import JobBusy, JobManager
 from ganlib.rundir import RunDir
 
@@ -76,6 +82,49 @@ def test_recover_resumes_an_interrupted_run(runs_dir):
 
 def test_invalid_config_is_refused_before_any_thread_starts(runs_dir):
     manager = JobManager(runs_dir)
-    with pytest.raises(Exception, match="batch_size"):
+    with pytest.raises(ConfigError, match="batch_size"):
         manager.start(tiny_config(batch_size=0), "bad")
     assert manager.snapshot().state == "idle"
+
+
+def test_training_runs_in_a_worker_process_not_the_app(runs_dir):
+    # The app's server must not train in its own process: there its page threads starve the
+    # trainer of the GIL (a watched run trained 10-30x slower, issue 12).
+    manager = JobManager(runs_dir)
+    manager.start(tiny_config(epochs=200), "isolated")
+    run = RunDir(runs_dir, "isolated")
+    _wait_for(lambda: manager.snapshot().progress.get("step", 0) >= 2)
+    holder = json.loads((run.path / "lock.json").read_text())["pid"]
+    assert holder == manager.snapshot().pid and holder != os.getpid()
+    manager.stop()
+    assert manager.wait(60).state == "stopped"
+
+
+def test_a_killed_worker_fails_the_job_but_not_the_app_and_the_run_resumes(runs_dir):
+    manager = JobManager(runs_dir)
+    manager.start(tiny_config(epochs=200), "oom")
+    run = RunDir(runs_dir, "oom")
+    _wait_for(lambda: len(run.epochs()) >= 2)
+    os.kill(manager.snapshot().pid, signal.SIGKILL)  # as the kernel's out-of-memory killer would
+    final = manager.wait(60)
+    assert final.state == "failed" and "ended unexpectedly" in final.error and "-9" in final.error
+    assert run.status()["state"] == "interrupted"
+    saved = run.epochs()[-1]
+    manager.resume_run("oom", until_epoch=saved + 1)
+    assert manager.wait(120).state == "finished"
+    assert run.epochs()[-1] == saved + 1
+
+
+def test_the_worker_leaves_its_run_resumable_when_the_app_goes_away(runs_dir):
+    request = {"runs_dir": str(runs_dir), "run": "orphan", "config": tiny_config(epochs=200).to_dict()}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "ganlib.worker", json.dumps(request)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    run = RunDir(runs_dir, "orphan")
+    for line in worker.stdout:  # wait until it trains
+        if json.loads(line).get("progress", {}).get("step", 0) >= 2:
+            break
+    worker.stdin.close()  # what the app's exit does to the pipe
+    assert worker.wait(60) == 3
+    assert run.status()["state"] == "interrupted"

@@ -176,3 +176,15 @@ def test_loading_a_run_does_not_reseed_the_global_random_state(trained_run):
     # ...while building a fresh model stays reproducible from the config's seed.
     fresh = [gan_lib.build_gan(trained_run.config(), (28, 28, 1)).generator.get_weights() for _ in range(2)]
     assert all(np.array_equal(a, b) for a, b in zip(*fresh))
+
+
+def test_every_step_and_purpose_draws_its_own_random_stream():
+    # The old packing, (step * 64 + salt) * 1024 + replica, gave step s with salt 64 (the 6th
+    # critic step's gradient penalty) the stream of step s + 1 with salt 0.
+    gan = gan_lib.build_gan(tiny_config(model="mlp"), (28, 28, 1))
+    seeds = set()
+    for step in range(3):
+        gan.g_optimizer.iterations.assign(step)
+        for salt in range(0, 10 * 21 + 5):  # every salt of up to 20 critic steps, and beyond
+            seeds.add(tuple(gan._seed(salt).numpy()))
+    assert len(seeds) == 3 * (10 * 21 + 5)

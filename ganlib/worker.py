@@ -1,0 +1,104 @@
+"""The training worker process: ``python -m ganlib.worker REQUEST_JSON``, started by ``JobManager``.
+
+Why a process of its own: the app's server is a Python process whose threads (one per browser
+session, plus Streamlit's own) compete for the GIL and the cores with whatever trains in it. In
+one process a watched run trained 10-30x slower than an unwatched one (issue 12). A worker has
+its own interpreter, so a page that redraws charts cannot starve it, and a TensorFlow crash or
+an out-of-memory kill ends the worker, not the app.
+
+The protocol is three pipes of plain text:
+
+- argv[1], the request: ``{"runs_dir", "run", "config"}`` to start a new run (``config`` as
+  ``TrainConfig.to_dict()``), or ``{"runs_dir", "run", "until_epoch"}`` to resume one; plus
+  ``"paused": true`` to come up paused.
+- stdin, commands: one word a line, ``pause``, ``resume`` or ``stop``. End of input means the app
+  is gone: the worker exits at once, which leaves the run "interrupted" exactly as a ``kill -9``
+  would (resumable from its last complete checkpoint), so a restarted app can pick it up.
+- stdout, events: one JSON object a line, ``{"progress": {...}}`` (at most every
+  ``PROGRESS_EVERY_SEC`` and at every state change), then ``{"done": STATE}`` or
+  ``{"failed": MESSAGE}`` last. Everything else the process prints goes to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from typing import Any, TextIO
+
+from ganlib import GanlibError
+
+PROGRESS_EVERY_SEC = 0.25  # the page polls once a second; four updates a second keep it current
+
+
+def _read_commands(control, stdin: TextIO) -> None:
+    for line in stdin:
+        command = line.strip()
+        if command == "pause":
+            control.pause()
+        elif command == "resume":
+            control.resume()
+        elif command == "stop":
+            control.stop()
+    # The app closed our stdin by exiting (or crashing). Nobody is left to watch or stop this
+    # run: leave it as a kill -9 would, resumable from its newest checkpoint.
+    os._exit(3)
+
+
+class _Events:
+    """Writes events to the real stdout, one line each, throttling progress between states."""
+
+    def __init__(self, out: TextIO):
+        self.out = out
+        self.lock = threading.Lock()
+        self.last_sent = (0.0, None)
+
+    def send(self, event: dict[str, Any]) -> None:
+        with self.lock:
+            self.out.write(json.dumps(event) + "\n")
+            self.out.flush()
+
+    def progress(self, progress) -> None:
+        now, (then, state) = time.monotonic(), self.last_sent
+        if progress.state != state or now - then >= PROGRESS_EVERY_SEC:
+            self.last_sent = (now, progress.state)
+            self.send({"progress": progress.to_dict()})
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    # Events get a private copy of stdout; anything else printed (TensorFlow, Keras) goes to
+    # stderr, so a stray print can never corrupt the event stream.
+    events = _Events(os.fdopen(os.dup(sys.stdout.fileno()), "w"))
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    try:
+        request = json.loads(argv[0])
+        from ganlib.callbacks import TrainingControl
+        from ganlib.config import TrainConfig
+        from ganlib.rundir import RunDir
+        from ganlib.train import resume, train
+
+        control = TrainingControl()
+        if request.get("paused"):
+            control.pause()
+        threading.Thread(target=_read_commands, args=(control, sys.stdin), daemon=True).start()
+        run = RunDir(request["runs_dir"], request["run"])
+        if request.get("config") is not None:
+            config = TrainConfig.from_dict(request["config"])
+            state = train(config, run, control=control, report=events.progress)
+        else:
+            state = resume(run, request.get("until_epoch"), control=control, report=events.progress)
+        events.send({"done": state})
+        return 0
+    except GanlibError as exc:
+        events.send({"failed": str(exc)})
+        return 1
+    except Exception as exc:  # the run's status.json has the traceback
+        events.send({"failed": f"{type(exc).__name__}: {exc}"})
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
