@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from pathlib import Path
 
 from ganlib import GanlibError
-from ganlib.config import PRESETS, TrainConfig
+from ganlib.config import PRESETS, SETTINGS, TrainConfig, setting_type
 from ganlib.rundir import RunDir, default_runs_dir, list_runs
 
 
 class ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str):  # one clear line, exit 2, as for every user error
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+class _SettingsHelp(argparse.HelpFormatter):
+    """Help for the setting flags, written from ``config.SETTINGS`` when help is shown."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        setting = SETTINGS.get(action.dest)
+        if setting is None:
+            return super()._get_help_string(action)
+        default = getattr(TrainConfig(), action.dest)
+        text = f"{setting.input_text()} (default: {'off' if default is False else default})"
+        return text.replace("%", "%%")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,7 +46,9 @@ def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="python -m ganlib", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
 
-    train = commands.add_parser("train", help="train a GAN into a run directory")
+    train = commands.add_parser(
+        "train", help="train a GAN into a run directory", formatter_class=_SettingsHelp
+    )
     train.add_argument("--run", required=True, help="run name (a folder in the runs directory)")
     train.add_argument("--resume", action="store_true", help="continue an existing run")
     train.add_argument(
@@ -50,19 +63,15 @@ def build_parser() -> ArgumentParser:
         help="start from a named configuration (quick-start: the app's default; tutorial: the TF "
         "DCGAN tutorial); the flags below override it",
     )
-    defaults = TrainConfig()
-    for field in dataclasses.fields(TrainConfig):
-        if field.name == "extra":
-            continue
-        flag = "--" + field.name.replace("_", "-")
-        kind = {"int": int, "float": float, "str": str, "bool": bool}[str(field.type).split(" |")[0]]
-        # None = not given: the preset's (or the dataclass's) value stands.
+    for name in SETTINGS:
+        flag = "--" + name.replace("_", "-")
+        kind = setting_type(name)
+        # None = not given: the preset's (or the dataclass's) value stands. The help text comes
+        # from SETTINGS when it is shown (_SettingsHelp), so other commands never import Keras.
         if kind is bool:
-            train.add_argument(flag, action="store_true", default=None, help="(default: off)")
+            train.add_argument(flag, action="store_true", default=None, help="(setting)")
         else:
-            train.add_argument(
-                flag, type=kind, default=None, help=f"(default: {getattr(defaults, field.name)})"
-            )
+            train.add_argument(flag, type=kind, default=None, help="(setting)")
     train.set_defaults(handler=cmd_train)
 
     sample = commands.add_parser("sample", help="write a PNG grid of samples from a trained run")
@@ -128,8 +137,11 @@ def _add_runs_dir(parser: argparse.ArgumentParser) -> None:
 def cmd_train(args) -> int:
     from ganlib.train import train
 
-    names = {f.name for f in dataclasses.fields(TrainConfig)} - {"extra"}
-    given = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    given = {
+        name: setting.from_input(getattr(args, name))
+        for name, setting in SETTINGS.items()
+        if getattr(args, name) is not None
+    }
     config = (PRESETS[args.preset] if args.preset else TrainConfig()).replace(**given)
     run = RunDir(args.runs_dir or default_runs_dir(), args.run)
     if run.exists() and not args.resume:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,170 @@ def check_run_name(name: str) -> str:
             ]
         )
     return name
+
+
+def _architectures() -> list[str]:
+    from ganlib import models
+
+    return list(models.ARCHITECTURES)
+
+
+def _losses() -> list[str]:
+    from ganlib import losses
+
+    return list(losses.LOSSES)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What one ``TrainConfig`` field means and accepts: the one source from which the validator,
+    the CLI's help and the Train form are derived.
+
+    ``low``/``high`` bound numbers (``*_open``: the bound itself is refused); ``off`` is one more
+    value allowed outside them that switches the feature off; ``zero_means`` marks an optional
+    field whose ``None`` a form or flag enters as 0; ``choices`` lists the allowed strings.
+    """
+
+    label: str
+    help: str
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    off: float | None = None
+    zero_means: str | None = None
+    choices: Callable[[], list[str]] | None = None
+    step: float | None = None  # the form's increment
+    in_form: bool = True  # the Train form shows it (the others keep the preset's value)
+
+    def allows(self, value: Any) -> bool:
+        if value is None:
+            return self.zero_means is not None
+        if self.choices is not None:
+            return value in self.choices()
+        if isinstance(value, bool) or self.low is None:
+            return True
+        if self.off is not None and value == self.off:
+            return True
+        above = value > self.low if self.low_open else value >= self.low
+        below = self.high is None or (value < self.high if self.high_open else value <= self.high)
+        return above and below
+
+    def allowed_text(self) -> str:
+        """The allowed values in words, as the validator and the CLI's help say them."""
+        if self.choices is not None:
+            return "one of " + ", ".join(self.choices())
+        if self.low is None:
+            return ""
+        if self.high is None:
+            text = f"{'above' if self.low_open else 'at least'} {_number(self.low)}"
+        elif not (self.low_open or self.high_open):
+            text = f"between {_number(self.low)} and {_number(self.high)}"
+        else:
+            text = (
+                f"in {'(' if self.low_open else '['}{_number(self.low)}, "
+                f"{_number(self.high)}{')' if self.high_open else ']'}"
+            )
+        if self.off is not None:
+            text = f"{_number(self.off)} (off) or {text}"
+        if self.zero_means:
+            text += f", or none ({self.zero_means})"
+        return text
+
+    def input_text(self) -> str:
+        """The help of a form field or flag: what it does and what it takes."""
+        allowed = self.allowed_text().replace(", or none (", ", or 0 (")
+        return f"{self.help} Allowed: {allowed}." if allowed else self.help
+
+    def from_input(self, value: Any) -> Any:
+        """A form's or flag's value as the config holds it: 0 means None where ``zero_means``."""
+        return None if self.zero_means and value == 0 else value
+
+
+def setting_type(name: str) -> type:
+    """The Python type of a TrainConfig field (``int`` for ``int | None``)."""
+    kinds = {"int": int, "float": float, "str": str, "bool": bool}
+    return kinds[str(TrainConfig.__dataclass_fields__[name].type).split(" |")[0]]
+
+
+def _number(value: float | None) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+# Every setting of TrainConfig, in the Train form's order.
+SETTINGS: dict[str, Setting] = {
+    "dataset": Setting("Dataset", "mnist, fashion_mnist (60,000 28x28 grayscale images, 10 classes) or folder:PATH."),
+    "model": Setting("Architecture", "The generator/discriminator pair (see the model zoo).", choices=_architectures),
+    "loss": Setting("Loss", "The adversarial objective.", choices=_losses),
+    "latent_dim": Setting("Latent size", "Length of the random vector z that G turns into an image.", 1, 1024),
+    "width": Setting(
+        "Width",
+        "Multiplies every layer's channels/units: 0.5 trains about 3x faster, 1.0 is the tutorial size.",
+        0.125, 4.0, step=0.125,
+    ),
+    "batch_size": Setting("Batch size", "Real images per step (and as many fakes).", 1, 4096),
+    "epochs": Setting("Epochs", "Full passes over the data (or over the step cap).", 1, 100_000),
+    "steps_per_epoch": Setting(
+        "Steps per epoch (0 = all)", "Cap an epoch at this many steps for quick tries.", 1, 100_000,
+        zero_means="a full pass",
+    ),
+    "lr_g": Setting(
+        "LR generator", "Adam learning rate of the generator.", 0.0, 1.0, low_open=True, high_open=True, step=1e-5
+    ),
+    "lr_d": Setting(
+        "LR discriminator",
+        "Adam learning rate of the discriminator (a rate other than G's is TTUR).",
+        0.0, 1.0, low_open=True, high_open=True, step=1e-5,
+    ),
+    "beta_1": Setting("Adam beta_1", "Adam's first-moment decay (the DCGAN paper: 0.5).", 0.0, 1.0, high_open=True, step=0.05),
+    "label_smoothing": Setting(
+        "Label smoothing",
+        "One-sided: real targets become 1 - s, so D is less over-confident (0.1 is common).",
+        0.0, 0.5, high_open=True, step=0.05,
+    ),
+    "label_flip": Setting(
+        "Label flipping",
+        "Share of real/fake pairs shown to D with swapped labels each step: keeps D from over-confidence.",
+        0.0, 0.5, high_open=True, step=0.01,
+    ),
+    "instance_noise": Setting(
+        "Instance noise",
+        "Gaussian noise of this std, annealed to 0 over the first half, on D's inputs: real and fake overlap early.",
+        0.0, 2.0, step=0.05,
+    ),
+    "spectral_norm": Setting(
+        "Spectral norm in D",
+        "Normalises each D layer by its largest singular value: a smoother D, steadier training.",
+    ),
+    "ema": Setting(
+        "Generator EMA",
+        "Sample from a moving average of G's weights with this decay (0.999 is typical): smoother, often better FID.",
+        0.5, 1.0, high_open=True, off=0.0, step=0.001,
+    ),
+    "d_steps": Setting(
+        "D steps per G step (0 = loss default)",
+        "Discriminator updates per generator update.",
+        1, 20, zero_means="the loss's default: WGAN-GP 5, the others 1",
+    ),
+    "checkpoint_every": Setting(
+        "Checkpoint every (epochs)",
+        "Save weights and a sample grid every N epochs (the last epoch is always saved).",
+        1, 100_000,
+    ),
+    "log_every": Setting(
+        "Log every (steps)", "Steps between points on the live charts (each the mean over those steps).", 1, 100_000
+    ),
+    "seed": Setting("Seed", "Same seed, same machine, same run.", 0, 2**31 - 1),
+    "image_size": Setting(
+        "Image size", "Folder datasets: resize to this square size.", 8, 256, zero_means="the images' own size",
+        in_form=False,
+    ),
+    "steps_per_execution": Setting(
+        "Steps per call",
+        "Training steps per call into TensorFlow: changes speed, not results.",
+        1, 1000, in_form=False,
+    ),
+}  # fmt: skip
 
 
 @dataclass
@@ -61,46 +226,22 @@ class TrainConfig:
     extra: dict[str, Any] = field(default_factory=dict)  # free-form notes, kept as given
 
     def problems(self) -> list[str]:
-        """Human-readable problems with these settings; empty when valid."""
+        """Human-readable problems with these settings, every one at once; empty when valid."""
         from ganlib import losses, models
 
         out = self._type_problems()
         if out:
             return out
-        if self.model not in models.ARCHITECTURES:
-            out.append(f"unknown model {self.model!r} (choose from {', '.join(models.ARCHITECTURES)})")
-        if self.loss not in losses.LOSSES:
-            out.append(f"unknown loss {self.loss!r} (choose from {', '.join(losses.LOSSES)})")
-        elif self.model in models.ARCHITECTURES and penalty_meets_batch_norm(self.loss, self.model):
+        for name, setting in SETTINGS.items():
+            value = getattr(self, name)
+            if not setting.allows(value):
+                out.append(f"{name} must be {setting.allowed_text()}, got {value!r}")
+        # Rules across fields: the one thing the table cannot say.
+        known = self.model in models.ARCHITECTURES and self.loss in losses.LOSSES
+        if known and penalty_meets_batch_norm(self.loss, self.model):
             out.append(
                 f"{self.loss} penalises D per image, but {self.model}'s D uses BatchNorm: pick another model"
             )
-        checks = [
-            (1 <= self.latent_dim <= 1024, "latent_dim must be between 1 and 1024"),
-            (0.125 <= self.width <= 4, "width must be between 0.125 and 4"),
-            (1 <= self.batch_size <= 4096, "batch_size must be between 1 and 4096"),
-            (1 <= self.epochs <= 100_000, "epochs must be between 1 and 100000"),
-            (
-                self.steps_per_epoch is None or self.steps_per_epoch >= 1,
-                "steps_per_epoch must be at least 1",
-            ),
-            (0 < self.lr_g < 1 and 0 < self.lr_d < 1, "learning rates must be in (0, 1)"),
-            (0 <= self.beta_1 < 1, "beta_1 must be in [0, 1)"),
-            (0 <= self.label_smoothing < 0.5, "label_smoothing must be in [0, 0.5)"),
-            (0 <= self.label_flip < 0.5, "label_flip must be in [0, 0.5)"),
-            (0 <= self.instance_noise <= 2, "instance_noise must be in [0, 2]"),
-            (self.ema == 0 or 0.5 <= self.ema < 1, "ema must be 0 (off) or in [0.5, 1)"),
-            (self.d_steps is None or 1 <= self.d_steps <= 20, "d_steps must be between 1 and 20"),
-            (self.checkpoint_every >= 1, "checkpoint_every must be at least 1"),
-            (self.log_every >= 1, "log_every must be at least 1"),
-            (0 <= self.seed < 2**31, "seed must be between 0 and 2^31-1"),
-            (
-                self.image_size is None or 8 <= self.image_size <= 256,
-                "image_size must be between 8 and 256",
-            ),
-            (self.steps_per_execution >= 1, "steps_per_execution must be at least 1"),
-        ]
-        out += [message for ok, message in checks if not ok]
         return out
 
     def _type_problems(self) -> list[str]:

@@ -9,7 +9,7 @@ from plotly.subplots import make_subplots
 
 import ui
 from ganlib import GanlibError, data, losses, models
-from ganlib.config import QUICK_START, TrainConfig
+from ganlib.config import QUICK_START, SETTINGS, setting_type
 from ganlib.jobs import JobBusy
 from ganlib.rundir import RunDir, list_runs
 
@@ -18,26 +18,15 @@ st.title("Train")
 manager = ui.manager()
 demo = ui.demo_mode()
 
-HELP = {
-    "dataset": "mnist and fashion_mnist: 60,000 28x28 grayscale images in 10 classes.",
-    "latent_dim": "Length of the random vector z that G turns into an image.",
-    "width": "Multiplies every layer's channels/units: 0.5 trains about 3x faster, 1.0 is the tutorial size.",
-    "batch_size": "Real images per step (and as many fakes).",
-    "epochs": "Full passes over the data (or over the step cap below).",
-    "steps_per_epoch": "Cap an epoch at this many steps for quick tries; 0 = a full pass.",
-    "lr_g": "Adam learning rate of the generator.",
-    "lr_d": "Adam learning rate of the discriminator (a different rate than G's is TTUR).",
-    "label_smoothing": "One-sided: real targets become 1 - s, so D is less over-confident (0.1 is common).",
-    "checkpoint_every": "Save weights and a sample grid every N epochs (the last epoch is always saved).",
-    "seed": "Same seed, same machine, same run.",
-    "spectral_norm": "Normalises each D layer by its largest singular value: a smoother D, steadier training.",
-    "instance_noise": "Gaussian noise (this std, annealed to 0 over the first half) on D's inputs, so real and fake overlap early.",
-    "label_flip": "Share of real/fake pairs shown to D with swapped labels each step: keeps D from over-confidence.",
-    "ema": "Sample from a moving average of G's weights (0.999 is typical; 0 = off): smoother, often better FID.",
-    "d_steps": "Discriminator updates per generator update; WGAN-GP defaults to 5, the others to 1.",
-    "log_every": "Steps between points on the live charts (each is the mean over those steps).",
-    "name": "Letters, digits, '.', '_' and '-'; the run's folder name.",
-}
+# Where each setting sits in the form; what it means, its bounds and label are in SETTINGS.
+FORM_ROWS = [
+    ["dataset", "model", "loss"],
+    ["latent_dim", "width", "batch_size", "epochs"],
+    ["lr_g", "lr_d", "beta_1", "steps_per_epoch"],
+]
+STABILISER_ROW = ["label_smoothing", "spectral_norm", "instance_noise", "label_flip", "ema", "d_steps"]
+LAST_ROW = ["checkpoint_every", "log_every", "seed"]
+RUN_NAME_HELP = "Letters, digits, '.', '_' and '-'; the run's folder name."
 
 
 def free_name(model: str, dataset: str) -> str:
@@ -46,60 +35,48 @@ def free_name(model: str, dataset: str) -> str:
     return next(f"{base}-{i}" for i in range(1, 10_000) if f"{base}-{i}" not in taken)
 
 
+def setting_widget(container, name: str, initial):
+    """The form's widget for one setting, with the label, bounds and help of ``SETTINGS``."""
+    setting, kind = SETTINGS[name], setting_type(name)
+    help_text = setting.input_text()
+    options = setting.choices() if setting.choices else (list(data.BUILTIN) if name == "dataset" else None)
+    if options is not None:
+        index = options.index(initial) if initial in options else 0
+        return container.selectbox(setting.label, options, index=index, help=help_text)
+    if kind is bool:
+        return container.checkbox(setting.label, bool(initial), help=help_text)
+    # The lowest a field takes: 0 where 0 means "none" or "off", else the validator's bound.
+    low = 0 if setting.zero_means or setting.off is not None else setting.low
+    value = 0 if initial is None else initial
+    if kind is int:
+        return container.number_input(setting.label, int(low), int(setting.high), int(value), help=help_text)
+    decimals = max(3, len(f"{setting.step:f}".rstrip("0").split(".")[1])) if setting.step else 3
+    return container.number_input(
+        setting.label,
+        float(low),
+        float(setting.high),
+        float(value),
+        step=setting.step,
+        format=f"%.{decimals}f",
+        help=help_text,
+    )
+
+
 def start_form() -> None:
-    defaults = QUICK_START  # the settings that show digits soonest (README, Time to quality)
+    defaults = QUICK_START  # the settings that show digits soonest (docs/benchmarks.md)
+    values = {}
     with st.form("train"):
         st.subheader("New run")
-        c1, c2, c3 = st.columns(3)
-        dataset = c1.selectbox("Dataset", list(data.BUILTIN), help=HELP["dataset"])
-        model = c2.selectbox(
-            "Architecture",
-            list(models.ARCHITECTURES),
-            index=list(models.ARCHITECTURES).index(defaults.model),
-            help=" ".join(f"{a.name}: {a.description}" for a in models.ARCHITECTURES.values()),
-        )
-        loss = c3.selectbox(
-            "Loss",
-            list(losses.LOSSES),
-            index=list(losses.LOSSES).index(defaults.loss),
-            help=" ".join(f"{loss.name}: {loss.description}" for loss in losses.LOSSES.values()),
-        )
-        c1, c2, c3, c4 = st.columns(4)
-        latent_dim = c1.number_input("Latent size", 1, 1024, defaults.latent_dim, help=HELP["latent_dim"])
-        width = c2.number_input("Width", 0.125, 4.0, defaults.width, step=0.125, help=HELP["width"])
-        batch_size = c3.number_input("Batch size", 1, 4096, defaults.batch_size, help=HELP["batch_size"])
-        epochs = c4.number_input("Epochs", 1, 100_000, defaults.epochs, help=HELP["epochs"])
-        c1, c2, c3, c4 = st.columns(4)
-        lr_g = c1.number_input("LR generator", 0.0, 1.0, defaults.lr_g, format="%.5f", help=HELP["lr_g"])
-        lr_d = c2.number_input("LR discriminator", 0.0, 1.0, defaults.lr_d, format="%.5f", help=HELP["lr_d"])
-        smoothing = c3.number_input(
-            "Label smoothing", 0.0, 0.49, defaults.label_smoothing, step=0.05, help=HELP["label_smoothing"]
-        )
-        steps = c4.number_input("Steps per epoch (0 = all)", 0, 100_000, 0, help=HELP["steps_per_epoch"])
+        for row in FORM_ROWS:
+            for column, name in zip(st.columns(len(row)), row):
+                values[name] = setting_widget(column, name, getattr(defaults, name))
         with st.expander("Stabilisers"):
-            c1, c2, c3, c4, c5 = st.columns(5)
-            spectral_norm = c1.checkbox(
-                "Spectral norm in D", defaults.spectral_norm, help=HELP["spectral_norm"]
-            )
-            instance_noise = c2.number_input(
-                "Instance noise", 0.0, 2.0, defaults.instance_noise, step=0.05, help=HELP["instance_noise"]
-            )
-            label_flip = c3.number_input(
-                "Label flipping", 0.0, 0.49, defaults.label_flip, step=0.01, help=HELP["label_flip"]
-            )
-            ema = c4.number_input(
-                "Generator EMA", 0.0, 0.9999, defaults.ema, step=0.001, format="%.4f", help=HELP["ema"]
-            )
-            d_steps = c5.number_input("D steps per G step (0 = loss default)", 0, 20, 0, help=HELP["d_steps"])
-        c1, c2, c3, c4 = st.columns(4)
-        every = c1.number_input(
-            "Checkpoint every (epochs)", 1, 1000, defaults.checkpoint_every, help=HELP["checkpoint_every"]
-        )
-        log_every = c2.number_input(
-            "Log every (steps)", 1, 10_000, defaults.log_every, help=HELP["log_every"]
-        )
-        seed = c3.number_input("Seed", 0, 2**31 - 1, defaults.seed, help=HELP["seed"])
-        name = c4.text_input("Run name (empty: automatic)", "", help=HELP["name"])
+            for column, name in zip(st.columns(len(STABILISER_ROW)), STABILISER_ROW):
+                values[name] = setting_widget(column, name, getattr(defaults, name))
+        columns = st.columns(len(LAST_ROW) + 1)
+        for column, name in zip(columns, LAST_ROW):
+            values[name] = setting_widget(column, name, getattr(defaults, name))
+        name = columns[-1].text_input("Run name (empty: automatic)", "", help=RUN_NAME_HELP)
         submitted = st.form_submit_button("Start", type="primary", disabled=demo)
     with st.expander("What the architectures and losses are"):
         for item in [*models.ARCHITECTURES.values(), *losses.LOSSES.values()]:
@@ -108,18 +85,11 @@ def start_form() -> None:
         st.caption("Training is switched off in the read-only demo.")
     if not submitted:
         return
-    config = TrainConfig(
-        dataset=dataset, model=model, loss=loss, latent_dim=int(latent_dim), width=float(width),
-        batch_size=int(batch_size), epochs=int(epochs), steps_per_epoch=int(steps) or None,
-        lr_g=float(lr_g), lr_d=float(lr_d), label_smoothing=float(smoothing),
-        checkpoint_every=int(every), log_every=int(log_every), seed=int(seed),
-        spectral_norm=bool(spectral_norm), instance_noise=float(instance_noise), label_flip=float(label_flip),
-        ema=float(ema), d_steps=int(d_steps) or None,
-        steps_per_execution=defaults.steps_per_execution,  # not a form field: it changes speed, not results
-    )  # fmt: skip
+    # Settings the form does not show (steps per call, image size) keep the preset's values.
+    config = defaults.replace(**{key: SETTINGS[key].from_input(value) for key, value in values.items()})
     problems = config.problems()
     try:
-        run = RunDir(ui.runs_dir(), name.strip() or free_name(model, dataset))
+        run = RunDir(ui.runs_dir(), name.strip() or free_name(config.model, config.dataset))
         if run.exists():
             problems.append(f"a run named {run.name!r} exists already: pick another name or resume it below")
     except GanlibError as exc:

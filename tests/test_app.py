@@ -76,7 +76,7 @@ def test_train_page_refuses_invalid_input(app_runs):
     by_label(at.number_input, "LR generator").set_value(0.0)
     next(b for b in at.button if b.label == "Start").click().run()
     errors = " ".join(e.value for e in at.error)
-    assert "invalid run name" in errors and "learning rates" in errors
+    assert "invalid run name" in errors and "lr_g must be in (0, 1)" in errors
     assert [p.name for p in app_runs.iterdir()] == ["demo-mnist"]
 
 
@@ -131,3 +131,21 @@ def test_the_server_skips_streamlits_full_garbage_collection_after_each_run():
 
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["runner"]["postScriptGC"] is False
+
+
+def test_the_train_form_takes_its_widgets_bounds_and_help_from_the_settings(app_runs):
+    from ganlib.config import QUICK_START, SETTINGS
+
+    at = open_page("pages/train.py")
+    widgets = {w.label: w for kind in ("number_input", "selectbox", "checkbox") for w in at.get(kind)}
+    for name, setting in SETTINGS.items():
+        if not setting.in_form:
+            assert setting.label not in widgets
+            continue
+        widget = widgets[setting.label]
+        assert widget.help == setting.input_text()
+        if widget.type == "number_input":
+            floor = 0 if setting.zero_means or setting.off is not None else setting.low
+            assert (widget.min, widget.max) == (floor, setting.high), name  # the validator's numbers
+            initial = getattr(QUICK_START, name)
+            assert widget.value == (0 if initial is None else initial), name

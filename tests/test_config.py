@@ -1,6 +1,9 @@
+import dataclasses
+
 import pytest
 
-from ganlib.config import ConfigError, TrainConfig, check_run_name
+from ganlib.cli import build_parser
+from ganlib.config import SETTINGS, ConfigError, Setting, TrainConfig, check_run_name, setting_type
 
 
 def test_default_config_is_valid():
@@ -9,9 +12,9 @@ def test_default_config_is_valid():
 
 def test_every_problem_is_reported_at_once():
     problems = TrainConfig(batch_size=0, lr_g=2.0, label_smoothing=0.7, model="nope").problems()
-    assert any("unknown model" in p for p in problems)
+    assert any(p.startswith("model must be one of") for p in problems)
     assert any("batch_size" in p for p in problems)
-    assert any("learning rates" in p for p in problems)
+    assert any(p.startswith("lr_g must be in (0, 1)") for p in problems)
     assert any("label_smoothing" in p for p in problems)
 
 
@@ -39,3 +42,41 @@ def test_round_trip_ignores_unknown_keys():
     config = TrainConfig.from_dict(data)
     assert config.epochs == 7
     assert config.extra["ignored_keys"] == ["from_the_future"]
+
+
+def test_every_field_is_described_once_and_the_cli_help_says_it(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "10000")  # no line wrapping inside the compared texts
+    fields = {f.name for f in dataclasses.fields(TrainConfig)} - {"extra"}
+    assert set(SETTINGS) == fields  # a new field without a description fails here
+    help_text = " ".join(build_parser()._subparsers._group_actions[0].choices["train"].format_help().split())
+    for name, setting in SETTINGS.items():
+        flag = "--" + name.replace("_", "-")
+        assert flag in help_text
+        described = " ".join(setting.input_text().split())
+        assert described in help_text, name
+
+
+def _just_outside(setting: Setting, kind: type) -> list:
+    """Values one notch outside each bound (or on an open bound)."""
+    notch = 1 if kind is int else 1e-6
+    out = []
+    if setting.low is not None and setting.off != setting.low - notch:
+        out.append(setting.low if setting.low_open else setting.low - notch)
+    if setting.high is not None:
+        out.append(setting.high if setting.high_open else setting.high + notch)
+    return [kind(v) for v in out]
+
+
+def test_the_validator_enforces_each_settings_bounds_and_names_the_field():
+    for name, setting in SETTINGS.items():
+        kind = setting_type(name)
+        for value in _just_outside(setting, kind):
+            problems = TrainConfig().replace(**{name: value}).problems()
+            assert any(p.startswith(f"{name} must be") for p in problems), (name, value, problems)
+        if setting.low is not None and not setting.low_open:
+            inside = TrainConfig().replace(**{name: kind(setting.low)})
+            assert not [p for p in inside.problems() if p.startswith(name)], name
+        if setting.zero_means:
+            assert TrainConfig().replace(**{name: None}).problems() == []
+            assert setting.from_input(0) is None
+    assert TrainConfig(ema=0.0).problems() == [] and TrainConfig(ema=0.3).problems()
