@@ -273,6 +273,8 @@ def cmd_fid(args) -> int:
     if not 100 <= args.samples <= evaluate.MAX_SAMPLES:
         raise GanlibError(f"--samples must be between 100 and {evaluate.MAX_SAMPLES}")
     result = evaluate.compare_sources(args.real, args.fake, args.samples, args.evaluator)
+    if result["samples"] < args.samples:
+        print(f"ganlib: only {result['samples']} images to compare ({args.samples} asked)", file=sys.stderr)
     print(json.dumps(result))
     print(
         f"FID ({result['evaluator']}): {result['fid']:.4f}  KID: {result['kid']:.6f}  "

@@ -195,7 +195,10 @@ def _load_builtin(name: str, split: str) -> ImageSet:
 
 
 def load_dataset(spec: str, split: str = "train", image_size: int | None = None) -> ImageSet:
-    """Load ``mnist``, ``fashion_mnist`` or ``folder:PATH`` (one split: ``train`` or ``test``)."""
+    """Load ``mnist``, ``fashion_mnist`` or ``folder:PATH`` (one split: ``train`` or ``test``;
+    a folder also ``all``: every image, its 10% hold-out included)."""
+    if spec.startswith(FOLDER_PREFIX) and split == "all":
+        return load_folder(Path(spec[len(FOLDER_PREFIX) :]), image_size, split)
     if split not in SPLITS:
         raise DatasetError(f"unknown split {split!r} (choose from {', '.join(SPLITS)})")
     if spec.startswith(FOLDER_PREFIX):
@@ -265,6 +268,8 @@ def load_folder(root: Path, image_size: int | None = None, split: str = "train")
 
 
 def _holdout_mask(count: int, split: str) -> np.ndarray:
+    if split == "all":  # a folder given as a source of samples, not as training data
+        return np.ones(count, bool)
     if count < 10:  # too few to hold any out: both splits are the whole folder
         return np.ones(count, bool)
     is_test = np.random.default_rng(0).random(count) < 0.1

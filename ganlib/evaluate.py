@@ -232,7 +232,7 @@ def source_images(spec: str, samples: int) -> tuple[np.ndarray, str]:
         latents = np.random.default_rng(777).standard_normal((samples, gan.latent_dim)).astype(np.float32)
         return gan.sample(latents), run.config().dataset
     if spec.startswith(data_lib.FOLDER_PREFIX):
-        return real_images(spec, "train", samples), spec
+        return real_images(spec, "all", samples), spec  # a folder of samples: every image counts
     dataset, _, split = spec.partition(":")
     return real_images(dataset, split or "test", samples), dataset
 
@@ -246,6 +246,7 @@ def compare_sources(real_spec: str, fake_spec: str, samples: int, evaluator: str
         "real": real_spec,
         "fake": fake_spec,
         "samples": min(len(real), len(fake)),
+        "samples_asked": samples,
         "evaluator": extractor.label,
         **result,
     }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -38,3 +40,24 @@ def trained_run(tmp_path_factory) -> RunDir:
     run = RunDir(tmp_path_factory.mktemp("shared-runs"), "tiny")
     train(tiny_config(epochs=3), run)
     return run
+
+
+# The CLI flags of a few real training steps with a narrow model (as tiny_config).
+TINY_FLAGS = ["--steps-per-epoch", "3", "--batch-size", "16", "--width", "0.25", "--log-every", "1"]
+
+
+def ganlib_cli(*args, check=True, **kwargs):
+    """``python -m ganlib ARGS`` as a user runs it (offline); raises on a non-zero exit unless
+    ``check=False``."""
+    env = {**os.environ, "GANLIB_OFFLINE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "ganlib", *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        **kwargs,
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"exit {done.returncode}\n{done.stdout}\n{done.stderr}")
+    return done

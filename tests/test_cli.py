@@ -9,27 +9,11 @@ import time
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, ganlib_cli
+from conftest import TINY_FLAGS as TINY
 
 from ganlib import images
 from ganlib.rundir import RunDir
-
-TINY = ["--steps-per-epoch", "3", "--batch-size", "16", "--width", "0.25", "--log-every", "1"]
-
-
-def ganlib_cli(*args, check=True, **kwargs):
-    env = {**os.environ, "GANLIB_OFFLINE": "1"}
-    done = subprocess.run(
-        [sys.executable, "-m", "ganlib", *map(str, args)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        **kwargs,
-    )
-    if check and done.returncode != 0:
-        raise AssertionError(f"exit {done.returncode}\n{done.stdout}\n{done.stderr}")
-    return done
 
 
 @pytest.mark.parametrize("model, dataset", [("dcgan", "mnist"), ("mlp", "fashion_mnist")])

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from test_cli import ganlib_cli
+from conftest import ganlib_cli
 
 from ganlib import data, evaluate
 from ganlib import gan as gan_lib
@@ -117,3 +117,24 @@ def test_missing_evaluators_are_named_not_substituted(tmp_path):
         load_evaluator(f"inception:{tmp_path / 'inception.h5'}")
     with pytest.raises(EvaluatorError, match="train-evaluator --dataset folder:"):
         load_evaluator(f"folder:{tmp_path}")
+
+
+def test_a_folder_of_samples_is_compared_whole_and_a_short_count_is_said(tmp_path):
+    from PIL import Image
+
+    digits = data.load_dataset("mnist", "test").images[:30]
+    for i, digit in enumerate(digits):
+        Image.fromarray(digit[..., 0]).save(tmp_path / f"{i:02d}.png")
+    done = ganlib_cli(
+        "fid",
+        "--real",
+        "mnist:test",
+        "--fake",
+        f"folder:{tmp_path}",
+        "--samples",
+        100,
+        "--evaluator",
+        "mnist",
+    )
+    assert json.loads(done.stdout.splitlines()[0])["samples"] == 30  # not the 90% "train" split
+    assert "only 30 images to compare (100 asked)" in done.stderr

@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from conftest import tiny_config
+from conftest import TINY_FLAGS as TINY
+from conftest import ganlib_cli, tiny_config
 
 from ganlib import gan as gan_lib
 from ganlib import losses, models
@@ -97,8 +98,6 @@ def test_stabilisers_train_and_ema_is_used_for_sampling(runs_dir):
 
 
 def test_bool_flags_from_the_cli(runs_dir):
-    from test_cli import TINY, ganlib_cli
-
     ganlib_cli(
         "train",
         "--run",
