@@ -78,7 +78,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="pairs of runs (unwatched, watched)")
     args = parser.parse_args()
 
-    from ganlib.evaluator import load_evaluator
+    from ganlib.features import load_evaluator
 
     runs_dir = Path(tempfile.mkdtemp(prefix="live-"))
     shutil.copytree(ROOT / "checkpoints" / "demo-mnist", runs_dir / "demo-mnist")

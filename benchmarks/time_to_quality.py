@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ganlib import bench, evaluate
+from ganlib import bench, evaluation
 from ganlib import gan as gan_lib
 from ganlib.config import PRESETS
 from ganlib.rundir import RunDir
@@ -83,7 +83,7 @@ def main() -> None:
         bench.train_for(config, args.minutes * 60, run)
     print(f"trained into {run.path}", file=sys.stderr)
 
-    engine = evaluate.Engine(run, samples=args.samples)
+    engine = evaluation.Engine(run, samples=args.samples)
     floor = engine.floor()["fid"]
     first: dict[str, float] = {}
     best = None

@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ganlib import bench, evaluate, losses, models
+from ganlib import bench, evaluation, losses, models
 from ganlib.config import TrainConfig
 from ganlib.rundir import RunDir
 
@@ -35,7 +35,7 @@ def main() -> None:
             run = RunDir(runs_dir, f"{model}-{loss}")
             bench.train_for(config, args.seconds, run)
             last = run.checkpoints()[-1]
-            result = evaluate.Engine(run, samples=args.samples).evaluate([last.epoch])[0]
+            result = evaluation.Engine(run, samples=args.samples).evaluate([last.epoch])[0]
             row = {"model": model, "loss": loss, "steps": last.step, "fid": round(result["fid"], 2),
                    "precision": round(result["precision"], 3), "recall": round(result["recall"], 3)}  # fmt: skip
             print(json.dumps(row), flush=True)

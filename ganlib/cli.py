@@ -240,16 +240,16 @@ def _progress_bar(fraction: float, message: str) -> None:
 
 
 def cmd_evaluate(args) -> int:
-    from ganlib import evaluate
+    from ganlib import evaluation
 
     run = RunDir.from_path(args.run)
-    engine = evaluate.Engine(run, args.samples, args.evaluator)
+    engine = evaluation.Engine(run, args.samples, args.evaluator)
     epochs = _parse_epochs(args.epochs, run.epochs())
     floor = engine.floor()
     results = engine.evaluate(epochs, progress=_progress_bar)
     for result in results:
         print(json.dumps({k: v for k, v in result.items() if k != "fingerprint"}))
-    best = evaluate.record_best(run, results, engine.metric_label)
+    best = evaluation.record_best(run, results, engine.metric_label)
     summary = {
         "summary": run.name,
         "metric": engine.metric_label,
@@ -268,11 +268,11 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_fid(args) -> int:
-    from ganlib import evaluate
+    from ganlib import evaluation
 
-    if not 100 <= args.samples <= evaluate.MAX_SAMPLES:
-        raise GanlibError(f"--samples must be between 100 and {evaluate.MAX_SAMPLES}")
-    result = evaluate.compare_sources(args.real, args.fake, args.samples, args.evaluator)
+    if not 100 <= args.samples <= evaluation.MAX_SAMPLES:
+        raise GanlibError(f"--samples must be between 100 and {evaluation.MAX_SAMPLES}")
+    result = evaluation.compare_sources(args.real, args.fake, args.samples, args.evaluator)
     if result["samples"] < args.samples:
         print(f"ganlib: only {result['samples']} images to compare ({args.samples} asked)", file=sys.stderr)
     print(json.dumps(result))
@@ -284,7 +284,7 @@ def cmd_fid(args) -> int:
 
 
 def cmd_train_evaluator(args) -> int:
-    from ganlib.evaluator import train_evaluator
+    from ganlib.features import train_evaluator
 
     train_evaluator(args.dataset, epochs=args.epochs, image_size=args.image_size)
     return 0

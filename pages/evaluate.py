@@ -5,8 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import ui
-from ganlib import GanlibError, data, images, losses
-from ganlib import evaluate as engine_lib
+from ganlib import GanlibError, data, evaluation, images, losses
 from ganlib.rundir import RunDir
 
 ui.route_through_app()
@@ -23,7 +22,7 @@ c1, c2 = st.columns([1, 3])
 samples = c1.select_slider("Samples per epoch", [1000, 2000, 5000, 10_000], value=10_000)
 chosen = c2.multiselect("Epochs", epochs, default=epochs)
 try:
-    engine = engine_lib.Engine(run, samples)
+    engine = evaluation.Engine(run, samples)
 except GanlibError as exc:
     ui.show_error(exc)
     st.stop()
@@ -37,7 +36,7 @@ if missing:
         try:
             engine.floor()
             results = engine.evaluate(chosen, progress=lambda f, m: bar.progress(f, text=m))
-            engine_lib.record_best(run, results, engine.metric_label)
+            evaluation.record_best(run, results, engine.metric_label)
         except GanlibError as exc:
             ui.show_error(exc)
             st.stop()
@@ -113,7 +112,7 @@ epoch = st.selectbox("Epoch", x, index=default)
 result = results[x.index(epoch)]
 c1, c2, c3 = st.columns([2, 2, 3])
 c1.image(run.checkpoint(epoch).grid_path.read_bytes(), caption=f"generated, epoch {epoch}", width="stretch")
-real = engine_lib.real_images(run.config().dataset, "test", 64, run.config().image_size)
+real = evaluation.real_images(run.config().dataset, "test", 64, run.config().image_size)
 c2.image(images.png_bytes(images.grid(real)), caption="real test images", width="stretch")
 table = {
     k: result[k] for k in ("fid", "kid", "precision", "recall", "inception_score", "d_acc_real", "d_acc_fake")
@@ -134,7 +133,7 @@ if picked:
     figure = go.Figure([go.Scatter(x=x, y=[r["fid"] for r in results], name=run.name, mode="lines+markers")])
     for name in picked:
         try:
-            other = engine_lib.Engine(RunDir(ui.runs_dir(), name), samples)
+            other = evaluation.Engine(RunDir(ui.runs_dir(), name), samples)
             points = [r for r in (other.cached(e) for e in other.run.epochs()) if r]
         except GanlibError as exc:
             st.warning(f"{name}: {exc}")

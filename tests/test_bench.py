@@ -12,7 +12,7 @@ import numpy as np
 from conftest import ROOT
 
 from benchmarks import time_to_quality
-from ganlib import bench, evaluate
+from ganlib import bench, evaluation
 
 
 def test_bench_runs_every_contender_and_the_baseline_trains_d():
@@ -57,8 +57,8 @@ def test_time_to_quality_trains_evaluates_and_summarises(tmp_path):
 
 
 def test_recognisability_tells_digits_from_noise():
-    classify = evaluate.cached_evaluator("mnist")
-    digits = evaluate.real_images("mnist", "test", 1000)
+    classify = evaluation.cached_evaluator("mnist")
+    digits = evaluation.real_images("mnist", "test", 1000)
     noise = np.random.default_rng(0).integers(0, 256, digits.shape, dtype=np.uint8)
     assert time_to_quality.recognisability(classify(digits)[1])["recognisable"]
     assert not time_to_quality.recognisability(classify(noise)[1])["recognisable"]

@@ -52,9 +52,9 @@ def test_conditional_grid_has_one_row_per_class_and_labels_reach_both_networks(r
     image = as_three.astype(np.float32) / 127.5 - 1
     scores = [gan.discriminator([image, np.full(4, label, np.int32)]) for label in (3, 7)]
     assert not np.allclose(*scores)  # ...and the discriminator
-    from ganlib import evaluate
+    from ganlib import evaluation
 
-    result = evaluate.Engine(run, samples=300).evaluate()[0]  # labels reach D and G in evaluation too
+    result = evaluation.Engine(run, samples=300).evaluate()[0]  # labels reach D and G in evaluation too
     assert result["coverage"]["classes_covered"] >= 1 and 0 <= result["d_acc_real"] <= 1
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from conftest import ganlib_cli
 
-from ganlib import data, evaluate
+from ganlib import data, evaluation
 from ganlib import gan as gan_lib
-from ganlib.evaluator import EvaluatorError, load_evaluator
+from ganlib.features import EvaluatorError, load_evaluator
 from ganlib.rundir import RunDir
 
 
@@ -20,17 +20,17 @@ def test_shipped_classifiers_reach_the_stated_accuracy(dataset, minimum):
     accuracy = (probabilities.argmax(1) == test.labels).mean()
     assert accuracy >= minimum, accuracy
     assert features.shape == (10_000, 128)
-    weights = evaluate.cached_evaluator(dataset)  # the same files the engine uses
+    weights = evaluation.cached_evaluator(dataset)  # the same files the engine uses
     assert weights.label.endswith("-classifier features")
 
 
 def test_fid_separates_real_from_noise():
-    evaluator = evaluate.cached_evaluator("mnist")
-    test = evaluator(evaluate.real_images("mnist", "test", 2000))
-    train = evaluator(evaluate.real_images("mnist", "train", 2000))
+    evaluator = evaluation.cached_evaluator("mnist")
+    test = evaluator(evaluation.real_images("mnist", "test", 2000))
+    train = evaluator(evaluation.real_images("mnist", "train", 2000))
     noise = evaluator(np.random.default_rng(0).integers(0, 256, (2000, 28, 28, 1), dtype=np.uint8))
-    real_vs_real = evaluate.compare(test, train)
-    real_vs_noise = evaluate.compare(test, noise)
+    real_vs_real = evaluation.compare(test, train)
+    real_vs_noise = evaluation.compare(test, noise)
     assert real_vs_real["fid"] < 5 and real_vs_noise["fid"] > 50 * real_vs_real["fid"]
     assert abs(real_vs_real["kid"]) < 3 * real_vs_real["kid_std"] + 1e-3
     assert real_vs_real["precision"] > 0.6 and real_vs_real["recall"] > 0.6
@@ -46,7 +46,7 @@ def test_second_evaluation_computes_nothing(trained_run, monkeypatch, tmp_path):
     calls = []
     real_generate = gan_lib.generate
     monkeypatch.setattr(gan_lib, "generate", lambda *a, **k: calls.append(1) or real_generate(*a, **k))
-    engine = evaluate.Engine(run, samples=300)
+    engine = evaluation.Engine(run, samples=300)
     progress = []
     first = engine.evaluate(progress=lambda fraction, message: progress.append(fraction))
     assert [r["epoch"] for r in first] == [1, 2, 3] and calls and progress[-1] == 1.0
@@ -63,18 +63,18 @@ def test_second_evaluation_computes_nothing(trained_run, monkeypatch, tmp_path):
         }
         assert 0 <= result["d_acc_real"] <= 1 and result["evaluator"] == "MNIST-classifier features"
     calls.clear()
-    second = evaluate.Engine(run, samples=300).evaluate()
+    second = evaluation.Engine(run, samples=300).evaluate()
     assert calls == [] and second == first
     # A copied checkpoint keeps its cache (the key is the weights' content, not the file's time)...
     weights = run.checkpoint(2).generator_path
     weights.write_bytes(weights.read_bytes())
-    evaluate.Engine(run, samples=300).evaluate()
+    evaluation.Engine(run, samples=300).evaluate()
     assert calls == []
     # ...and re-saved, different weights are evaluated again, the other epochs still cached.
     gan, _ = gan_lib.load_models(run, 2)
     gan.generator.set_weights([w * 1.01 for w in gan.generator.get_weights()])
     gan.generator.save_weights(weights)
-    evaluate.Engine(run, samples=300).evaluate()
+    evaluation.Engine(run, samples=300).evaluate()
     assert len(calls) == 2  # the FID sample and the D-accuracy sample of epoch 2 only
 
 
@@ -88,9 +88,9 @@ def test_best_epoch_is_lowest_fid_unless_a_person_chose(trained_run, tmp_path):
         {"epoch": 2, "fid": 3.0, "kid": 0.1},
         {"epoch": 3, "fid": 3.0, "kid": 0.05},
     ]
-    assert evaluate.record_best(run, results, "FID")["epoch"] == 3  # tie on FID: lower KID wins
+    assert evaluation.record_best(run, results, "FID")["epoch"] == 3  # tie on FID: lower KID wins
     run.set_best(1, "person")
-    assert evaluate.record_best(run, results, "FID")["epoch"] == 1
+    assert evaluation.record_best(run, results, "FID")["epoch"] == 1
 
 
 def test_evaluate_cli_prints_epochs_and_summary(trained_run):

@@ -19,7 +19,7 @@ import tensorflow as tf
 from ganlib import GanlibError, atomic, losses, metrics
 from ganlib import data as data_lib
 from ganlib import gan as gan_lib
-from ganlib.evaluator import Evaluator, load_evaluator
+from ganlib.features import Evaluator, load_evaluator
 from ganlib.rundir import Checkpoint, RunDir
 
 ENGINE_VERSION = 1
