@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 import streamlit as st
 
-from ganlib import GanlibError
+from ganlib import GanlibError, checkpoints
 from ganlib.jobs import JobManager
 from ganlib.rundir import RunDir, default_runs_dir, list_runs
 
@@ -157,9 +157,7 @@ def line_chart(
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the generator...")
 def _gan(run_path: str, epoch: int, fingerprint: str):
-    from ganlib import gan as gan_lib
-
-    gan, _ = gan_lib.load_models(RunDir.from_path(run_path), epoch)
+    gan, _ = checkpoints.load_models(RunDir.from_path(run_path), epoch)
     return gan
 
 

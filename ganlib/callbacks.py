@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 
 import keras
 
-from ganlib import GanlibError
+from ganlib import GanlibError, checkpoints
 from ganlib import gan as gan_lib
 from ganlib.gan import METRIC_NAMES
 from ganlib.rundir import RunDir
@@ -208,7 +208,7 @@ class Checkpointer(keras.callbacks.Callback):
             return
         grid_png = gan_lib.grid_png(self.model, self.grid_inputs)
         state = {"step": self.clock.step, "elapsed": round(self.clock.elapsed, 3)}
-        self.run.save_checkpoint(done, state, gan_lib.checkpoint_writers(self.model, grid_png))
+        self.run.save_checkpoint(done, state, checkpoints.writers(self.model, grid_png))
 
 
 class PreviewWriter(keras.callbacks.Callback):

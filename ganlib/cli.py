@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from ganlib import GanlibError
+from ganlib import GanlibError, checkpoints
 from ganlib.config import PRESETS, SETTINGS, TrainConfig, setting_type
 from ganlib.rundir import RunDir, default_runs_dir, list_runs
 
@@ -170,7 +170,7 @@ def cmd_sample(args) -> int:
     if not 1 <= args.n <= 1024:
         raise GanlibError("--n must be between 1 and 1024")
     run = RunDir.from_path(args.run)
-    gan, checkpoint = gan_lib.load_models(run, args.epoch)
+    gan, checkpoint = checkpoints.load_models(run, args.epoch)
     latents = gan_lib.fixed_latents(gan.latent_dim, args.seed, args.n)
     samples = gan.sample(latents)
     from ganlib import atomic

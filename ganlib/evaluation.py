@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from ganlib import GanlibError, atomic, losses, metrics
+from ganlib import GanlibError, atomic, checkpoints, losses, metrics
 from ganlib import data as data_lib
 from ganlib import gan as gan_lib
 from ganlib.features import Evaluator, load_evaluator
@@ -155,7 +155,7 @@ class Engine:
 
     def _evaluate_epoch(self, epoch: int) -> dict:
         started = time.perf_counter()
-        gan, checkpoint = gan_lib.load_models(self.run, epoch)
+        gan, checkpoint = checkpoints.load_models(self.run, epoch)
         seed = self.config.seed
         latents = np.random.default_rng([seed, 777, epoch]).standard_normal((self.samples, gan.latent_dim))
         fake = gan.sample(latents.astype(np.float32))
@@ -228,7 +228,7 @@ def source_images(spec: str, samples: int) -> tuple[np.ndarray, str]:
     if spec.startswith("run:"):
         path, _, epoch = spec[4:].partition("@")
         run = RunDir.from_path(path)
-        gan, _ = gan_lib.load_models(run, int(epoch) if epoch else None)
+        gan, _ = checkpoints.load_models(run, int(epoch) if epoch else None)
         latents = np.random.default_rng(777).standard_normal((samples, gan.latent_dim)).astype(np.float32)
         return gan.sample(latents), run.config().dataset
     if spec.startswith(data_lib.FOLDER_PREFIX):

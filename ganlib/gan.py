@@ -4,24 +4,16 @@ brings callbacks, ``steps_per_execution`` and ``tf.distribute`` with it.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import keras
 import numpy as np
 import tensorflow as tf
 
-from ganlib import GanlibError, images, losses, models
+from ganlib import images, losses, models
 from ganlib.config import TrainConfig
 from ganlib.data import to_uint8
-from ganlib.rundir import Checkpoint, RunDir
 
 METRIC_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "acc_real", "acc_fake")
-EMA_FILE = "ema_generator.weights.h5"
 GRID_COLUMNS = 8
-
-
-class CheckpointError(GanlibError):
-    pass
 
 
 class GAN(keras.Model):
@@ -98,6 +90,10 @@ class GAN(keras.Model):
         # Build optimizer slots now, so a checkpoint's optimizer state can be loaded before fit().
         g_optimizer.build(self.generator.trainable_variables)
         d_optimizer.build(self.discriminator.trainable_variables)
+
+    def optimizer_state(self) -> OptimizerState:
+        """Both optimizers as one Keras object, so their state saves to one weights file."""
+        return OptimizerState(self.g_optimizer, self.d_optimizer)
 
     def call(self, inputs, training=False):
         return self.generator(inputs, training=training)
@@ -274,63 +270,12 @@ def build_gan(
 
 
 # ---------------------------------------------------------------------------------------------
-# Checkpoint files
+# Sampling
 
 
 def grid_png(gan: GAN, grid_inputs: tuple[np.ndarray, np.ndarray | None]) -> bytes:
     """The fixed-seed sample grid of the current weights, as PNG bytes."""
     return images.png_bytes(images.grid(gan.sample(*grid_inputs), columns=GRID_COLUMNS))
-
-
-def checkpoint_writers(gan: GAN, grid_png: bytes) -> dict:
-    """What a checkpoint folder holds, as ``{file name: writer(path)}`` for ``RunDir``."""
-    writers = {
-        "generator.weights.h5": gan.generator.save_weights,
-        "discriminator.weights.h5": gan.discriminator.save_weights,
-        "optimizer.weights.h5": OptimizerState(gan.g_optimizer, gan.d_optimizer).save_weights,
-        "grid.png": lambda path: Path(path).write_bytes(grid_png),
-    }
-    if gan.ema_generator is not None:
-        writers[EMA_FILE] = gan.ema_generator.save_weights
-    return writers
-
-
-def _load(model: keras.Model, path: Path, checkpoint: Checkpoint) -> None:
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint of epoch {checkpoint.epoch} has no {path.name}")
-    try:
-        model.load_weights(path)
-    except Exception as exc:  # h5py raises OSError, Keras ValueError; either way it is unusable
-        raise CheckpointError(
-            f"checkpoint of epoch {checkpoint.epoch} is unreadable ({path.name}: {type(exc).__name__}: "
-            f"{str(exc)[:200]})"
-        ) from exc
-
-
-def load_checkpoint(gan: GAN, checkpoint: Checkpoint, with_optimizer: bool = True) -> None:
-    _load(gan.generator, checkpoint.generator_path, checkpoint)
-    _load(gan.discriminator, checkpoint.discriminator_path, checkpoint)
-    if gan.ema_generator is not None:
-        _load(gan.ema_generator, checkpoint.path / EMA_FILE, checkpoint)
-    if with_optimizer:
-        _load(OptimizerState(gan.g_optimizer, gan.d_optimizer), checkpoint.optimizer_path, checkpoint)
-
-
-def load_models(run: RunDir, epoch: int | None = None, image_shape=None) -> tuple[GAN, Checkpoint]:
-    """A run's GAN with the weights of ``epoch`` (default: newest), for sampling and evaluation."""
-    meta = run.meta()
-    config = TrainConfig.from_dict(meta["config"])
-    checkpoint = run.checkpoint(epoch)
-    shape = tuple(image_shape or meta["image_shape"])
-    gan = build_gan(config, shape, meta.get("num_classes", 0), seeded=False)  # weights come from disk
-    if gan.ema_generator is not None and not (checkpoint.path / EMA_FILE).is_file():
-        gan.ema_generator = None  # a checkpoint from before EMA was switched on
-    load_checkpoint(gan, checkpoint, with_optimizer=False)
-    return gan, checkpoint
-
-
-# ---------------------------------------------------------------------------------------------
-# Sampling
 
 
 def fixed_latents(latent_dim: int, seed: int, count: int = 64) -> np.ndarray:

@@ -8,11 +8,7 @@
         preview.png          the fixed-seed grid of the current weights, refreshed every few
         preview.json         seconds while training (step, elapsed), for the live view
         lock.json            pid of the process training this run, while it trains
-        epochs/0003/         one folder per saved epoch, renamed into place only when complete:
-            generator.weights.h5, discriminator.weights.h5   Keras weights
-            optimizer.weights.h5   Adam state for exact resume (kept in the newest two only)
-            grid.png         the fixed-seed sample grid
-            state.json       epoch, global step, elapsed seconds
+        epochs/0003/         one folder per saved epoch (its files: ganlib/checkpoints.py)
         eval/                cached evaluation results, one JSON file per (epoch, settings)
 
 Every file is replaced atomically (temp file + rename), so a run killed at any instant stays
@@ -23,22 +19,19 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ganlib import GanlibError, atomic
+from ganlib import checkpoints as checkpoints_lib
+from ganlib.checkpoints import Checkpoint
 from ganlib.config import TrainConfig, check_run_name
 
 STATES = ("created", "training", "paused", "stopped", "finished", "failed")
 ACTIVE_STATES = ("training", "paused")
-WEIGHT_FILES = ("generator.weights.h5", "discriminator.weights.h5")
-OPTIMIZER_FILE = "optimizer.weights.h5"
-KEEP_OPTIMIZER_STATE = 2
 
 
 class RunError(GanlibError):
@@ -47,33 +40,6 @@ class RunError(GanlibError):
 
 def default_runs_dir() -> Path:
     return Path(os.environ.get("GANLIB_RUNS_DIR", "checkpoints"))
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    epoch: int
-    path: Path
-    state: dict[str, Any]
-
-    @property
-    def step(self) -> int:
-        return int(self.state["step"])
-
-    @property
-    def generator_path(self) -> Path:
-        return self.path / "generator.weights.h5"
-
-    @property
-    def discriminator_path(self) -> Path:
-        return self.path / "discriminator.weights.h5"
-
-    @property
-    def optimizer_path(self) -> Path:
-        return self.path / OPTIMIZER_FILE
-
-    @property
-    def grid_path(self) -> Path:
-        return self.path / "grid.png"
 
 
 class RunDir:
@@ -209,18 +175,7 @@ class RunDir:
     # -- checkpoints -------------------------------------------------------------------------
     def checkpoints(self) -> list[Checkpoint]:
         """Complete checkpoints, oldest first. Half-written ones (temp folders) are not listed."""
-        if not self.epochs_dir.is_dir():
-            return []
-        found = []
-        for path in self.epochs_dir.iterdir():
-            if not path.name.isdigit():
-                continue
-            try:
-                state = atomic.read_json(path / "state.json")
-            except (OSError, ValueError):
-                continue
-            found.append(Checkpoint(int(path.name), path, state))
-        return sorted(found, key=lambda c: c.epoch)
+        return checkpoints_lib.find(self.epochs_dir)
 
     def epochs(self) -> list[int]:
         return [c.epoch for c in self.checkpoints()]
@@ -244,28 +199,7 @@ class RunDir:
         self, epoch: int, state: dict[str, Any], writers: dict[str, Callable[[Path], None]]
     ) -> None:
         """Write a checkpoint folder: every ``writers[name](path)`` into a temp folder, then rename."""
-        self.epochs_dir.mkdir(parents=True, exist_ok=True)
-        final = self.epochs_dir / f"{epoch:04d}"
-        tmp = self.epochs_dir / f".{epoch:04d}.tmp-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
-        try:
-            for name, write in writers.items():
-                write(tmp / name)
-            atomic.write_json(tmp / "state.json", {"epoch": epoch, **state})
-            for f in tmp.iterdir():
-                atomic.fsync(f)
-            if final.exists():  # re-saving an epoch (a resume after a corrupt checkpoint)
-                shutil.rmtree(final)
-            os.rename(tmp, final)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        self._prune_optimizer_state()
-
-    def _prune_optimizer_state(self) -> None:
-        # Adam's moments are twice the model's size and only a resume needs them.
-        for old in self.checkpoints()[:-KEEP_OPTIMIZER_STATE]:
-            old.optimizer_path.unlink(missing_ok=True)
+        checkpoints_lib.write(self.epochs_dir, epoch, state, writers)
 
     # -- live preview ------------------------------------------------------------------------
     def save_preview(self, grid_png: bytes, step: int, elapsed: float) -> None:

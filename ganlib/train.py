@@ -7,7 +7,7 @@ import platform
 import traceback
 from collections.abc import Callable
 
-from ganlib import GanlibError, callbacks, models
+from ganlib import GanlibError, callbacks, checkpoints, models
 from ganlib import data as data_lib
 from ganlib import gan as gan_lib
 from ganlib.config import ConfigError, TrainConfig
@@ -150,8 +150,8 @@ def _restore(gan: gan_lib.GAN, run: RunDir, log) -> tuple[int, float]:
     """Load the newest checkpoint that loads; returns (epochs done, seconds trained)."""
     for checkpoint in reversed(run.checkpoints()):
         try:
-            gan_lib.load_checkpoint(gan, checkpoint, with_optimizer=True)
-        except gan_lib.CheckpointError as exc:
+            checkpoints.load_into(gan, checkpoint, with_optimizer=True)
+        except checkpoints.CheckpointError as exc:
             log(f"skipping checkpoint: {exc}")
             continue
         run.truncate_history(checkpoint.step)

@@ -15,6 +15,7 @@ SCRIPT = textwrap.dedent(
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import numpy as np
+    from ganlib import checkpoints
     from ganlib import gan as gan_lib
     from ganlib.config import TrainConfig
     from ganlib.rundir import RunDir
@@ -27,7 +28,7 @@ SCRIPT = textwrap.dedent(
     initial = gan_lib.build_gan(config, (28, 28, 1)).discriminator.get_weights()
     with strategy.scope():
         assert train(config, run) == "finished"
-    trained, _ = gan_lib.load_models(run)
+    trained, _ = checkpoints.load_models(run)
     moved = [not np.allclose(a, b) for a, b in zip(initial, trained.discriminator.get_weights())]
     assert sum(moved) > len(moved) // 2
     assert all(np.isfinite(r["d_loss"]) for r in run.history())

@@ -1,7 +1,7 @@
 import pytest
 from conftest import tiny_config
 
-from ganlib import gan as gan_lib
+from ganlib import checkpoints
 from ganlib.rundir import RunDir, RunError, list_runs
 from ganlib.train import train
 
@@ -25,13 +25,13 @@ def test_corrupt_checkpoint_gives_a_clear_error_and_resume_falls_back(trained_ru
     latest = run.checkpoint()
     data = latest.generator_path.read_bytes()
     latest.generator_path.write_bytes(data[: len(data) // 3])  # half-written weights
-    with pytest.raises(gan_lib.CheckpointError, match=f"epoch {latest.epoch} is unreadable"):
-        gan_lib.load_models(run)
+    with pytest.raises(checkpoints.CheckpointError, match=f"epoch {latest.epoch} is unreadable"):
+        checkpoints.load_models(run)
     logs = []
     train(tiny_config(epochs=4), run, resume=True, log=logs.append)
     assert any("skipping checkpoint" in line for line in logs)
     assert run.epochs() == [1, 2, 3, 4]
-    gan_lib.load_models(run, epoch=3)  # re-saved from the fallback, loadable again
+    checkpoints.load_models(run, epoch=3)  # re-saved from the fallback, loadable again
 
 
 def test_half_written_checkpoint_folder_is_invisible(trained_run, runs_dir):

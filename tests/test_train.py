@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from conftest import tiny_config
 
+from ganlib import checkpoints, losses
 from ganlib import gan as gan_lib
-from ganlib import losses
 from ganlib.callbacks import TrainingControl, TrainingDiverged
 from ganlib.rundir import RunDir, RunError
 from ganlib.train import train
@@ -26,7 +26,7 @@ def test_training_changes_both_networks_and_writes_a_complete_run(runs_dir, mode
     initial = gan_lib.build_gan(config, (28, 28, 1))
     state = train(config, run)
     assert state == "finished"
-    trained, checkpoint = gan_lib.load_models(run)
+    trained, checkpoint = checkpoints.load_models(run)
     assert checkpoint.epoch == 2 and run.epochs() == [1, 2]
     # Under Keras 3 the tutorials' `d.trainable = False` freezes D silently: check both moved.
     for before, after in (
@@ -66,8 +66,8 @@ def test_exact_resume_matches_an_uninterrupted_run(runs_dir):
     train(config, straight)
     train(config.replace(epochs=2), resumed)
     train(config, resumed, resume=True)
-    a, _ = gan_lib.load_models(straight)
-    b, _ = gan_lib.load_models(resumed)
+    a, _ = checkpoints.load_models(straight)
+    b, _ = checkpoints.load_models(resumed)
     for wa, wb in zip(
         _weights(a.generator) + _weights(a.discriminator), _weights(b.generator) + _weights(b.discriminator)
     ):
@@ -118,7 +118,7 @@ def test_nan_loss_fails_the_run_but_keeps_checkpoints(runs_dir, monkeypatch):
     status = run.status()
     assert status["state"] == "failed" and "nan" in status["error"]
     monkeypatch.setitem(losses.LOSSES, "bce", bce)
-    _, checkpoint = gan_lib.load_models(run)  # the epoch before the failure still loads
+    _, checkpoint = checkpoints.load_models(run)  # the epoch before the failure still loads
     assert checkpoint.epoch == 1
 
 
@@ -135,7 +135,7 @@ def test_full_disk_fails_the_run_cleanly_and_keeps_earlier_checkpoints(runs_dir,
 
     run = RunDir(runs_dir, "full-disk")
     train(tiny_config(epochs=1), run)
-    real_writers = gan_lib.checkpoint_writers
+    real_writers = checkpoints.writers
 
     def writers_on_a_full_disk(gan, grid_png):
         def no_space(path):
@@ -143,7 +143,7 @@ def test_full_disk_fails_the_run_cleanly_and_keeps_earlier_checkpoints(runs_dir,
 
         return {**real_writers(gan, grid_png), "grid.png": no_space}
 
-    monkeypatch.setattr(gan_lib, "checkpoint_writers", writers_on_a_full_disk)
+    monkeypatch.setattr(checkpoints, "writers", writers_on_a_full_disk)
     with pytest.raises(OSError, match="No space left"):
         train(tiny_config(epochs=2), run, resume=True)
     assert run.status()["state"] == "failed" and "No space left" in run.status()["error"]
@@ -171,7 +171,7 @@ def test_loading_a_run_does_not_reseed_the_global_random_state(trained_run):
     np.random.seed(7)
     expected = np.random.rand(3)
     np.random.seed(7)
-    gan_lib.load_models(trained_run)
+    checkpoints.load_models(trained_run)
     assert np.array_equal(np.random.rand(3), expected)
     # ...while building a fresh model stays reproducible from the config's seed.
     fresh = [gan_lib.build_gan(trained_run.config(), (28, 28, 1)).generator.get_weights() for _ in range(2)]

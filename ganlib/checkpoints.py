@@ -1,0 +1,164 @@
+"""A checkpoint folder, ``epochs/NNNN/``: its file names, writing it, finding it, loading it.
+
+    generator.weights.h5        G's weights (Keras)
+    discriminator.weights.h5    D's weights (Keras)
+    ema_generator.weights.h5    the moving average of G's weights, when the run keeps one
+    optimizer.weights.h5        both Adam states, for exact resume (the newest two keep it)
+    grid.png                    the fixed-seed sample grid
+    state.json                  epoch, global step, seconds trained; written last
+
+A folder is written under a temporary name and renamed into place when complete, so a folder
+with a ``state.json`` is a complete checkpoint. Weights only ever load into architectures the
+library builds: no pickle, no model deserialisation. Keras is not imported here: the models
+come in as arguments (or from ``ganlib.gan`` when ``load_models`` builds them).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ganlib import GanlibError, atomic
+
+if TYPE_CHECKING:
+    from ganlib.gan import GAN
+    from ganlib.rundir import RunDir
+
+GENERATOR_FILE = "generator.weights.h5"
+DISCRIMINATOR_FILE = "discriminator.weights.h5"
+EMA_FILE = "ema_generator.weights.h5"
+OPTIMIZER_FILE = "optimizer.weights.h5"
+GRID_FILE = "grid.png"
+STATE_FILE = "state.json"
+KEEP_OPTIMIZER_STATE = 2  # Adam's moments are twice the model's size and only a resume needs them
+
+
+class CheckpointError(GanlibError):
+    pass
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    epoch: int
+    path: Path
+    state: dict[str, Any]
+
+    @property
+    def step(self) -> int:
+        return int(self.state["step"])
+
+    @property
+    def generator_path(self) -> Path:
+        return self.path / GENERATOR_FILE
+
+    @property
+    def discriminator_path(self) -> Path:
+        return self.path / DISCRIMINATOR_FILE
+
+    @property
+    def ema_path(self) -> Path:
+        return self.path / EMA_FILE
+
+    @property
+    def optimizer_path(self) -> Path:
+        return self.path / OPTIMIZER_FILE
+
+    @property
+    def grid_path(self) -> Path:
+        return self.path / GRID_FILE
+
+
+def find(epochs_dir: Path) -> list[Checkpoint]:
+    """The complete checkpoints in ``epochs_dir``, oldest first (temp folders are not listed)."""
+    if not epochs_dir.is_dir():
+        return []
+    found = []
+    for path in epochs_dir.iterdir():
+        if not path.name.isdigit():
+            continue
+        try:
+            state = atomic.read_json(path / STATE_FILE)
+        except (OSError, ValueError):
+            continue
+        found.append(Checkpoint(int(path.name), path, state))
+    return sorted(found, key=lambda c: c.epoch)
+
+
+def write(
+    epochs_dir: Path, epoch: int, state: dict[str, Any], writers: dict[str, Callable[[Path], None]]
+) -> None:
+    """Write every ``writers[name](path)`` into a temporary folder, then rename it into place
+    as ``epochs_dir/NNNN``, and drop the optimizer state of all but the newest checkpoints."""
+    epochs_dir.mkdir(parents=True, exist_ok=True)
+    final = epochs_dir / f"{epoch:04d}"
+    tmp = epochs_dir / f".{epoch:04d}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        for name, write_file in writers.items():
+            write_file(tmp / name)
+        atomic.write_json(tmp / STATE_FILE, {"epoch": epoch, **state})
+        for f in tmp.iterdir():
+            atomic.fsync(f)
+        if final.exists():  # re-saving an epoch (a resume after a corrupt checkpoint)
+            shutil.rmtree(final)
+        os.rename(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    for old in find(epochs_dir)[:-KEEP_OPTIMIZER_STATE]:
+        old.optimizer_path.unlink(missing_ok=True)
+
+
+def writers(gan: GAN, grid_png: bytes) -> dict[str, Callable[[Path], None]]:
+    """What a checkpoint of ``gan`` holds, as ``{file name: writer(path)}`` for ``write``."""
+    out = {
+        GENERATOR_FILE: gan.generator.save_weights,
+        DISCRIMINATOR_FILE: gan.discriminator.save_weights,
+        OPTIMIZER_FILE: gan.optimizer_state().save_weights,
+        GRID_FILE: lambda path: Path(path).write_bytes(grid_png),
+    }
+    if gan.ema_generator is not None:
+        out[EMA_FILE] = gan.ema_generator.save_weights
+    return out
+
+
+def _load(model, path: Path, checkpoint: Checkpoint) -> None:
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint of epoch {checkpoint.epoch} has no {path.name}")
+    try:
+        model.load_weights(path)
+    except Exception as exc:  # h5py raises OSError, Keras ValueError; either way it is unusable
+        raise CheckpointError(
+            f"checkpoint of epoch {checkpoint.epoch} is unreadable ({path.name}: {type(exc).__name__}: "
+            f"{str(exc)[:200]})"
+        ) from exc
+
+
+def load_into(gan: GAN, checkpoint: Checkpoint, with_optimizer: bool = True) -> None:
+    """Load a checkpoint's weights (and optimizer state) into a GAN of the same settings."""
+    _load(gan.generator, checkpoint.generator_path, checkpoint)
+    _load(gan.discriminator, checkpoint.discriminator_path, checkpoint)
+    if gan.ema_generator is not None:
+        _load(gan.ema_generator, checkpoint.ema_path, checkpoint)
+    if with_optimizer:
+        _load(gan.optimizer_state(), checkpoint.optimizer_path, checkpoint)
+
+
+def load_models(run: RunDir, epoch: int | None = None, image_shape=None) -> tuple[GAN, Checkpoint]:
+    """A run's GAN with the weights of ``epoch`` (default: newest), for sampling and evaluation."""
+    from ganlib.config import TrainConfig
+    from ganlib.gan import build_gan
+
+    meta = run.meta()
+    config = TrainConfig.from_dict(meta["config"])
+    checkpoint = run.checkpoint(epoch)
+    shape = tuple(image_shape or meta["image_shape"])
+    gan = build_gan(config, shape, meta.get("num_classes", 0), seeded=False)  # weights come from disk
+    if gan.ema_generator is not None and not checkpoint.ema_path.is_file():
+        gan.ema_generator = None  # a checkpoint from before EMA was switched on
+    load_into(gan, checkpoint, with_optimizer=False)
+    return gan, checkpoint
