@@ -15,7 +15,7 @@ import keras
 from ganlib import GanlibError, checkpoints
 from ganlib import gan as gan_lib
 from ganlib.gan import METRIC_NAMES
-from ganlib.rundir import RunDir
+from ganlib.rundir import RunDir, RunState
 
 
 class TrainingDiverged(GanlibError):
@@ -57,7 +57,7 @@ class Progress:
     """What a UI shows about a running job; plain data, safe to read from another thread."""
 
     run: str
-    state: str
+    state: RunState
     epoch: int  # epochs completed
     epochs: int
     step: int  # global step
@@ -85,10 +85,10 @@ class ControlCallback(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         if self.control.paused and not self.control.stop_requested:
-            self.on_state("paused")
+            self.on_state(RunState.PAUSED)
             while self.control.paused:
                 self.control.wait_while_paused(timeout=0.5)
-            self.on_state("training")
+            self.on_state(RunState.TRAINING)
         if self.control.stop_requested:
             self.model.stop_training = True
 
@@ -243,7 +243,7 @@ class ProgressReporter(keras.callbacks.Callback):
         self.epochs = epochs
         self.report = report
 
-    def progress(self, state: str = "training") -> Progress:
+    def progress(self, state: RunState = RunState.TRAINING) -> Progress:
         clock = self.clock
         remaining = self.epochs * clock.steps_per_epoch - clock.step
         rate = clock.images_per_sec

@@ -17,21 +17,39 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 from ganlib import GanlibError
 from ganlib.config import TrainConfig
-from ganlib.rundir import RunDir, list_runs
+from ganlib.rundir import RunDir, RunState, list_runs
 
 
 class JobBusy(GanlibError):
     pass
 
 
+class JobState(StrEnum):
+    """The app's job: a run's states, plus the moments around the worker's own."""
+
+    IDLE = "idle"  # no job yet in this process
+    STARTING = "starting"  # the worker is importing TensorFlow and loading data
+    TRAINING = "training"
+    PAUSED = "paused"
+    STOPPING = "stopping"  # asked to stop; the worker finishes its step and writes a checkpoint
+    STOPPED = "stopped"
+    FINISHED = "finished"
+    FAILED = "failed"
+
+    @property
+    def active(self) -> bool:
+        return self in (JobState.STARTING, JobState.TRAINING, JobState.PAUSED, JobState.STOPPING)
+
+
 @dataclass
 class JobSnapshot:
     run: str | None = None
-    state: str = "idle"  # idle | starting | training | paused | stopping | stopped | finished | failed
+    state: JobState = JobState.IDLE
     progress: dict = field(default_factory=dict)
     error: str | None = None
     started: float | None = None
@@ -39,7 +57,7 @@ class JobSnapshot:
 
     @property
     def active(self) -> bool:
-        return self.state in ("starting", "training", "paused", "stopping")
+        return self.state.active
 
 
 class JobManager:
@@ -81,7 +99,7 @@ class JobManager:
             )
             self._snapshot = JobSnapshot(
                 run=run_name,
-                state="paused" if paused else "starting",
+                state=JobState.PAUSED if paused else JobState.STARTING,
                 started=time.time(),
                 pid=self._worker.pid,
             )
@@ -92,15 +110,15 @@ class JobManager:
 
     def pause(self) -> None:
         if self._command("pause"):
-            self._set(state="paused")
+            self._set(state=JobState.PAUSED)
 
     def resume(self) -> None:
         if self._command("resume"):
-            self._set(state="training")
+            self._set(state=JobState.TRAINING)
 
     def stop(self) -> None:
         if self._command("stop"):
-            self._set(state="stopping")
+            self._set(state=JobState.STOPPING)
 
     def wait(self, timeout: float | None = None) -> JobSnapshot:
         thread = self._thread
@@ -116,7 +134,7 @@ class JobManager:
     # -- recovery ----------------------------------------------------------------------------
     def interrupted_runs(self) -> list[RunDir]:
         """Runs left "training" or "paused" by a process that is gone (a restarted app)."""
-        return [run for run in list_runs(self.runs_dir) if run.status().get("state") == "interrupted"]
+        return [run for run in list_runs(self.runs_dir) if run.status()["state"] == RunState.INTERRUPTED]
 
     def recover(self) -> str | None:
         """Resume the newest interrupted run (paused if it was paused); returns its name."""
@@ -124,7 +142,7 @@ class JobManager:
             return None
         for run in self.interrupted_runs():
             if run.checkpoints():
-                self.resume_run(run.name, paused=run.status().get("was") == "paused")
+                self.resume_run(run.name, paused=run.status().get("was") == RunState.PAUSED)
                 return run.name
         return None
 
@@ -160,19 +178,21 @@ class JobManager:
             if "progress" in event:
                 progress = event["progress"]
                 # The worker reports "training" between steps; keep a pending "stopping" visible.
-                stopping = self.snapshot().state == "stopping"
-                self._set(progress=progress, state="stopping" if stopping else progress["state"])
+                stopping = self.snapshot().state == JobState.STOPPING
+                self._set(
+                    progress=progress, state=JobState.STOPPING if stopping else JobState(progress["state"])
+                )
             else:
                 final = event
         code = worker.wait()
         if "done" in final:
-            self._set(state=final["done"])
+            self._set(state=JobState(final["done"]))
         elif "failed" in final:
-            self._set(state="failed", error=final["failed"])
+            self._set(state=JobState.FAILED, error=final["failed"])
         else:  # killed (out of memory, a signal) or crashed before it could say why
             detail = " | ".join(line.strip() for line in stderr_tail if line.strip())[-500:]
             self._set(
-                state="failed",
+                state=JobState.FAILED,
                 error=f"the training process ended unexpectedly (exit code {code}); the run resumes "
                 f"from its last checkpoint{': ' + detail if detail else ''}",
             )

@@ -1,7 +1,7 @@
 """The run directory: the one contract between trainer, CLI, app and tests.
 
     <runs-dir>/<name>/
-        config.json          every setting (TrainConfig) plus dataset facts and library versions
+        config.json          every setting (TrainConfig) plus its meta: dataset facts and library versions
         history.jsonl        one JSON object per log point (appended; a torn last line is ignored)
         status.json          training | paused | stopped | finished | failed, with progress or error
         best.json            the chosen best epoch and who chose it (evaluation or a person)
@@ -22,6 +22,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,33 @@ from ganlib import checkpoints as checkpoints_lib
 from ganlib.checkpoints import Checkpoint
 from ganlib.config import TrainConfig, check_run_name
 
-STATES = ("created", "training", "paused", "stopped", "finished", "failed")
-ACTIVE_STATES = ("training", "paused")
+
+class RunState(StrEnum):
+    """A run's state as ``status()`` reports it. The first six are written to ``status.json``;
+    the last two are read conclusions: a run left training or paused by a process that is gone
+    is ``INTERRUPTED``; a folder without a readable config is ``MISSING``."""
+
+    CREATED = "created"
+    TRAINING = "training"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    FINISHED = "finished"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    MISSING = "missing"
+
+    @property
+    def active(self) -> bool:
+        """A process is (or was, if interrupted) training it."""
+        return self in (RunState.TRAINING, RunState.PAUSED)
+
+    @property
+    def resumable(self) -> bool:
+        """Training can continue from its newest checkpoint."""
+        return self in (RunState.STOPPED, RunState.INTERRUPTED, RunState.FAILED, RunState.FINISHED)
+
+
+WRITTEN_STATES = tuple(RunState)[:6]
 
 
 class RunError(GanlibError):
@@ -82,14 +108,14 @@ class RunDir:
         return self.config_path.is_file()
 
     # -- config ------------------------------------------------------------------------------
-    def create(self, config: TrainConfig, facts: dict[str, Any]) -> None:
+    def create(self, config: TrainConfig, meta: dict[str, Any]) -> None:
         if self.exists():
             raise RunError(
                 f"run {self.name!r} already exists in {self.runs_dir}; resume it or pick another name"
             )
         self.path.mkdir(parents=True, exist_ok=True)
-        atomic.write_json(self.config_path, {"config": config.to_dict(), **facts})
-        self.set_status("created")
+        atomic.write_json(self.config_path, {"config": config.to_dict(), **meta})
+        self.set_status(RunState.CREATED)
 
     def update_config(self, config: TrainConfig) -> None:
         atomic.write_json(self.config_path, {**self.meta(), "config": config.to_dict()})
@@ -133,16 +159,20 @@ class RunDir:
 
     # -- status and lock ---------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
+        """``status.json`` with its ``state`` as a ``RunState`` (``was``: the state an
+        interrupted run was left in)."""
+        unread = RunState.CREATED if self.exists() else RunState.MISSING
         try:
             status = atomic.read_json(self.path / "status.json")
-        except (OSError, ValueError):
-            status = {"state": "created" if self.exists() else "missing"}
-        if status.get("state") in ACTIVE_STATES and not self.is_locked():
-            status = {**status, "state": "interrupted", "was": status["state"]}
+            status["state"] = RunState(status.get("state"))
+        except (OSError, ValueError, TypeError):  # unreadable, not JSON, not a known state
+            status = {"state": unread}
+        if status["state"].active and not self.is_locked():
+            status = {**status, "state": RunState.INTERRUPTED, "was": status["state"]}
         return status
 
-    def set_status(self, state: str, **info: Any) -> None:
-        assert state in STATES, state
+    def set_status(self, state: RunState, **info: Any) -> None:
+        assert state in WRITTEN_STATES, state
         atomic.write_json(self.path / "status.json", {"state": state, "time": time.time(), **info})
 
     def lock(self) -> None:

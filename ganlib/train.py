@@ -11,7 +11,7 @@ from ganlib import GanlibError, callbacks, checkpoints, models
 from ganlib import data as data_lib
 from ganlib import gan as gan_lib
 from ganlib.config import ConfigError, TrainConfig
-from ganlib.rundir import RunDir, RunError
+from ganlib.rundir import RunDir, RunError, RunState
 
 # How often the live view's grid is redrawn: often enough to watch digits form, and at a few
 # milliseconds per 64-image grid, free next to the training step.
@@ -43,7 +43,7 @@ def train(
     report: Callable[[callbacks.Progress], None] | None = None,
     verbose: int = 0,
     log: Callable[[str], None] = lambda message: None,
-) -> str:
+) -> RunState:
     """Train ``run`` to ``config.epochs`` epochs; returns the final state (finished or stopped).
 
     A new run needs ``resume=False`` and a free name. ``resume=True`` continues an existing run
@@ -63,7 +63,7 @@ def train(
         run.lock()  # before touching the config: another process may be training this run
         run.update_config(config)
     else:
-        run.create(config, _facts(dataset))
+        run.create(config, _meta(dataset))
         run.lock()
     try:
         return _fit(config, run, dataset, control, report, verbose, log)
@@ -71,13 +71,13 @@ def train(
         message = str(exc) if isinstance(exc, GanlibError) else f"{type(exc).__name__}: {exc}"
         detail = "" if isinstance(exc, GanlibError) else traceback.format_exc(limit=5)
         with contextlib.suppress(OSError):  # on a full disk even the status may not be writable
-            run.set_status("failed", error=message, detail=detail)
+            run.set_status(RunState.FAILED, error=message, detail=detail)
         raise
     finally:
         run.unlock()
 
 
-def resume(run: RunDir, until_epoch: int | None = None, **options) -> str:
+def resume(run: RunDir, until_epoch: int | None = None, **options) -> RunState:
     """Continue ``run`` from its newest loadable checkpoint with its own settings, until epoch
     ``until_epoch`` (default: the epochs it was started with). Options as for ``train()``."""
     if not run.exists():
@@ -88,7 +88,7 @@ def resume(run: RunDir, until_epoch: int | None = None, **options) -> str:
     return train(config, run, resume=True, **options)
 
 
-def _facts(dataset: data_lib.ImageSet) -> dict:
+def _meta(dataset: data_lib.ImageSet) -> dict:
     return {
         "image_shape": list(dataset.image_shape),
         "num_classes": dataset.num_classes,
@@ -98,7 +98,7 @@ def _facts(dataset: data_lib.ImageSet) -> dict:
     }
 
 
-def _fit(config, run, dataset, control, report, verbose, log) -> str:
+def _fit(config, run, dataset, control, report, verbose, log) -> RunState:
     steps = data_lib.steps_per_epoch(dataset, config.batch_size, config.steps_per_epoch)
     # Whole executions per epoch, so that epoch ends (checkpoints, history) line up with the
     # callbacks, which run once per execution: drop at most steps_per_execution - 1 batches.
@@ -109,15 +109,15 @@ def _fit(config, run, dataset, control, report, verbose, log) -> str:
     first_epoch, elapsed = _restore(gan, run, log)
     if first_epoch >= config.epochs:
         log(f"run {run.name} already has {first_epoch} epochs; nothing to do")
-        run.set_status("finished", epoch=first_epoch)
-        return "finished"
+        run.set_status(RunState.FINISHED, epoch=first_epoch)
+        return RunState.FINISHED
     batches = data_lib.training_dataset(
         dataset, config.batch_size, steps, config.seed, first_epoch, config.epochs
     )
     clock = callbacks.StepClock(steps, config.batch_size, first_epoch, elapsed)
     reporter = callbacks.ProgressReporter(run, clock, config.epochs, report or (lambda progress: None))
 
-    def set_state(state: str) -> None:
+    def set_state(state: RunState) -> None:
         run.set_status(state, epoch=clock.step // steps, step=clock.step)
         reporter.report(reporter.progress(state))
 
@@ -131,7 +131,7 @@ def _fit(config, run, dataset, control, report, verbose, log) -> str:
         reporter,
         callbacks.ControlCallback(control, set_state),
     ]
-    set_state("training")
+    set_state(RunState.TRAINING)
     gan.fit(
         batches,
         epochs=config.epochs,
@@ -141,7 +141,8 @@ def _fit(config, run, dataset, control, report, verbose, log) -> str:
         verbose=verbose,
         shuffle=False,  # the pipeline shuffles, deterministically per epoch
     )
-    final = "stopped" if control.stop_requested and clock.step < config.epochs * steps else "finished"
+    stopped_early = control.stop_requested and clock.step < config.epochs * steps
+    final = RunState.STOPPED if stopped_early else RunState.FINISHED
     set_state(final)
     return final
 

@@ -10,7 +10,7 @@ from plotly.subplots import make_subplots
 import ui
 from ganlib import GanlibError, data, losses, models
 from ganlib.config import QUICK_START, SETTINGS, setting_type
-from ganlib.jobs import JobBusy
+from ganlib.jobs import JobBusy, JobState
 from ganlib.rundir import RunDir, list_runs
 
 ui.route_through_app()
@@ -119,7 +119,7 @@ def resume_form() -> None:
     labels = {}  # one read of each run's status, checkpoints and config per page run
     for run in list_runs(ui.runs_dir()):
         state, checkpoints = run.status().get("state"), run.checkpoints()
-        if state in ("stopped", "interrupted", "failed", "finished") and checkpoints:
+        if state.resumable and checkpoints:
             config = run.config()
             labels[f"{run.name} ({state}, epoch {checkpoints[-1].epoch}/{config.epochs})"] = (run, config)
     if not labels:
@@ -235,7 +235,7 @@ def job_status() -> None:
         st.error(f"Training failed: {job.error}")
     if job.active:
         c1, c2, c3, _ = st.columns([1, 1, 1, 5])
-        if job.state == "paused":
+        if job.state == JobState.PAUSED:
             c1.button("Resume", on_click=manager.resume, key="resume-job", disabled=demo)
         else:
             c1.button("Pause", on_click=manager.pause, key="pause-job", disabled=demo)

@@ -1,3 +1,5 @@
+import shutil
+
 import pytest
 from conftest import tiny_config
 
@@ -57,3 +59,18 @@ def test_best_epoch_must_exist(trained_run):
 def test_list_runs_skips_non_runs(trained_run):
     (trained_run.runs_dir / "not-a-run").mkdir(exist_ok=True)
     assert [r.name for r in list_runs(trained_run.runs_dir)] == ["tiny"]
+
+
+def test_status_is_a_typed_state_even_from_a_damaged_file(trained_run, tmp_path):
+    from ganlib.rundir import RunState
+
+    run = RunDir(tmp_path, "copy")
+    shutil.copytree(trained_run.path, run.path)
+    assert run.status()["state"] is RunState.FINISHED
+    (run.path / "status.json").write_text('{"state": "exploded"}')
+    assert run.status()["state"] is RunState.CREATED  # unknown state: as if never started
+    (run.path / "status.json").write_text('{"state": "training"}')  # no live process holds the lock
+    status = run.status()
+    assert status["state"] is RunState.INTERRUPTED and status["was"] is RunState.TRAINING
+    assert status["state"].resumable and not status["state"].active
+    assert RunDir(tmp_path, "nothing").status()["state"] is RunState.MISSING
