@@ -10,7 +10,6 @@ import os
 import sys
 from dataclasses import dataclass
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from ganlib import GanlibError, checkpoints
@@ -134,25 +133,6 @@ def smooth(values: list[float], weight: float) -> list[float]:
         last = value if last is None else weight * last + (1 - weight) * value
         out.append(last)
     return out
-
-
-def line_chart(
-    series: dict[str, tuple[list, list]], title: str, y_title: str = "", hlines=None, x_title: str = ""
-) -> go.Figure:
-    figure = go.Figure()
-    for name, (x, y) in series.items():
-        figure.add_trace(go.Scatter(x=x, y=y, mode="lines" if len(x) > 30 else "lines+markers", name=name))
-    for value, label in hlines or []:
-        figure.add_hline(y=value, line_dash="dot", annotation_text=label)
-    figure.update_layout(
-        title=title,
-        height=300,
-        margin=dict(l=10, r=10, t=40, b=10),
-        yaxis_title=y_title,
-        xaxis_title=x_title,
-        legend=dict(orientation="h"),
-    )
-    return figure
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the generator...")

@@ -28,7 +28,6 @@ class Server:
     url: str
     process: subprocess.Popen
     log_path: Path
-    started_sec: float  # from `streamlit run` to the health check answering
 
     @property
     def pid(self) -> int:
@@ -49,7 +48,6 @@ def serve(runs_dir: Path, log_path: Path, env: dict[str, str] | None = None) -> 
     """Run the app on the runs in ``runs_dir`` until the block ends (no auto-resume)."""
     port = free_port()
     env = {**os.environ, "GANLIB_RUNS_DIR": str(runs_dir), "GANLIB_AUTO_RESUME": "0", **(env or {})}
-    start = time.monotonic()
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
@@ -67,7 +65,7 @@ def serve(runs_dir: Path, log_path: Path, env: dict[str, str] | None = None) -> 
                     if process.poll() is not None or time.monotonic() > deadline:
                         raise RuntimeError(f"streamlit did not start:\n{log_path.read_text()}") from None
                     time.sleep(0.2)
-            yield Server(url, process, log_path, time.monotonic() - start)
+            yield Server(url, process, log_path)
         finally:
             process.terminate()
             try:

@@ -23,11 +23,12 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=5000)
     parser.add_argument("--width", type=float, default=0.5)
     parser.add_argument("--models", nargs="*", default=list(models.ARCHITECTURES))
+    parser.add_argument("--losses", nargs="*", default=list(losses.LOSSES))
     args = parser.parse_args()
     runs_dir = Path(tempfile.mkdtemp(prefix="zoo-"))
     rows = []
     for model in args.models:
-        for loss in losses.LOSSES:
+        for loss in args.losses:
             config = TrainConfig(model=model, loss=loss, width=args.width, steps_per_epoch=50, log_every=50)
             if config.problems():  # e.g. wgan-gp with BatchNorm in D
                 print(f"skipped {model} + {loss}: {'; '.join(config.problems())}", file=sys.stderr)

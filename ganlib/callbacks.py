@@ -96,10 +96,10 @@ class ControlCallback(keras.callbacks.Callback):
 class StepClock(keras.callbacks.Callback):
     """Global step, epoch and throughput, shared by the history and progress callbacks."""
 
-    def __init__(self, steps_per_epoch: int, batch_size: int, first_epoch: int, elapsed_before: float):
+    def __init__(self, steps_per_epoch: int, images_per_step: int, first_epoch: int, elapsed_before: float):
         super().__init__()
         self.steps_per_epoch = steps_per_epoch
-        self.batch_size = batch_size
+        self.images_per_step = images_per_step  # real images a step consumes
         self.epoch = first_epoch
         self.step = first_epoch * steps_per_epoch
         self.elapsed_before = elapsed_before
@@ -127,7 +127,7 @@ class StepClock(keras.callbacks.Callback):
         now = time.perf_counter()
         since, step_then = self._window
         if now - since >= 1.0:  # a one-second window: responsive, yet not noisy
-            self.images_per_sec = (self.step - step_then) * self.batch_size / (now - since)
+            self.images_per_sec = (self.step - step_then) * self.images_per_step / (now - since)
             self._window = (now, self.step)
 
 
@@ -163,7 +163,7 @@ class HistoryLogger(keras.callbacks.Callback):
             k: (means[k] * count - last_means[k] * last_count) / (count - last_count) for k in METRIC_NAMES
         }
         now = time.perf_counter()
-        rate = (count - last_count) * self.clock.batch_size / max(now - self._last_time, 1e-9)
+        rate = (count - last_count) * self.clock.images_per_step / max(now - self._last_time, 1e-9)
         self._last, self._last_time = (count, means), now
         self._write("step", interval, rate)
 
@@ -255,7 +255,7 @@ class ProgressReporter(keras.callbacks.Callback):
             step=clock.step,
             steps_per_epoch=clock.steps_per_epoch,
             images_per_sec=rate,
-            eta_sec=remaining * clock.batch_size / rate if rate > 0 else None,
+            eta_sec=remaining * clock.images_per_step / rate if rate > 0 else None,
             elapsed_sec=clock.elapsed,
         )
 

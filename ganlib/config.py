@@ -256,6 +256,12 @@ class TrainConfig:
                 out.append(f"{f.name} must be a{'n' if base == 'int' else ''} {base}, got {value!r}")
         return out
 
+    def critic_steps(self) -> int:
+        """D updates per G update: ``d_steps``, or the loss's default when it is None."""
+        from ganlib import losses
+
+        return self.d_steps or losses.get(self.loss).d_steps
+
     def validate(self) -> TrainConfig:
         problems = self.problems()
         if problems:

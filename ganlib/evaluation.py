@@ -83,7 +83,7 @@ def _fingerprint(checkpoint: Checkpoint) -> str:
 
 
 @functools.lru_cache(maxsize=1024)
-def _sha256(path: str, size: int, mtime_ns: int) -> str:
+def _sha256(path: str, size: int, mtime_ns: int) -> str:  # size and mtime: the cache key
     return data_lib.sha256(Path(path))[:16]
 
 

@@ -21,8 +21,9 @@ class GAN(keras.Model):
 
     With one D update per step and no gradient penalty, one forward pass of G and of D on each
     half serves both updates (the TF DCGAN tutorial's simultaneous step). Critic losses
-    (WGAN-GP) alternate: ``d_steps`` critic updates on the batch, then one G update, as in the
-    keras.io WGAN-GP example.
+    (WGAN-GP) alternate: ``d_steps`` critic updates, each on a fresh real batch (the batch given
+    is ``d_steps`` batches stacked, as in Gulrajani et al. 2017, where keras.io's example reuses
+    one), then one G update.
     """
 
     def __init__(
@@ -184,9 +185,13 @@ class GAN(keras.Model):
         self._apply(self.g_optimizer, g_loss, g_tape, self.generator.trainable_variables)
         return d_loss, g_loss, real_out, fake_out
 
-    def _alternating_step(self, real, labels):
-        batch = tf.shape(real)[0]
+    def _alternating_step(self, reals, all_labels):
+        # One real batch per critic update; the generator's update uses the last one's labels.
+        reals = tf.split(reals, self.d_steps)
+        all_labels = tf.split(all_labels, self.d_steps)
+        batch = tf.shape(reals[0])[0]
         for i in range(self.d_steps):  # unrolled in the graph; d_steps is small
+            real, labels = reals[i], all_labels[i]
             salt = 10 * (i + 1)
             fake = self._generate(self.latent_batch(batch, salt), labels, training=True)
             with tf.GradientTape() as d_tape:

@@ -99,7 +99,10 @@ def _meta(dataset: data_lib.ImageSet) -> dict:
 
 
 def _fit(config, run, dataset, control, report, verbose, log) -> RunState:
-    steps = data_lib.steps_per_epoch(dataset, config.batch_size, config.steps_per_epoch)
+    # Each step takes a fresh real batch for every critic update (WGAN-GP as published), so an
+    # epoch, one pass over the data, has 1/critic_steps as many generator steps.
+    real_per_step = config.batch_size * config.critic_steps()
+    steps = data_lib.steps_per_epoch(dataset, real_per_step, config.steps_per_epoch)
     # Whole executions per epoch, so that epoch ends (checkpoints, history) line up with the
     # callbacks, which run once per execution: drop at most steps_per_execution - 1 batches.
     per_execution = min(config.steps_per_execution, steps)
@@ -112,9 +115,9 @@ def _fit(config, run, dataset, control, report, verbose, log) -> RunState:
         run.set_status(RunState.FINISHED, epoch=first_epoch)
         return RunState.FINISHED
     batches = data_lib.training_dataset(
-        dataset, config.batch_size, steps, config.seed, first_epoch, config.epochs
+        dataset, real_per_step, steps, config.seed, first_epoch, config.epochs
     )
-    clock = callbacks.StepClock(steps, config.batch_size, first_epoch, elapsed)
+    clock = callbacks.StepClock(steps, real_per_step, first_epoch, elapsed)
     reporter = callbacks.ProgressReporter(run, clock, config.epochs, report or (lambda progress: None))
 
     def set_state(state: RunState) -> None:

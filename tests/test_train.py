@@ -2,7 +2,6 @@ import dataclasses
 import json
 import socket
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -86,21 +85,26 @@ def test_existing_run_is_not_overwritten(runs_dir):
 def test_stop_and_pause_from_another_thread(runs_dir):
     run = RunDir(runs_dir, "controlled")
     control = TrainingControl()
+    resumed = threading.Event()
     seen = []
 
+    def resume():
+        resumed.set()
+        control.resume()
+
     def report(progress):
-        seen.append(progress.state)
-        if progress.step == 2 and not control.paused and "paused" not in seen:
+        seen.append((progress.state, progress.step))
+        if progress.step == 2 and not control.paused and not resumed.is_set():
             control.pause()
-            threading.Timer(0.3, control.resume).start()
+            threading.Timer(0.3, resume).start()
         if progress.step >= 5:
             control.stop()
 
-    started = time.monotonic()
     state = train(tiny_config(epochs=50), run, control=control, report=report)
-    assert state == "stopped"
-    assert "paused" in seen and seen[-1] == "stopped"
-    assert time.monotonic() - started > 0.3  # it really waited while paused
+    assert state == "stopped" and seen[-1][0] == "stopped"
+    paused_at = seen.index(("paused", 2))
+    assert seen[paused_at + 1] == ("training", 2)  # no step while paused: it went on from step 2
+    assert resumed.is_set()  # and only the other thread's resume let it go on
     assert run.status()["state"] == "stopped"
     assert run.epochs() == [1]  # stopped during epoch 2: the completed epoch is kept
 

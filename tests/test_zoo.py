@@ -145,3 +145,25 @@ def test_ema_follows_the_generator_with_a_warm_up():
         expected = [decay * e + (1 - decay) * w for e, w in zip(expected, gan.generator.get_weights())]
         for average, want in zip(gan.ema_generator.get_weights(), expected):
             np.testing.assert_allclose(average, want, rtol=1e-4, atol=1e-6)
+
+
+def test_each_critic_step_takes_a_fresh_real_batch(monkeypatch):
+    # WGAN-GP as published: every critic update draws new real images (keras.io's example reuses one).
+    config = tiny_config(model="mlp", loss="wgan-gp", d_steps=3, batch_size=4)
+    assert config.critic_steps() == 3
+    gan = gan_lib.build_gan(config, (28, 28, 1))
+    seen = []
+    discriminate = gan._discriminate
+
+    def recording(images, labels, salt):
+        if salt % 10 == 1:  # the critic's pass over the real images
+            seen.append(float(np.mean(images)))
+        return discriminate(images, labels, salt)
+
+    monkeypatch.setattr(gan, "_discriminate", recording)
+    # Three stacked batches of 4, each a different constant image: -1, 0 and 1.
+    reals = np.repeat(np.array([-1.0, 0.0, 1.0], np.float32), 4)[:, None, None, None] * np.ones(
+        (1, 28, 28, 1)
+    )
+    gan.train_step((reals.astype(np.float32), np.zeros(12, np.int32)))
+    assert seen == pytest.approx([-1.0, 0.0, 1.0], abs=1e-6)
