@@ -83,23 +83,23 @@ def main() -> None:
     print(f"trained into {run.path}", file=sys.stderr)
 
     engine = evaluation.Engine(run, samples=args.samples)
-    floor = engine.floor()["fid"]
+    floor = engine.floor().fid
     first: dict[str, float] = {}
     best = None
     for result in engine.evaluate():
-        checkpoint = run.checkpoint(result["epoch"])
+        checkpoint = run.checkpoint(result.epoch)
         elapsed = checkpoint.state["elapsed"]
-        line = {"elapsed_sec": elapsed, "step": result["step"], "fid": round(result["fid"], 3)}
-        line.update(probe(run, result["epoch"], engine.evaluator))
+        line = {"elapsed_sec": elapsed, "step": result.step, "fid": round(result.fid, 3)}
+        line.update(probe(run, result.epoch, engine.evaluator))
         print(json.dumps(line), flush=True)
         if line["recognisable"] and "digits" not in first:
             first["digits"] = elapsed
             print(f"first recognisable grid: {checkpoint.grid_path}", file=sys.stderr)
         for factor in (10, 3):
-            if result["fid"] < factor * floor and f"{factor}x" not in first:
+            if result.fid < factor * floor and f"{factor}x" not in first:
                 first[f"{factor}x"] = elapsed
-        if best is None or result["fid"] < best[0]:
-            best = (result["fid"], elapsed)
+        if best is None or result.fid < best[0]:
+            best = (result.fid, elapsed)
     never = f"not within {args.minutes:g} min"
     summary = {
         "config": {k: v for k, v in config.to_dict().items() if k in overrides},

@@ -37,8 +37,8 @@ def main() -> None:
             bench.train_for(config, args.seconds, run)
             last = run.checkpoints()[-1]
             result = evaluation.Engine(run, samples=args.samples).evaluate([last.epoch])[0]
-            row = {"model": model, "loss": loss, "steps": last.step, "fid": round(result["fid"], 2),
-                   "precision": round(result["precision"], 3), "recall": round(result["recall"], 3)}  # fmt: skip
+            row = {"model": model, "loss": loss, "steps": last.step, "fid": round(result.fid, 2),
+                   "precision": round(result.precision, 3), "recall": round(result.recall, 3)}  # fmt: skip
             print(json.dumps(row), flush=True)
             rows.append(row)
     print("| model | loss | steps in budget | FID (MNIST-classifier features) | precision | recall |")

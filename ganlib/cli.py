@@ -248,17 +248,17 @@ def cmd_evaluate(args) -> int:
     floor = engine.floor()
     results = engine.evaluate(epochs, progress=_progress_bar)
     for result in results:
-        print(json.dumps({k: v for k, v in result.items() if k != "fingerprint"}))
+        print(json.dumps({k: v for k, v in result.to_dict().items() if k != "fingerprint"}))
     best = evaluation.record_best(run, results, engine.metric_label)
     summary = {
         "summary": run.name,
         "metric": engine.metric_label,
         "samples": args.samples,
         "real_data_floor": {
-            "fid": floor["fid"],
-            "kid": floor["kid"],
-            "precision": floor["precision"],
-            "recall": floor["recall"],
+            "fid": floor.fid,
+            "kid": floor.kid,
+            "precision": floor.precision,
+            "recall": floor.recall,
         },
         "best_epoch": best and best["epoch"],
         "best_chosen_by": best and best["chosen_by"],

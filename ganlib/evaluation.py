@@ -8,10 +8,13 @@ an unchanged one never is.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -20,7 +23,7 @@ from ganlib import GanlibError, atomic, checkpoints, losses, metrics
 from ganlib import data as data_lib
 from ganlib import gan as gan_lib
 from ganlib.features import Evaluator, load_evaluator
-from ganlib.rundir import Checkpoint, RunDir
+from ganlib.rundir import ChosenBy, RunDir
 
 ENGINE_VERSION = 1
 DEFAULT_SAMPLES = 10_000
@@ -52,30 +55,82 @@ def real_images(dataset: str, split: str, samples: int, image_size: int | None =
     return data.images[index]
 
 
-def compare(real: tuple[np.ndarray, np.ndarray], fake: tuple[np.ndarray, np.ndarray]) -> dict:
+@dataclass(frozen=True)
+class Coverage:
+    """How the classifier spreads the samples over the classes."""
+
+    histogram: list[int]
+    entropy: float  # of the class shares, normalised to [0, 1]
+    classes_covered: int
+    classes: int
+
+
+@dataclass(frozen=True)
+class SetMetrics:
+    """One set of images against real ones: what ``compare`` returns (and the real-data floor)."""
+
+    fid: float
+    kid: float
+    kid_std: float
+    precision: float
+    recall: float
+    inception_score: float
+    inception_score_std: float
+    coverage: Coverage
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]):
+        """From a cached dict; raises ``ValueError`` when it is not one (the cache is then redone)."""
+        try:
+            names = {f.name for f in dataclasses.fields(cls)}
+            return cls(
+                **{**{k: v for k, v in data.items() if k in names}, "coverage": Coverage(**data["coverage"])}
+            )
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not a {cls.__name__}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class EpochResult(SetMetrics):
+    """The evaluation of one checkpoint, as cached in ``eval/`` and printed by the CLI."""
+
+    epoch: int
+    step: int
+    samples: int
+    evaluator: str  # the features' label, e.g. "MNIST-classifier features"
+    d_acc_real: float  # D's accuracy on held-out real images
+    d_acc_fake: float  # and on fresh generated ones
+    seconds: float = 0.0
+    fingerprint: str = ""  # the weights evaluated (content), so a re-saved checkpoint is redone
+
+
+def compare(real: tuple[np.ndarray, np.ndarray], fake: tuple[np.ndarray, np.ndarray]) -> SetMetrics:
     """Every set metric of ``fake`` against ``real``, each given as (features, probabilities)."""
     real_f, _ = real
     fake_f, fake_p = fake
     kid_mean, kid_std = metrics.kid(real_f, fake_f)
     precision, recall = metrics.precision_recall(real_f, fake_f)
     is_mean, is_std = metrics.inception_score(fake_p)
-    return {
-        "fid": metrics.fid(real_f, fake_f),
-        "kid": kid_mean,
-        "kid_std": kid_std,
-        "precision": precision,
-        "recall": recall,
-        "inception_score": is_mean,
-        "inception_score_std": is_std,
-        "coverage": metrics.class_coverage(fake_p),
-    }
+    return SetMetrics(
+        fid=metrics.fid(real_f, fake_f),
+        kid=kid_mean,
+        kid_std=kid_std,
+        precision=precision,
+        recall=recall,
+        inception_score=is_mean,
+        inception_score_std=is_std,
+        coverage=Coverage(**metrics.class_coverage(fake_p)),
+    )
 
 
 def _cache_key(evaluator: Evaluator, samples: int) -> str:
     return f"{evaluator.name}|n={samples}|v={ENGINE_VERSION}"
 
 
-def _fingerprint(checkpoint: Checkpoint) -> str:
+def _fingerprint(checkpoint: checkpoints.Checkpoint) -> str:
     """Identifies the weights evaluated: content, not mtime, so a cloned run keeps its cache."""
     stat = checkpoint.generator_path.stat()
     digest = _sha256(str(checkpoint.generator_path), stat.st_size, stat.st_mtime_ns)
@@ -94,7 +149,7 @@ def _read_cache(path: Path) -> dict:
         return {}
 
 
-def real_floor(dataset: str, samples: int, evaluator_name: str, image_size: int | None = None) -> dict:
+def real_floor(dataset: str, samples: int, evaluator_name: str, image_size: int | None = None) -> SetMetrics:
     """The metrics of real train images against real test images at the same sample count:
     what a perfect generator would score, shown beside every result."""
     test = real_features(dataset, "test", samples, evaluator_name, image_size)
@@ -120,27 +175,30 @@ class Engine:
     def metric_label(self) -> str:
         return f"FID ({self.evaluator.label})"
 
-    def cached(self, epoch: int) -> dict | None:
+    def cached(self, epoch: int) -> EpochResult | None:
+        """The cached result of ``epoch`` if it is of these weights; None if it must be computed."""
         checkpoint = self.run.checkpoint(epoch)
-        result = _read_cache(self._cache_path(epoch)).get(self.key)
-        if result and result.get("fingerprint") == _fingerprint(checkpoint):
-            return result
-        return None
+        try:
+            result = EpochResult.from_dict(_read_cache(self._cache_path(epoch)).get(self.key) or {})
+        except ValueError:  # none cached, or not a result: compute it again
+            return None
+        return result if result.fingerprint == _fingerprint(checkpoint) else None
 
     def _cache_path(self, epoch: int) -> Path:
         return self.run.eval_dir / f"epoch-{epoch:04d}.json"
 
-    def floor(self) -> dict:
+    def floor(self) -> SetMetrics:
+        """The real-data floor at this sample count, cached in the run."""
         path = self.run.eval_dir / "floor.json"
         cache = _read_cache(path)
-        if self.key not in cache:
-            cache[self.key] = real_floor(
-                self.config.dataset, self.samples, self.evaluator_name, self.config.image_size
-            )
-            atomic.write_json(path, cache)
-        return cache[self.key]
+        try:
+            return SetMetrics.from_dict(cache.get(self.key) or {})
+        except ValueError:
+            floor = real_floor(self.config.dataset, self.samples, self.evaluator_name, self.config.image_size)
+            atomic.write_json(path, {**cache, self.key: floor.to_dict()})
+            return floor
 
-    def evaluate(self, epochs: list[int] | None = None, progress: Progress = _quiet) -> list[dict]:
+    def evaluate(self, epochs: list[int] | None = None, progress: Progress = _quiet) -> list[EpochResult]:
         """Results for ``epochs`` (default: every checkpoint), computing only what is not cached."""
         epochs = epochs if epochs is not None else self.run.epochs()
         results = []
@@ -153,7 +211,7 @@ class Engine:
         progress(1.0, f"evaluated {len(epochs)} epoch(s)")
         return results
 
-    def _evaluate_epoch(self, epoch: int) -> dict:
+    def _evaluate_epoch(self, epoch: int) -> EpochResult:
         started = time.perf_counter()
         gan, checkpoint = checkpoints.load_models(self.run, epoch)
         seed = self.config.seed
@@ -162,21 +220,23 @@ class Engine:
         real = real_features(
             self.config.dataset, "test", self.samples, self.evaluator_name, self.config.image_size
         )
-        result = {
-            "epoch": epoch,
-            "step": checkpoint.step,
-            "samples": self.samples,
-            "evaluator": self.evaluator.label,
-            **compare(real, self.evaluator(fake)),
-            **self._discriminator_accuracy(gan),
-        }
-        result["seconds"] = round(time.perf_counter() - started, 2)
-        result["fingerprint"] = _fingerprint(checkpoint)
+        d_acc_real, d_acc_fake = self._discriminator_accuracy(gan)
+        result = EpochResult(
+            **vars(compare(real, self.evaluator(fake))),
+            epoch=epoch,
+            step=checkpoint.step,
+            samples=self.samples,
+            evaluator=self.evaluator.label,
+            d_acc_real=d_acc_real,
+            d_acc_fake=d_acc_fake,
+            seconds=round(time.perf_counter() - started, 2),
+            fingerprint=_fingerprint(checkpoint),
+        )
         path = self._cache_path(epoch)
-        atomic.write_json(path, {**_read_cache(path), self.key: result})
+        atomic.write_json(path, {**_read_cache(path), self.key: result.to_dict()})
         return result
 
-    def _discriminator_accuracy(self, gan: gan_lib.GAN) -> dict:
+    def _discriminator_accuracy(self, gan: gan_lib.GAN) -> tuple[float, float]:
         """D's accuracy on held-out real test images and on fresh generated ones, as the
         tutorials report it, with the loss's own decision threshold (a critic's is the midpoint)."""
         count = min(self.samples, 2000)
@@ -196,25 +256,22 @@ class Engine:
 
         real_scores, fake_scores = scores(real, real_labels), scores(fake, fake_labels)
         threshold = float(losses.get(self.config.loss).threshold(real_scores, fake_scores))
-        return {
-            "d_acc_real": float((real_scores > threshold).mean()),
-            "d_acc_fake": float((fake_scores <= threshold).mean()),
-        }
+        return float((real_scores > threshold).mean()), float((fake_scores <= threshold).mean())
 
 
-def best_epoch(results: list[dict]) -> dict | None:
+def best_epoch(results: list[EpochResult]) -> EpochResult | None:
     """Lowest FID, ties broken by KID."""
-    finite = [r for r in results if np.isfinite(r.get("fid", np.nan))]
-    return min(finite, key=lambda r: (round(r["fid"], 6), r["kid"])) if finite else None
+    finite = [r for r in results if np.isfinite(r.fid)]
+    return min(finite, key=lambda r: (round(r.fid, 6), r.kid)) if finite else None
 
 
-def record_best(run: RunDir, results: list[dict], label: str) -> dict | None:
+def record_best(run: RunDir, results: list[EpochResult], label: str) -> dict | None:
     """Store the best epoch by FID, unless a person has marked one by hand."""
     best = best_epoch(results)
     current = run.best() or {}
-    if best is None or current.get("chosen_by") == "person":
+    if best is None or current.get("chosen_by") == ChosenBy.PERSON:
         return current or None
-    run.set_best(best["epoch"], "fid", fid=best["fid"], kid=best["kid"], metric=label)
+    run.set_best(best.epoch, ChosenBy.FID, fid=best.fid, kid=best.kid, metric=label)
     return run.best()
 
 
@@ -248,5 +305,5 @@ def compare_sources(real_spec: str, fake_spec: str, samples: int, evaluator: str
         "samples": min(len(real), len(fake)),
         "samples_asked": samples,
         "evaluator": extractor.label,
-        **result,
+        **result.to_dict(),
     }

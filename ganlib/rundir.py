@@ -60,6 +60,13 @@ class RunState(StrEnum):
 WRITTEN_STATES = tuple(RunState)[:6]
 
 
+class ChosenBy(StrEnum):
+    """Who chose a run's best epoch (``best.json``): a person's mark outranks the FID's choice."""
+
+    PERSON = "person"
+    FID = "fid"
+
+
 class RunError(GanlibError):
     pass
 
@@ -251,7 +258,7 @@ class RunDir:
         except (OSError, ValueError):
             return None
 
-    def set_best(self, epoch: int, chosen_by: str, **info: Any) -> None:
+    def set_best(self, epoch: int, chosen_by: ChosenBy, **info: Any) -> None:
         self.checkpoint(epoch)  # refuses an epoch that has no checkpoint
         atomic.write_json(self.path / "best.json", {"epoch": epoch, "chosen_by": chosen_by, **info})
 

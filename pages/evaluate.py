@@ -6,7 +6,7 @@ import streamlit as st
 
 import ui
 from ganlib import GanlibError, data, evaluation, images, losses
-from ganlib.rundir import RunDir
+from ganlib.rundir import ChosenBy, RunDir
 
 ui.route_through_app()
 st.title("Evaluate")
@@ -51,7 +51,7 @@ if not results:
 floor = engine.floor()
 best = run.best() or {}
 best_epoch = best.get("epoch")
-x = [r["epoch"] for r in results]
+x = [r.epoch for r in results]
 
 
 def chart(traces, title, hline=None, y_title=""):
@@ -66,17 +66,17 @@ def chart(traces, title, hline=None, y_title=""):
 
 
 def line(key, name, **kwargs):
-    return go.Scatter(x=x, y=[r[key] for r in results], mode="lines+markers", name=name, **kwargs)
+    return go.Scatter(x=x, y=[getattr(r, key) for r in results], mode="lines+markers", name=name, **kwargs)
 
 
 st.subheader(engine.metric_label)
 c1, c2 = st.columns(2)
 c1.plotly_chart(
-    chart([line("fid", "FID")], f"{engine.metric_label}, lower is better", (floor["fid"], "real-data floor")),
+    chart([line("fid", "FID")], f"{engine.metric_label}, lower is better", (floor.fid, "real-data floor")),
     key="fid",
 )
-kid = line("kid", "KID", error_y=dict(type="data", array=[r["kid_std"] for r in results]))
-c2.plotly_chart(chart([kid], "KID (± std over subsets)", (floor["kid"], "real-data floor")), key="kid")
+kid = line("kid", "KID", error_y=dict(type="data", array=[r.kid_std for r in results]))
+c2.plotly_chart(chart([kid], "KID (± std over subsets)", (floor.kid, "real-data floor")), key="kid")
 c1, c2, c3 = st.columns(3)
 c1.plotly_chart(
     chart(
@@ -86,10 +86,10 @@ c1.plotly_chart(
     key="pr",
 )
 covered = go.Scatter(
-    x=x, y=[r["coverage"]["classes_covered"] for r in results], name="classes covered", mode="lines+markers"
+    x=x, y=[r.coverage.classes_covered for r in results], name="classes covered", mode="lines+markers"
 )
 entropy = go.Scatter(
-    x=x, y=[10 * r["coverage"]["entropy"] for r in results], name="10 x label entropy", mode="lines+markers"
+    x=x, y=[10 * r.coverage.entropy for r in results], name="10 x label entropy", mode="lines+markers"
 )
 c2.plotly_chart(chart([covered, entropy], "Class coverage"), key="coverage")
 c3.plotly_chart(
@@ -101,13 +101,13 @@ c3.plotly_chart(
 )
 st.caption(f"D accuracy: {losses.get(run.config().loss).accuracy_label}.")
 st.caption(
-    f"Real-data floor (real train vs real test, {samples:,} samples): FID {floor['fid']:.3f}, KID {floor['kid']:.5f}, "
-    f"precision {floor['precision']:.3f}, recall {floor['recall']:.3f}. Features: {engine.evaluator.label}."
+    f"Real-data floor (real train vs real test, {samples:,} samples): FID {floor.fid:.3f}, KID {floor.kid:.5f}, "
+    f"precision {floor.precision:.3f}, recall {floor.recall:.3f}. Features: {engine.evaluator.label}."
 )
 
 # -- one epoch in detail ---------------------------------------------------------------------------
 st.subheader("Inspect an epoch")
-default = x.index(best_epoch) if best_epoch in x else int(np.argmin([r["fid"] for r in results]))
+default = x.index(best_epoch) if best_epoch in x else int(np.argmin([r.fid for r in results]))
 epoch = st.selectbox("Epoch", x, index=default)
 result = results[x.index(epoch)]
 c1, c2, c3 = st.columns([2, 2, 3])
@@ -115,14 +115,15 @@ c1.image(run.checkpoint(epoch).grid_path.read_bytes(), caption=f"generated, epoc
 real = evaluation.real_images(run.config().dataset, "test", 64, run.config().image_size)
 c2.image(images.png_bytes(images.grid(real)), caption="real test images", width="stretch")
 table = {
-    k: result[k] for k in ("fid", "kid", "precision", "recall", "inception_score", "d_acc_real", "d_acc_fake")
+    k: getattr(result, k)
+    for k in ("fid", "kid", "precision", "recall", "inception_score", "d_acc_real", "d_acc_fake")
 }
-table["classes_covered"] = result["coverage"]["classes_covered"]
+table["classes_covered"] = result.coverage.classes_covered
 c3.dataframe({"metric": list(table), "value": [round(float(v), 5) for v in table.values()]}, hide_index=True)
 chooser = best.get("chosen_by")
 c3.caption(f"Best: epoch {best_epoch} (chosen by {chooser})" if best_epoch else "No best epoch yet.")
 if c3.button(f"Mark epoch {epoch} as best", disabled=ui.demo_mode() or epoch == best_epoch):
-    run.set_best(epoch, "person", fid=result["fid"], kid=result["kid"], metric=engine.metric_label)
+    run.set_best(epoch, ChosenBy.PERSON, fid=result.fid, kid=result.kid, metric=engine.metric_label)
     st.rerun()
 
 # -- compare runs ----------------------------------------------------------------------------------
@@ -130,7 +131,7 @@ st.subheader("Compare runs")
 others = [n for n in ui.run_names() if n != run.name]
 picked = st.multiselect("Overlay the FID curves of", others)
 if picked:
-    figure = go.Figure([go.Scatter(x=x, y=[r["fid"] for r in results], name=run.name, mode="lines+markers")])
+    figure = go.Figure([go.Scatter(x=x, y=[r.fid for r in results], name=run.name, mode="lines+markers")])
     for name in picked:
         try:
             other = evaluation.Engine(RunDir(ui.runs_dir(), name), samples)
@@ -142,7 +143,7 @@ if picked:
             st.caption(f"{name}: not evaluated at {samples:,} samples yet.")
         figure.add_trace(
             go.Scatter(
-                x=[p["epoch"] for p in points], y=[p["fid"] for p in points], name=name, mode="lines+markers"
+                x=[p.epoch for p in points], y=[p.fid for p in points], name=name, mode="lines+markers"
             )
         )
     figure.update_layout(title=engine.metric_label, xaxis_title="epoch", height=350)

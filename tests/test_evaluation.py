@@ -9,7 +9,7 @@ from conftest import ganlib_cli
 from ganlib import checkpoints, data, evaluation
 from ganlib import gan as gan_lib
 from ganlib.features import EvaluatorError, load_evaluator
-from ganlib.rundir import RunDir
+from ganlib.rundir import ChosenBy, RunDir
 
 
 @pytest.mark.parametrize("dataset, minimum", [("mnist", 0.99), ("fashion_mnist", 0.90)])
@@ -31,11 +31,11 @@ def test_fid_separates_real_from_noise():
     noise = evaluator(np.random.default_rng(0).integers(0, 256, (2000, 28, 28, 1), dtype=np.uint8))
     real_vs_real = evaluation.compare(test, train)
     real_vs_noise = evaluation.compare(test, noise)
-    assert real_vs_real["fid"] < 5 and real_vs_noise["fid"] > 50 * real_vs_real["fid"]
-    assert abs(real_vs_real["kid"]) < 3 * real_vs_real["kid_std"] + 1e-3
-    assert real_vs_real["precision"] > 0.6 and real_vs_real["recall"] > 0.6
-    assert real_vs_noise["precision"] < 0.05
-    assert real_vs_real["coverage"]["classes_covered"] == 10
+    assert real_vs_real.fid < 5 and real_vs_noise.fid > 50 * real_vs_real.fid
+    assert abs(real_vs_real.kid) < 3 * real_vs_real.kid_std + 1e-3
+    assert real_vs_real.precision > 0.6 and real_vs_real.recall > 0.6
+    assert real_vs_noise.precision < 0.05
+    assert real_vs_real.coverage.classes_covered == 10
 
 
 def test_second_evaluation_computes_nothing(trained_run, monkeypatch, tmp_path):
@@ -49,19 +49,13 @@ def test_second_evaluation_computes_nothing(trained_run, monkeypatch, tmp_path):
     engine = evaluation.Engine(run, samples=300)
     progress = []
     first = engine.evaluate(progress=lambda fraction, message: progress.append(fraction))
-    assert [r["epoch"] for r in first] == [1, 2, 3] and calls and progress[-1] == 1.0
+    assert [r.epoch for r in first] == [1, 2, 3] and calls and progress[-1] == 1.0
     for result in first:
-        assert set(result) >= {
-            "fid",
-            "kid",
-            "precision",
-            "recall",
-            "coverage",
-            "inception_score",
-            "d_acc_real",
-            "d_acc_fake",
-        }
-        assert 0 <= result["d_acc_real"] <= 1 and result["evaluator"] == "MNIST-classifier features"
+        assert np.isfinite(
+            [result.fid, result.kid, result.precision, result.recall, result.inception_score]
+        ).all()
+        assert 0 <= result.d_acc_real <= 1 and 0 <= result.d_acc_fake <= 1
+        assert result.evaluator == "MNIST-classifier features" and result.coverage.classes == 10
     calls.clear()
     second = evaluation.Engine(run, samples=300).evaluate()
     assert calls == [] and second == first
@@ -76,6 +70,12 @@ def test_second_evaluation_computes_nothing(trained_run, monkeypatch, tmp_path):
     gan.generator.save_weights(weights)
     evaluation.Engine(run, samples=300).evaluate()
     assert len(calls) == 2  # the FID sample and the D-accuracy sample of epoch 2 only
+    # A cached entry that is not a result (hand-edited, another version) is computed again.
+    cache_path = run.eval_dir / "epoch-0001.json"
+    cache_path.write_text(json.dumps({key: {"fid": "broken"} for key in json.loads(cache_path.read_text())}))
+    assert engine.cached(1) is None
+    calls.clear()
+    assert evaluation.Engine(run, samples=300).evaluate([1])[0].epoch == 1 and len(calls) == 2
 
 
 def test_best_epoch_is_lowest_fid_unless_a_person_chose(trained_run, tmp_path):
@@ -83,13 +83,25 @@ def test_best_epoch_is_lowest_fid_unless_a_person_chose(trained_run, tmp_path):
 
     run = RunDir(tmp_path, "best")
     shutil.copytree(trained_run.path, run.path)
+    coverage = evaluation.Coverage([1] * 10, 1.0, 10, 10)
+    metrics = dict(kid_std=0.0, precision=0.5, recall=0.5, inception_score=5.0, inception_score_std=0.1)
     results = [
-        {"epoch": 1, "fid": 5.0, "kid": 0.2},
-        {"epoch": 2, "fid": 3.0, "kid": 0.1},
-        {"epoch": 3, "fid": 3.0, "kid": 0.05},
+        evaluation.EpochResult(
+            fid=fid,
+            kid=kid,
+            **metrics,
+            coverage=coverage,
+            epoch=epoch,
+            step=epoch * 3,
+            samples=100,
+            evaluator="test",
+            d_acc_real=0.5,
+            d_acc_fake=0.5,
+        )  # fmt: skip
+        for epoch, fid, kid in [(1, 5.0, 0.2), (2, 3.0, 0.1), (3, 3.0, 0.05)]
     ]
     assert evaluation.record_best(run, results, "FID")["epoch"] == 3  # tie on FID: lower KID wins
-    run.set_best(1, "person")
+    run.set_best(1, ChosenBy.PERSON)
     assert evaluation.record_best(run, results, "FID")["epoch"] == 1
 
 

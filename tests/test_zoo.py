@@ -55,7 +55,7 @@ def test_conditional_grid_has_one_row_per_class_and_labels_reach_both_networks(r
     from ganlib import evaluation
 
     result = evaluation.Engine(run, samples=300).evaluate()[0]  # labels reach D and G in evaluation too
-    assert result["coverage"]["classes_covered"] >= 1 and 0 <= result["d_acc_real"] <= 1
+    assert result.coverage.classes_covered >= 1 and 0 <= result.d_acc_real <= 1
 
 
 def test_conditional_model_needs_labels(runs_dir, tmp_path):
