@@ -88,6 +88,16 @@ def find(epochs_dir: Path) -> list[Checkpoint]:
     return sorted(found, key=lambda c: c.epoch)
 
 
+def remove_unfinished(epochs_dir: Path) -> list[str]:
+    """Delete the temporary folders of checkpoints whose writing was cut off (a kill during a
+    save); call only while holding the run's lock. Returns their names."""
+    removed = []
+    for path in epochs_dir.glob(".*.tmp-*") if epochs_dir.is_dir() else []:
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path.name)
+    return removed
+
+
 def write(
     epochs_dir: Path, epoch: int, state: dict[str, Any], writers: dict[str, Callable[[Path], None]]
 ) -> None:

@@ -190,7 +190,17 @@ def cmd_runs(args) -> int:
     if not rows:
         print(f"no runs in {args.runs_dir or default_runs_dir()}")
         return 0
-    columns = ["name", "dataset", "model", "loss", "epochs", "status", "best_epoch", "best_fid"]
+    columns = [
+        "name",
+        "dataset",
+        "model",
+        "loss",
+        "epochs",
+        "status",
+        "best_epoch",
+        "best_fid",
+        "best_fid_samples",
+    ]
     table = [[str(row.get(c, "") if row.get(c) is not None else "") for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in table)) for i, c in enumerate(columns)]
     for line in [columns, *table]:

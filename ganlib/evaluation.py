@@ -160,7 +160,14 @@ def real_floor(dataset: str, samples: int, evaluator_name: str, image_size: int 
 class Engine:
     """Evaluates one run's checkpoints against its dataset's held-out test split."""
 
-    def __init__(self, run: RunDir, samples: int = DEFAULT_SAMPLES, evaluator: str | None = None):
+    def __init__(
+        self,
+        run: RunDir,
+        samples: int = DEFAULT_SAMPLES,
+        evaluator: str | None = None,
+        read_only: bool = False,
+    ):
+        """``read_only``: never write to the run (a public demo); results are computed in memory."""
         if not 100 <= samples <= MAX_SAMPLES:
             raise GanlibError(f"samples must be between 100 and {MAX_SAMPLES}")
         self.run = run
@@ -170,6 +177,7 @@ class Engine:
         self.evaluator_name = evaluator or self.config.dataset
         self.evaluator = cached_evaluator(self.evaluator_name)
         self.key = _cache_key(self.evaluator, samples)
+        self.read_only = read_only
 
     @property
     def metric_label(self) -> str:
@@ -195,7 +203,8 @@ class Engine:
             return SetMetrics.from_dict(cache.get(self.key) or {})
         except ValueError:
             floor = real_floor(self.config.dataset, self.samples, self.evaluator_name, self.config.image_size)
-            atomic.write_json(path, {**cache, self.key: floor.to_dict()})
+            if not self.read_only:
+                atomic.write_json(path, {**cache, self.key: floor.to_dict()})
             return floor
 
     def evaluate(self, epochs: list[int] | None = None, progress: Progress = _quiet) -> list[EpochResult]:
@@ -232,8 +241,9 @@ class Engine:
             seconds=round(time.perf_counter() - started, 2),
             fingerprint=_fingerprint(checkpoint),
         )
-        path = self._cache_path(epoch)
-        atomic.write_json(path, {**_read_cache(path), self.key: result.to_dict()})
+        if not self.read_only:
+            path = self._cache_path(epoch)
+            atomic.write_json(path, {**_read_cache(path), self.key: result.to_dict()})
         return result
 
     def _discriminator_accuracy(self, gan: gan_lib.GAN) -> tuple[float, float]:
@@ -266,12 +276,16 @@ def best_epoch(results: list[EpochResult]) -> EpochResult | None:
 
 
 def record_best(run: RunDir, results: list[EpochResult], label: str) -> dict | None:
-    """Store the best epoch by FID, unless a person has marked one by hand."""
+    """Store the best epoch by FID, unless a person has marked one by hand, or the best was
+    chosen among results of more samples: FID is biased by the sample count, so only results of
+    one count compare, and a smaller pass never replaces a larger one's choice."""
     best = best_epoch(results)
     current = run.best() or {}
     if best is None or current.get("chosen_by") == ChosenBy.PERSON:
         return current or None
-    run.set_best(best.epoch, ChosenBy.FID, fid=best.fid, kid=best.kid, metric=label)
+    if current and current.get("samples", 0) > best.samples:
+        return current
+    run.set_best(best.epoch, ChosenBy.FID, fid=best.fid, kid=best.kid, metric=label, samples=best.samples)
     return run.best()
 
 

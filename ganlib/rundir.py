@@ -278,6 +278,7 @@ class RunDir:
             "status": self.status().get("state", "?"),
             "best_epoch": best.get("epoch"),
             "best_fid": best.get("fid"),
+            "best_fid_samples": best.get("samples"),
         }
 
 

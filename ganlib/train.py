@@ -152,6 +152,8 @@ def _fit(config, run, dataset, control, report, verbose, log) -> RunState:
 
 def _restore(gan: gan_lib.GAN, run: RunDir, log) -> tuple[int, float]:
     """Load the newest checkpoint that loads; returns (epochs done, seconds trained)."""
+    for name in checkpoints.remove_unfinished(run.epochs_dir):  # left by a kill mid-save
+        log(f"removed the unfinished checkpoint folder {name}")
     for checkpoint in reversed(run.checkpoints()):
         try:
             checkpoints.load_into(gan, checkpoint, with_optimizer=True)

@@ -21,15 +21,20 @@ if not epochs:
 c1, c2 = st.columns([1, 3])
 samples = c1.select_slider("Samples per epoch", [1000, 2000, 5000, 10_000], value=10_000)
 chosen = c2.multiselect("Epochs", epochs, default=epochs)
+demo = ui.demo_mode()
 try:
-    engine = evaluation.Engine(run, samples)
+    engine = evaluation.Engine(run, samples, read_only=demo)  # a public demo writes nothing
 except GanlibError as exc:
     ui.show_error(exc)
     st.stop()
 
 cached = {e: engine.cached(e) for e in chosen}
 missing = [e for e in chosen if cached[e] is None]
-if missing:
+if missing and demo:
+    # Decided: a visitor sees the evaluations made when the demo was built; computing more would
+    # cost the shared host seconds of CPU per epoch, and nothing may be written there.
+    st.caption(f"{len(missing)} epoch(s) have no evaluation at {samples:,} samples in this read-only demo.")
+elif missing:
     label = f"Compute {len(missing)} epoch(s) at {samples:,} samples"
     if st.button(label, type="primary"):
         bar = st.progress(0.0, text="starting...")
@@ -48,7 +53,11 @@ if missing:
 results = [cached[e] for e in chosen if cached[e] is not None]
 if not results:
     st.stop()
-floor = engine.floor()
+try:
+    floor = engine.floor()
+except GanlibError as exc:
+    ui.show_error(exc)
+    st.stop()
 best = run.best() or {}
 best_epoch = best.get("epoch")
 x = [r.epoch for r in results]
@@ -112,8 +121,11 @@ epoch = st.selectbox("Epoch", x, index=default)
 result = results[x.index(epoch)]
 c1, c2, c3 = st.columns([2, 2, 3])
 c1.image(run.checkpoint(epoch).grid_path.read_bytes(), caption=f"generated, epoch {epoch}", width="stretch")
-real = evaluation.real_images(run.config().dataset, "test", 64, run.config().image_size)
-c2.image(images.png_bytes(images.grid(real)), caption="real test images", width="stretch")
+try:
+    real = evaluation.real_images(run.config().dataset, "test", 64, run.config().image_size)
+    c2.image(images.png_bytes(images.grid(real)), caption="real test images", width="stretch")
+except GanlibError as exc:  # e.g. a host that has only the repository, not the dataset
+    c2.caption(f"Real images are not shown: {exc}")
 table = {
     k: getattr(result, k)
     for k in ("fid", "kid", "precision", "recall", "inception_score", "d_acc_real", "d_acc_fake")
@@ -121,9 +133,17 @@ table = {
 table["classes_covered"] = result.coverage.classes_covered
 c3.dataframe({"metric": list(table), "value": [round(float(v), 5) for v in table.values()]}, hide_index=True)
 chooser = best.get("chosen_by")
-c3.caption(f"Best: epoch {best_epoch} (chosen by {chooser})" if best_epoch else "No best epoch yet.")
+counted = f" at {best['samples']:,} samples" if best.get("samples") else ""
+c3.caption(f"Best: epoch {best_epoch} (chosen by {chooser}{counted})" if best_epoch else "No best epoch yet.")
 if c3.button(f"Mark epoch {epoch} as best", disabled=ui.demo_mode() or epoch == best_epoch):
-    run.set_best(epoch, ChosenBy.PERSON, fid=result.fid, kid=result.kid, metric=engine.metric_label)
+    run.set_best(
+        epoch,
+        ChosenBy.PERSON,
+        fid=result.fid,
+        kid=result.kid,
+        metric=engine.metric_label,
+        samples=result.samples,
+    )
     st.rerun()
 
 # -- compare runs ----------------------------------------------------------------------------------

@@ -42,6 +42,9 @@ if rows:
             "last grid": st.column_config.ImageColumn("last grid", width="small"),
             "best_fid": st.column_config.NumberColumn("best FID", format="%.2f"),
             "best_epoch": st.column_config.NumberColumn("best epoch"),
+            "best_fid_samples": st.column_config.NumberColumn(
+                "FID samples", help="FID is biased by sample count: compare FIDs of one count only"
+            ),
         },
     )
 else:

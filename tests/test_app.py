@@ -149,3 +149,35 @@ def test_the_train_form_takes_its_widgets_bounds_and_help_from_the_settings(app_
             assert (widget.min, widget.max) == (floor, setting.high), name  # the validator's numbers
             initial = getattr(QUICK_START, name)
             assert widget.value == (0 if initial is None else initial), name
+
+
+def _tree_digest(root) -> dict[str, str]:
+    import hashlib
+
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_a_visitor_on_the_demo_link_changes_nothing(app_runs, monkeypatch):
+    monkeypatch.setenv("GANLIB_DEMO", "1")
+    before = _tree_digest(app_runs)
+    at = open_page("pages/evaluate.py")
+    by_label(at.select_slider, "Samples per epoch").set_value(1000).run()  # nothing cached at 1,000
+    assert not at.exception
+    assert not [b for b in at.button if b.label.startswith("Compute")]  # not offered in the demo
+    assert any("read-only demo" in c.value for c in at.caption)
+    by_label(at.select_slider, "Samples per epoch").set_value(10_000).run()
+    assert next(b for b in at.button if b.label.startswith("Mark epoch")).disabled
+    for page in ("pages/gallery.py", "pages/train.py", "pages/home.py"):
+        at.switch_page(page).run()
+        assert not at.exception
+    for hostile in ({"run": "../../etc", "epoch": "-5"}, {"run": "demo-mnist", "epoch": "9" * 40}):
+        page = AppTest.from_file(APP, default_timeout=180)
+        page.query_params.update(hostile)
+        page.run()
+        page.switch_page("pages/gallery.py").run()
+        assert not page.exception
+    assert _tree_digest(app_runs) == before  # byte for byte

@@ -78,31 +78,45 @@ def test_second_evaluation_computes_nothing(trained_run, monkeypatch, tmp_path):
     assert evaluation.Engine(run, samples=300).evaluate([1])[0].epoch == 1 and len(calls) == 2
 
 
-def test_best_epoch_is_lowest_fid_unless_a_person_chose(trained_run, tmp_path):
+def test_best_epoch_is_lowest_fid_at_the_largest_count_unless_a_person_chose(trained_run, tmp_path):
     import shutil
 
     run = RunDir(tmp_path, "best")
     shutil.copytree(trained_run.path, run.path)
     coverage = evaluation.Coverage([1] * 10, 1.0, 10, 10)
     metrics = dict(kid_std=0.0, precision=0.5, recall=0.5, inception_score=5.0, inception_score_std=0.1)
-    results = [
-        evaluation.EpochResult(
-            fid=fid,
-            kid=kid,
-            **metrics,
-            coverage=coverage,
-            epoch=epoch,
-            step=epoch * 3,
-            samples=100,
-            evaluator="test",
-            d_acc_real=0.5,
-            d_acc_fake=0.5,
-        )  # fmt: skip
-        for epoch, fid, kid in [(1, 5.0, 0.2), (2, 3.0, 0.1), (3, 3.0, 0.05)]
-    ]
-    assert evaluation.record_best(run, results, "FID")["epoch"] == 3  # tie on FID: lower KID wins
+
+    def results(samples, fids_and_kids):
+        return [
+            evaluation.EpochResult(
+                fid=fid,
+                kid=kid,
+                **metrics,
+                coverage=coverage,
+                epoch=epoch,
+                step=epoch * 3,
+                samples=samples,
+                evaluator="test",
+                d_acc_real=0.5,
+                d_acc_fake=0.5,
+            )  # fmt: skip
+            for epoch, (fid, kid) in enumerate(fids_and_kids, start=1)
+        ]
+
+    best = evaluation.record_best(run, results(1000, [(5.0, 0.2), (3.0, 0.1), (3.0, 0.05)]), "FID")
+    assert best["epoch"] == 3 and best["samples"] == 1000  # tie on FID: lower KID wins
+    # A smaller pass (FID is biased by sample count) never replaces a larger one's choice...
+    assert (
+        evaluation.record_best(run, results(100, [(1.0, 0.1), (9.0, 0.1), (9.0, 0.1)]), "FID")["epoch"] == 3
+    )
+    # ...a pass of the same or a larger count does.
+    assert (
+        evaluation.record_best(run, results(1000, [(5.0, 0.1), (2.0, 0.1), (3.0, 0.1)]), "FID")["epoch"] == 2
+    )
     run.set_best(1, ChosenBy.PERSON)
-    assert evaluation.record_best(run, results, "FID")["epoch"] == 1
+    assert (
+        evaluation.record_best(run, results(5000, [(9.0, 0.1), (1.0, 0.1), (9.0, 0.1)]), "FID")["epoch"] == 1
+    )
 
 
 def test_evaluate_cli_prints_epochs_and_summary(trained_run):

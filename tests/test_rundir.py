@@ -74,3 +74,13 @@ def test_status_is_a_typed_state_even_from_a_damaged_file(trained_run, tmp_path)
     assert status["state"] is RunState.INTERRUPTED and status["was"] is RunState.TRAINING
     assert status["state"].resumable and not status["state"].active
     assert RunDir(tmp_path, "nothing").status()["state"] is RunState.MISSING
+
+
+def test_resume_removes_checkpoint_folders_a_kill_left_half_written(trained_run, tmp_path):
+    run = RunDir(tmp_path, "killed-mid-save")
+    shutil.copytree(trained_run.path, run.path)
+    for name in (".0004.tmp-12345", ".0004.tmp-67890"):  # two kills during the save of epoch 4
+        (run.epochs_dir / name).mkdir()
+        (run.epochs_dir / name / "generator.weights.h5").write_bytes(b"half")
+    train(tiny_config(epochs=4), run, resume=True)
+    assert sorted(p.name for p in run.epochs_dir.iterdir()) == ["0001", "0002", "0003", "0004"]
