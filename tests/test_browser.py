@@ -146,3 +146,31 @@ def test_a_deep_link_on_a_fresh_server_opens_the_app_page(path, heading, shows, 
         assert "run=demo-mnist" in page.url
         _no_exception(page)
         page.close()
+
+
+def test_the_demo_link_works_on_a_host_with_only_the_repository(browser, tmp_path):
+    # A free host: demo mode, no network, no dataset installed, an empty home and caches.
+    empty = tmp_path / "empty-home"
+    empty.mkdir()
+    env = {
+        "GANLIB_DEMO": "1", "GANLIB_OFFLINE": "1", "HOME": str(empty), "XDG_CACHE_HOME": str(empty / ".cache"),
+        "GANLIB_DATA_DIR": str(empty / "data"),
+    }  # fmt: skip
+    with serve(_demo_runs(tmp_path / "runs"), tmp_path / "streamlit.log", env) as host:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(host.url)
+        page.get_by_text("Read-only demo").first.wait_for(timeout=120_000)
+        page.locator('[data-testid="stDataFrame"]').wait_for()
+        _no_exception(page)
+        page.goto(f"{host.url}/gallery?run=demo-mnist")
+        _wait_count(page, '[data-testid="stImage"] img', 4)
+        settle(page)
+        _no_exception(page)
+        page.goto(f"{host.url}/evaluate?run=demo-mnist")
+        _wait_count(page, ".js-plotly-plot", 5)
+        page.get_by_text("Real images are not shown").wait_for()  # one line, not a traceback
+        _no_exception(page)
+        page.goto(f"{host.url}/train")
+        assert page.get_by_role("button", name="Start").is_disabled(timeout=120_000)
+        _no_exception(page)
+        page.close()
