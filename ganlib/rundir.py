@@ -18,6 +18,7 @@ readable and resumes from its last complete checkpoint.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import time
@@ -67,6 +68,9 @@ class ChosenBy(StrEnum):
     FID = "fid"
 
 
+log = logging.getLogger(__name__)
+
+
 class RunError(GanlibError):
     pass
 
@@ -82,6 +86,10 @@ class RunDir:
         self.name = check_run_name(name)
         self.runs_dir = Path(runs_dir)
         self.path = self.runs_dir / name
+        # A valid name can still be a symlink planted in the runs folder: nothing is read or
+        # written through one, so a run can never reach outside its runs directory.
+        if self.path.is_symlink():
+            raise RunError(f"run {name!r} is a symbolic link; runs must be real folders in {self.runs_dir}")
 
     @classmethod
     def from_path(cls, path: Path | str) -> RunDir:
@@ -147,16 +155,30 @@ class RunDir:
             f.flush()
 
     def history(self) -> list[dict[str, Any]]:
+        """Every log point; a line that is not one (torn by a kill, edited, corrupted) is
+        skipped with a warning, wherever it is in the file."""
         try:
-            lines = self.history_path.read_text().splitlines()
+            lines = self.history_path.read_bytes().decode("utf-8", errors="replace").splitlines()
         except FileNotFoundError:
             return []
-        records = []
-        for line in lines:
+        records, bad = [], []
+        for number, line in enumerate(lines, start=1):
             try:
-                records.append(json.loads(line))
+                record = json.loads(line)
             except ValueError:
-                continue  # a line torn by a kill; everything before and after is intact
+                record = None
+            if isinstance(record, dict) and isinstance(record.get("step"), int):
+                records.append(record)
+            elif line.strip():
+                bad.append(number)
+        if bad:
+            log.warning(
+                "%s: skipped %d unreadable line(s) of %s: %s",
+                self.name,
+                len(bad),
+                self.history_path.name,
+                bad[:10],
+            )
         return records
 
     def truncate_history(self, last_step: int) -> None:

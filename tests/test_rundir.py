@@ -1,3 +1,4 @@
+import json
 import shutil
 
 import pytest
@@ -84,3 +85,33 @@ def test_resume_removes_checkpoint_folders_a_kill_left_half_written(trained_run,
         (run.epochs_dir / name / "generator.weights.h5").write_bytes(b"half")
     train(tiny_config(epochs=4), run, resume=True)
     assert sorted(p.name for p in run.epochs_dir.iterdir()) == ["0001", "0002", "0003", "0004"]
+
+
+def test_a_symlink_in_the_runs_folder_is_refused_not_followed(trained_run, tmp_path):
+    outside = tmp_path / "outside"
+    shutil.copytree(trained_run.path, outside)  # looks like a run, but lives elsewhere
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / "evil").symlink_to(outside, target_is_directory=True)
+    before = sorted(p.name for p in outside.rglob("*"))
+    assert list_runs(runs) == []
+    with pytest.raises(RunError, match="symbolic link"):
+        RunDir(runs, "evil")
+    with pytest.raises(RunError, match="symbolic link"):
+        train(tiny_config(epochs=4), RunDir(runs, "evil"), resume=True)
+    assert sorted(p.name for p in outside.rglob("*")) == before
+
+
+def test_bad_history_lines_anywhere_are_skipped_with_a_warning(runs_dir, caplog):
+    run = RunDir(runs_dir, "damaged")
+    run.path.mkdir()
+    good = [json.dumps({"step": s, "d_loss": 0.5}) for s in (1, 2, 3)]
+    bad = ["not json", "[1, 2]", '{"step": "two"}', '{"no_step": 1}']
+    run.history_path.write_bytes(
+        "\n".join([good[0], bad[0], bad[1], good[1], bad[2], bad[3]]).encode()
+        + b"\n\xff\xfe\n"
+        + good[2].encode()
+    )
+    with caplog.at_level("WARNING", logger="ganlib.rundir"):
+        assert [r["step"] for r in run.history()] == [1, 2, 3]
+    assert "skipped 5 unreadable line(s)" in caplog.text
