@@ -269,6 +269,25 @@ class Engine:
         return float((real_scores > threshold).mean()), float((fake_scores <= threshold).mean())
 
 
+def cached_results(run: RunDir) -> dict[int, EpochResult]:
+    """Each checkpoint's cached evaluation of the largest sample count (any evaluator), if it is
+    of the weights on disk: the numbers shown beside the grids. Computes nothing."""
+    found = {}
+    for checkpoint in run.checkpoints():
+        results = []
+        for key, value in _read_cache(run.eval_dir / f"epoch-{checkpoint.epoch:04d}.json").items():
+            try:
+                result = EpochResult.from_dict(value)
+            except ValueError:
+                continue
+            if key.endswith(f"|v={ENGINE_VERSION}"):
+                results.append(result)
+        results = [r for r in results if r.fingerprint == _fingerprint(checkpoint)] if results else []
+        if results:
+            found[checkpoint.epoch] = max(results, key=lambda r: r.samples)
+    return found
+
+
 def best_epoch(results: list[EpochResult]) -> EpochResult | None:
     """Lowest FID, ties broken by KID."""
     finite = [r for r in results if np.isfinite(r.fid)]

@@ -4,8 +4,11 @@ import numpy as np
 import streamlit as st
 
 import ui
-from ganlib import GanlibError, images
+from ganlib import GanlibError, evaluation, images
 from ganlib import gan as gan_lib
+from ganlib.rundir import ChosenBy
+
+CONTACT_COLUMNS = 4
 
 ui.route_through_app()
 st.title("Gallery")
@@ -24,7 +27,9 @@ best = (run.best() or {}).get("epoch")
 left, right = st.columns([3, 1])
 with left:
     if len(epochs) > 1:
-        epoch = st.select_slider("Epoch", epochs, value=ui.query_int("epoch", epochs, epochs[-1]))
+        if "gallery_epoch" not in st.session_state or st.session_state["gallery_epoch"] not in epochs:
+            st.session_state["gallery_epoch"] = ui.query_int("epoch", epochs, epochs[-1])
+        epoch = st.select_slider("Epoch", epochs, key="gallery_epoch")
     else:
         epoch = epochs[0]
         st.caption(f"One checkpoint: epoch {epoch}")
@@ -54,6 +59,35 @@ c2.download_button(
     f"{run.name}-epoch{epoch:04d}-generator.weights.h5",
     "application/octet-stream",
 )
+
+
+# -- every checkpoint at a glance --------------------------------------------------------------------
+def open_epoch(chosen: int) -> None:
+    st.session_state["gallery_epoch"] = chosen
+
+
+st.subheader("All checkpoints at a glance")
+scores = evaluation.cached_results(run)
+st.caption(
+    "Each checkpoint's fixed-seed grid with its FID (MNIST-classifier features, the largest sample count "
+    "evaluated; lower is better). The best epoch is outlined. Evaluate computes what is missing."
+)
+for row in range(0, len(epochs), CONTACT_COLUMNS):
+    for column, e in zip(st.columns(CONTACT_COLUMNS), epochs[row : row + CONTACT_COLUMNS]):
+        tile = column.container(border=e == best)
+        result = scores.get(e)
+        label = f"FID {result.fid:.2f} ({result.samples:,} samples)" if result else "not evaluated"
+        tile.image(
+            checkpoints[e].grid_path.read_bytes(),
+            caption=f"epoch {e}{' · best' if e == best else ''} · {label}",
+        )
+        tile.button(f"Open epoch {e}", key=f"open-{e}", on_click=open_epoch, args=(e,), disabled=e == epoch)
+if epoch != best and len(epochs) > 1:
+    result = scores.get(epoch)
+    if st.button(f"Mark epoch {epoch} as best", disabled=ui.demo_mode(), key="gallery-mark-best"):
+        info = dict(fid=result.fid, kid=result.kid, samples=result.samples) if result else {}
+        run.set_best(epoch, ChosenBy.PERSON, **info)
+        st.rerun()
 
 # -- latent interpolation --------------------------------------------------------------------------
 try:

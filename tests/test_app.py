@@ -181,3 +181,20 @@ def test_a_visitor_on_the_demo_link_changes_nothing(app_runs, monkeypatch):
         page.switch_page("pages/gallery.py").run()
         assert not page.exception
     assert _tree_digest(app_runs) == before  # byte for byte
+
+
+def test_the_contact_sheet_shows_every_checkpoint_with_its_fid_and_opens_one(app_runs):
+    run = RunDir(app_runs, "demo-mnist")
+    best = run.best()["epoch"]
+    at = open_page("pages/gallery.py")
+    captions = [image.proto.imgs[0].caption for image in at.get("image")]
+    tiles = [c for c in captions if "FID" in c or "not evaluated" in c]
+    assert len(tiles) == len(run.epochs())  # one tile per checkpoint
+    assert any(c.startswith(f"epoch {best} · best · FID") and "10,000 samples" in c for c in tiles)
+    chosen = run.epochs()[2]
+    next(b for b in at.button if b.label == f"Open epoch {chosen}").click().run()
+    assert at.select_slider[0].value == chosen
+    assert f"epoch {chosen}" in [image.proto.imgs[0].caption for image in at.get("image")]
+    next(b for b in at.button if b.label == f"Mark epoch {chosen} as best").click().run()
+    assert not at.exception
+    assert run.best()["epoch"] == chosen and run.best()["chosen_by"] == "person"

@@ -90,6 +90,11 @@ def test_every_page_renders(server, page):
     _wait_count(page, '[data-testid="stImage"] img', 4)
     _no_exception(page)
     _shot(page, "gallery")
+    heading = page.get_by_role("heading", name="All checkpoints at a glance")
+    heading.evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.get_by_text("· best · FID").first.wait_for()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "contact-sheet.png"))  # the viewport, scrolled to the sheet
 
     page.goto(f"{url}/evaluate")
     _settle(page)
