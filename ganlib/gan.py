@@ -288,6 +288,22 @@ def fixed_latents(latent_dim: int, seed: int, count: int = 64) -> np.ndarray:
     return np.random.default_rng([seed, 12345]).standard_normal((count, latent_dim)).astype(np.float32)
 
 
+def truncated_latents(latent_dim: int, seed: int, count: int, truncation: float | None = None) -> np.ndarray:
+    """Latents from the normal, or with ``truncation`` t from the normal truncated to [-t, t]
+    (the truncation trick, Brock et al. 2019): every value outside is drawn again. Smaller t
+    trades diversity for fidelity."""
+    if truncation is not None and truncation <= 0:
+        raise ValueError("truncation must be positive (or None for none)")
+    rng = np.random.default_rng([seed, 4242])
+    latents = rng.standard_normal((count, latent_dim))
+    if truncation is not None:
+        outside = np.abs(latents) > truncation
+        while outside.any():
+            latents[outside] = rng.standard_normal(int(outside.sum()))
+            outside = np.abs(latents) > truncation
+    return latents.astype(np.float32)
+
+
 def grid_inputs(latent_dim: int, seed: int, num_classes: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
     """Latents (and, for conditional models, labels: one row of 8 per class) of the sample grid."""
     if num_classes:

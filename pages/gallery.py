@@ -9,6 +9,7 @@ from ganlib import gan as gan_lib
 from ganlib.rundir import ChosenBy
 
 CONTACT_COLUMNS = 4
+TRUNCATIONS = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, "off"]
 
 ui.route_through_app()
 st.title("Gallery")
@@ -97,16 +98,29 @@ except GanlibError as exc:
     st.stop()
 class_names = run.meta().get("class_names", [])
 label = None
+st.subheader("Draw samples")
+c1, c2 = st.columns([1, 3])
+seed = c1.number_input("Seed", 0, 2**31 - 1, 0, help="Each seed draws 32 new latent vectors.")
+truncation = c1.select_slider(
+    "Truncation",
+    TRUNCATIONS,
+    value="off",
+    help="Draw latents from a normal cut at ±t (the truncation trick): smaller t gives cleaner but "
+    "less varied samples.",
+)
+truncation = None if truncation == "off" else float(truncation)
+latents = gan_lib.truncated_latents(config.latent_dim, int(seed), 32, truncation)
+what = "32 samples"
 if model.conditional:
-    st.subheader("One class")
-    c1, c2 = st.columns([1, 3])
     chosen = c1.selectbox("Class", class_names, help="A conditional model draws the class you ask for.")
     label = class_names.index(chosen)
-    latents = gan_lib.fixed_latents(config.latent_dim, config.seed, 32)
-    samples = model.sample(latents, np.full(len(latents), label, np.int32))
-    c2.image(
-        images.png_bytes(images.grid(samples, columns=8), scale=2), caption=f"32 samples of class {chosen}"
-    )
+    what += f" of class {chosen}"
+samples = model.sample(latents, None if label is None else np.full(len(latents), label, np.int32))
+cut = f", truncation {truncation:g}" if truncation else ""
+c2.image(
+    images.png_bytes(images.grid(samples, columns=8), scale=2),
+    caption=f"{what}, seed {seed}{cut}, epoch {epoch}",
+)
 
 st.subheader("Latent interpolation")
 c1, c2, c3, c4 = st.columns(4)

@@ -57,6 +57,10 @@ def test_gallery_shows_grids_interpolation_and_animation(app_runs):
     assert {b.label for b in at.get("download_button")} >= {"Grid PNG", "Interpolation GIF", "Training GIF"}
     by_label(at.radio, "Method").set_value("lerp").run()
     assert not at.exception
+    by_label(at.select_slider, "Truncation").set_value(0.5).run()
+    by_label(at.number_input, "Seed").set_value(7).run()
+    captions = [image.proto.imgs[0].caption for image in at.get("image")]
+    assert any(c.startswith("32 samples") and "seed 7, truncation 0.5" in c for c in captions), captions
 
 
 def test_evaluate_shows_cached_charts_and_marks_best(app_runs):

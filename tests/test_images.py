@@ -11,3 +11,13 @@ def test_tiles_recovers_every_image_of_a_grid():
     canvas = images.grid(samples, columns=8)
     assert canvas.shape == (3 * 30 + 2, 8 * 30 + 2, 1)
     np.testing.assert_array_equal(images.tiles(canvas, 28, 28, columns=8, count=21), samples)
+
+
+def test_truncated_latents_stay_inside_the_cut_and_repeat_by_seed():
+    from ganlib import gan as gan_lib
+
+    cut = gan_lib.truncated_latents(16, seed=3, count=200, truncation=0.5)
+    assert cut.shape == (200, 16) and np.abs(cut).max() <= 0.5 and cut.std() > 0.2
+    np.testing.assert_array_equal(cut, gan_lib.truncated_latents(16, seed=3, count=200, truncation=0.5))
+    free = gan_lib.truncated_latents(16, seed=3, count=200)
+    assert np.abs(free).max() > 2  # no cut: the normal's tails are there
