@@ -95,7 +95,7 @@ class JobManager:
                 stderr=subprocess.PIPE,
                 text=True,
                 bufsize=1,
-                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")},
+                env=_worker_env(),
             )
             self._snapshot = JobSnapshot(
                 run=run_name,
@@ -196,6 +196,18 @@ class JobManager:
                 error=f"the training process ended unexpectedly (exit code {code}); the run resumes "
                 f"from its last checkpoint{': ' + detail if detail else ''}",
             )
+
+
+def _worker_env() -> dict[str, str]:
+    """The app's environment, with this copy of ganlib importable by the worker wherever the
+    app was started from (``streamlit run /elsewhere/app.py`` without an install)."""
+    package_root = str(Path(__file__).resolve().parents[1])
+    path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p)
+    return {
+        **os.environ,
+        "PYTHONPATH": path,
+        "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+    }
 
 
 def _drain(stream, tail: collections.deque) -> None:
