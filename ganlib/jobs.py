@@ -116,6 +116,13 @@ class JobManager:
         if self._command("resume"):
             self._set(state=JobState.TRAINING)
 
+    def step(self, steps: int) -> None:
+        """While paused, train ``steps`` steps and pause again (the live grid is redrawn)."""
+        if not 1 <= steps <= 100_000:
+            raise GanlibError("steps must be between 1 and 100000")
+        if self.snapshot().state == JobState.PAUSED:
+            self._command(f"step {steps}")
+
     def stop(self) -> None:
         if self._command("stop"):
             self._set(state=JobState.STOPPING)

@@ -125,14 +125,15 @@ def _fit(config, run, dataset, control, report, verbose, log) -> RunState:
         reporter.report(reporter.progress(state))
 
     grid_inputs = gan_lib.grid_inputs(config.latent_dim, config.seed, gan.num_classes)
+    preview = callbacks.PreviewWriter(run, clock, grid_inputs, PREVIEW_EVERY_SEC)
     fit_callbacks = [
         clock,
         callbacks.EpochReseeder(config.seed),
         callbacks.HistoryLogger(run, clock, config.log_every),
         callbacks.Checkpointer(run, clock, config.checkpoint_every, config.epochs, grid_inputs),
-        callbacks.PreviewWriter(run, clock, grid_inputs, PREVIEW_EVERY_SEC),
+        preview,
         reporter,
-        callbacks.ControlCallback(control, set_state),
+        callbacks.ControlCallback(control, clock, set_state, on_pause=preview.write),
     ]
     set_state(RunState.TRAINING)
     gan.fit(

@@ -11,7 +11,8 @@ The protocol is three pipes of plain text:
 - argv[1], the request: ``{"runs_dir", "run", "config"}`` to start a new run (``config`` as
   ``TrainConfig.to_dict()``), or ``{"runs_dir", "run", "until_epoch"}`` to resume one; plus
   ``"paused": true`` to come up paused.
-- stdin, commands: one word a line, ``pause``, ``resume`` or ``stop``. End of input means the app
+- stdin, commands: one a line, ``pause``, ``resume``, ``stop`` or ``step N`` (while paused, train
+  N steps, then pause again with the live grid redrawn). End of input means the app
   is gone: the worker exits at once, which leaves the run "interrupted" exactly as a ``kill -9``
   would (resumable from its last complete checkpoint), so a restarted app can pick it up.
 - stdout, events: one JSON object a line, ``{"progress": {...}}`` (at most every
@@ -42,6 +43,8 @@ def _read_commands(control, stdin: TextIO) -> None:
             control.resume()
         elif command == "stop":
             control.stop()
+        elif command.startswith("step ") and command[5:].isdigit():
+            control.step(int(command[5:]))
     # The app closed our stdin by exiting (or crashing). Nobody is left to watch or stop this
     # run: leave it as a kill -9 would, resumable from its newest checkpoint.
     os._exit(3)

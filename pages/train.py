@@ -234,9 +234,22 @@ def job_status() -> None:
     if job.error:
         st.error(f"Training failed: {job.error}")
     if job.active:
-        c1, c2, c3, _ = st.columns([1, 1, 1, 5])
+        c1, c2, c3, c4, _ = st.columns([1, 1, 1, 1, 4])
         if job.state == JobState.PAUSED:
             c1.button("Resume", on_click=manager.resume, key="resume-job", disabled=demo)
+            # Step through a paused run: one logging interval at a time by default.
+            log_every = RunDir(ui.runs_dir(), job.run).config().log_every
+            steps = c3.number_input(
+                "Steps", 1, 100_000, log_every, key="step-count", label_visibility="collapsed"
+            )
+            c4.button(
+                "Step",
+                on_click=manager.step,
+                args=(int(steps),),
+                key="step-job",
+                disabled=demo,
+                help="Train this many steps, then pause again and redraw the live grid.",
+            )
         else:
             c1.button("Pause", on_click=manager.pause, key="pause-job", disabled=demo)
         c2.button("Stop", on_click=manager.stop, key="stop-job", disabled=demo)

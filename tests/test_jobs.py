@@ -48,6 +48,10 @@ def test_one_job_at_a_time_even_when_two_tabs_press_start(runs_dir):
     step = manager.snapshot().progress["step"]
     time.sleep(0.5)
     assert manager.snapshot().progress["step"] == step  # paused means no steps
+    manager.step(3)  # the page's Step button: three steps, then paused again
+    _wait_for(lambda: manager.snapshot().progress["step"] == step + 3)
+    _wait_for(lambda: RunDir(runs_dir, started).status()["state"] == "paused")
+    step = manager.snapshot().progress["step"]
     manager.resume()
     _wait_for(lambda: manager.snapshot().progress["step"] > step)
     manager.stop()

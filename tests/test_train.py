@@ -192,3 +192,26 @@ def test_every_step_and_purpose_draws_its_own_random_stream():
         for salt in range(0, 10 * 21 + 5):  # every salt of up to 20 critic steps, and beyond
             seeds.add(tuple(gan._seed(salt).numpy()))
     assert len(seeds) == 3 * (10 * 21 + 5)
+
+
+def test_step_while_paused_trains_that_many_steps_then_pauses_with_a_fresh_grid(runs_dir):
+    run = RunDir(runs_dir, "stepped")
+    control = TrainingControl()
+    seen = []
+
+    def report(progress):
+        seen.append((progress.state, progress.step))
+        if progress.step == 2 and progress.state == "training" and not control.paused:
+            control.pause()
+            threading.Timer(0.3, control.step, args=(3,)).start()  # a person presses Step (3 steps)
+        if progress.state == "paused" and progress.step == 5:
+            preview_steps.append(run.preview()[1]["step"])
+            control.stop()
+
+    preview_steps = []
+    train(tiny_config(epochs=50, steps_per_epoch=10), run, control=control, report=report)
+    paused_at = [step for state, step in seen if state == "paused"]
+    assert paused_at[:2] == [2, 5]  # paused at 2, stepped 3, paused again at 5
+    first, second = seen.index(("paused", 2)), seen.index(("paused", 5))
+    assert sorted({step for _, step in seen[first:second]}) == [2, 3, 4, 5]  # exactly 3 steps between
+    assert preview_steps == [5]  # the live grid was redrawn at the new pause
