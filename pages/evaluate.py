@@ -117,7 +117,8 @@ st.caption(
 # -- one epoch in detail ---------------------------------------------------------------------------
 st.subheader("Inspect an epoch")
 default = x.index(best_epoch) if best_epoch in x else int(np.argmin([r.fid for r in results]))
-epoch = st.selectbox("Epoch", x, index=default)
+epoch = st.selectbox("Epoch", x, index=x.index(ui.query_int("epoch", x, x[default])))
+st.query_params["epoch"] = str(epoch)  # a shared link opens this epoch
 result = results[x.index(epoch)]
 c1, c2, c3 = st.columns([2, 2, 3])
 c1.image(run.checkpoint(epoch).grid_path.read_bytes(), caption=f"generated, epoch {epoch}", width="stretch")

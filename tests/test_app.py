@@ -64,6 +64,11 @@ def test_gallery_shows_grids_interpolation_and_animation(app_runs):
 
 
 def test_evaluate_shows_cached_charts_and_marks_best(app_runs):
+    linked = AppTest.from_file(APP, default_timeout=180)
+    linked.query_params["epoch"] = "3"
+    linked.run()
+    linked.switch_page("pages/evaluate.py").run()
+    assert by_label(linked.selectbox, "Epoch").value == 3  # ?epoch= opens that epoch
     at = open_page("pages/evaluate.py")
     assert not at.error
     assert len(at.get("plotly_chart")) >= 5
