@@ -142,11 +142,21 @@ def _sha256(path: str, size: int, mtime_ns: int) -> str:  # size and mtime: the 
     return data_lib.sha256(Path(path))[:16]
 
 
+def _result_of(entry: Any, checkpoint: checkpoints.Checkpoint) -> EpochResult | None:
+    """A cache entry as a result, if it is one and of the weights on disk now."""
+    try:
+        result = EpochResult.from_dict(entry if isinstance(entry, dict) else {})
+    except ValueError:  # none cached, or not a result: compute it again
+        return None
+    return result if result.fingerprint == _fingerprint(checkpoint) else None
+
+
 def _read_cache(path: Path) -> dict:
     try:
-        return atomic.read_json(path)
+        cache = atomic.read_json(path)
     except (OSError, ValueError):
         return {}
+    return cache if isinstance(cache, dict) else {}  # a damaged file is recomputed, not a crash
 
 
 def real_floor(dataset: str, samples: int, evaluator_name: str, image_size: int | None = None) -> SetMetrics:
@@ -185,12 +195,8 @@ class Engine:
 
     def cached(self, epoch: int) -> EpochResult | None:
         """The cached result of ``epoch`` if it is of these weights; None if it must be computed."""
-        checkpoint = self.run.checkpoint(epoch)
-        try:
-            result = EpochResult.from_dict(_read_cache(self._cache_path(epoch)).get(self.key) or {})
-        except ValueError:  # none cached, or not a result: compute it again
-            return None
-        return result if result.fingerprint == _fingerprint(checkpoint) else None
+        entry = _read_cache(self._cache_path(epoch)).get(self.key)
+        return _result_of(entry, self.run.checkpoint(epoch))
 
     def _cache_path(self, epoch: int) -> Path:
         return self.run.eval_dir / f"epoch-{epoch:04d}.json"
@@ -274,15 +280,9 @@ def cached_results(run: RunDir) -> dict[int, EpochResult]:
     of the weights on disk: the numbers shown beside the grids. Computes nothing."""
     found = {}
     for checkpoint in run.checkpoints():
-        results = []
-        for key, value in _read_cache(run.eval_dir / f"epoch-{checkpoint.epoch:04d}.json").items():
-            try:
-                result = EpochResult.from_dict(value)
-            except ValueError:
-                continue
-            if key.endswith(f"|v={ENGINE_VERSION}"):
-                results.append(result)
-        results = [r for r in results if r.fingerprint == _fingerprint(checkpoint)] if results else []
+        cache = _read_cache(run.eval_dir / f"epoch-{checkpoint.epoch:04d}.json")
+        current = (entry for key, entry in cache.items() if key.endswith(f"|v={ENGINE_VERSION}"))
+        results = [r for r in (_result_of(entry, checkpoint) for entry in current) if r is not None]
         if results:
             found[checkpoint.epoch] = max(results, key=lambda r: r.samples)
     return found

@@ -183,12 +183,12 @@ class JobManager:
             except ValueError:
                 continue
             if "progress" in event:
-                progress = event["progress"]
-                # The worker reports "training" between steps; keep a pending "stopping" visible.
-                stopping = self.snapshot().state == JobState.STOPPING
-                self._set(
-                    progress=progress, state=JobState.STOPPING if stopping else JobState(progress["state"])
-                )
+                with self._lock:  # read and write in one step: a Stop pressed meanwhile is not lost
+                    snapshot = self._snapshot
+                    snapshot.progress = event["progress"]
+                    # The worker reports "training" between steps; keep a pending "stopping" visible.
+                    if snapshot.state != JobState.STOPPING:
+                        snapshot.state = JobState(event["progress"]["state"])
             else:
                 final = event
         code = worker.wait()
