@@ -7,6 +7,10 @@
     grid.png                    the fixed-seed sample grid
     state.json                  epoch, global step, seconds trained; written last
 
+A demo checkpoint (``slim``: what a shipped, read-only run needs) keeps only the generator that
+is sampled (the EMA one when the run has it, else G), D (for its accuracy) and the grid: it can be
+browsed and evaluated, not resumed.
+
 A folder is written under a temporary name and renamed into place when complete, so a folder
 with a ``state.json`` is a complete checkpoint. Weights only ever load into architectures the
 library builds: no pickle, no model deserialisation. Keras is not imported here: the models
@@ -70,6 +74,11 @@ class Checkpoint:
     @property
     def grid_path(self) -> Path:
         return self.path / GRID_FILE
+
+    @property
+    def sampler_path(self) -> Path:
+        """The weights samples are drawn from: the EMA generator's when kept, else G's."""
+        return self.ema_path if self.ema_path.is_file() else self.generator_path
 
 
 def find(epochs_dir: Path) -> list[Checkpoint]:
@@ -158,6 +167,30 @@ def load_into(gan: GAN, checkpoint: Checkpoint, with_optimizer: bool = True) -> 
         _load(gan.optimizer_state(), checkpoint.optimizer_path, checkpoint)
 
 
+def slim(checkpoint: Checkpoint) -> None:
+    """Reduce a checkpoint to what browsing and evaluating need (a shipped demo run): the sampled
+    generator, D, the grid and the state. The EMA generator, when there is one, replaces G."""
+    checkpoint.optimizer_path.unlink(missing_ok=True)
+    if checkpoint.ema_path.is_file():
+        checkpoint.generator_path.unlink(missing_ok=True)
+
+
+def load_sampler(run: RunDir, epoch: int | None = None):
+    """Something with ``sample(latents, labels=None)``, ``conditional`` and ``num_classes`` for
+    drawing images from ``epoch``: the NumPy generator (no TensorFlow: ganlib/inference.py) when
+    the run saved its generator's config and the layers are ones it knows, else the Keras GAN."""
+    from ganlib.inference import NumpyGenerator, Unsupported
+
+    checkpoint = run.checkpoint(epoch)
+    if run.generator_config_path.is_file():
+        try:
+            num_classes = int(run.meta().get("num_classes") or 0)
+            return NumpyGenerator.from_files(run.generator_config_path, checkpoint.sampler_path, num_classes)
+        except Unsupported:
+            pass
+    return load_models(run, checkpoint.epoch)[0]
+
+
 def load_models(run: RunDir, epoch: int | None = None, image_shape=None) -> tuple[GAN, Checkpoint]:
     """A run's GAN with the weights of ``epoch`` (default: newest), for sampling and evaluation."""
     from ganlib.config import TrainConfig
@@ -170,5 +203,11 @@ def load_models(run: RunDir, epoch: int | None = None, image_shape=None) -> tupl
     gan = build_gan(config, shape, meta.get("num_classes", 0), seeded=False)  # weights come from disk
     if gan.ema_generator is not None and not checkpoint.ema_path.is_file():
         gan.ema_generator = None  # a checkpoint from before EMA was switched on
+    if gan.ema_generator is not None and not checkpoint.generator_path.is_file():
+        # A slim checkpoint: its EMA generator is the one sampled, so it loads as G.
+        _load(gan.generator, checkpoint.ema_path, checkpoint)
+        gan.ema_generator = None
+        _load(gan.discriminator, checkpoint.discriminator_path, checkpoint)
+        return gan, checkpoint
     load_into(gan, checkpoint, with_optimizer=False)
     return gan, checkpoint

@@ -164,15 +164,13 @@ def cmd_train(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    from ganlib import gan as gan_lib
-    from ganlib import images
+    from ganlib import images, latents
 
     if not 1 <= args.n <= 1024:
         raise GanlibError("--n must be between 1 and 1024")
     run = RunDir.from_path(args.run)
     gan, checkpoint = checkpoints.load_models(run, args.epoch)
-    latents = gan_lib.fixed_latents(gan.latent_dim, args.seed, args.n)
-    samples = gan.sample(latents)
+    samples = gan.sample(latents.fixed_latents(gan.latent_dim, args.seed, args.n))
     from ganlib import atomic
 
     atomic.write_bytes(args.out, images.png_bytes(images.grid(samples)))

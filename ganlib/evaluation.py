@@ -14,18 +14,23 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import tensorflow as tf
 
-from ganlib import GanlibError, atomic, checkpoints, losses, metrics
+from ganlib import GanlibError, atomic, checkpoints, images, latents, losses, metrics
 from ganlib import data as data_lib
-from ganlib import gan as gan_lib
-from ganlib.features import Evaluator, load_evaluator
+from ganlib.features import Evaluator, identify, load_evaluator
 from ganlib.rundir import ChosenBy, RunDir
 
+if TYPE_CHECKING:
+    from ganlib.gan import GAN
+
 ENGINE_VERSION = 1
+FLOOR_FILE = "floor.json"  # in the run's eval/: the real-data floor per cache key
+REAL_GRID_FILE = "real-test-grid.png"  # in eval/: real test images, for a host without the dataset
+EPOCH_FILE = "epoch-{epoch:04d}.json"  # in eval/: one epoch's results per cache key
+REAL_GRID_IMAGES = 64
 DEFAULT_SAMPLES = 10_000
 MAX_SAMPLES = 50_000
 Progress = Callable[[float, str], None]
@@ -126,14 +131,15 @@ def compare(real: tuple[np.ndarray, np.ndarray], fake: tuple[np.ndarray, np.ndar
     )
 
 
-def _cache_key(evaluator: Evaluator, samples: int) -> str:
-    return f"{evaluator.name}|n={samples}|v={ENGINE_VERSION}"
+def _cache_key(evaluator_name: str, samples: int) -> str:
+    return f"{evaluator_name}|n={samples}|v={ENGINE_VERSION}"
 
 
 def _fingerprint(checkpoint: checkpoints.Checkpoint) -> str:
     """Identifies the weights evaluated: content, not mtime, so a cloned run keeps its cache."""
-    stat = checkpoint.generator_path.stat()
-    digest = _sha256(str(checkpoint.generator_path), stat.st_size, stat.st_mtime_ns)
+    path = checkpoint.sampler_path
+    stat = path.stat()
+    digest = _sha256(str(path), stat.st_size, stat.st_mtime_ns)
     return f"{checkpoint.step}:{digest}"
 
 
@@ -185,13 +191,19 @@ class Engine:
         self.config = run.config()
         self.samples = samples
         self.evaluator_name = evaluator or self.config.dataset
-        self.evaluator = cached_evaluator(self.evaluator_name)
-        self.key = _cache_key(self.evaluator, samples)
+        # The classifier loads (with TensorFlow) only when something must be computed: reading
+        # cached results needs its name and label alone.
+        cache_name, self.evaluator_label = identify(self.evaluator_name)
+        self.key = _cache_key(cache_name, samples)
         self.read_only = read_only
+
+    @functools.cached_property
+    def evaluator(self) -> Evaluator:
+        return cached_evaluator(self.evaluator_name)
 
     @property
     def metric_label(self) -> str:
-        return f"FID ({self.evaluator.label})"
+        return f"FID ({self.evaluator_label})"
 
     def cached(self, epoch: int) -> EpochResult | None:
         """The cached result of ``epoch`` if it is of these weights; None if it must be computed."""
@@ -199,11 +211,11 @@ class Engine:
         return _result_of(entry, self.run.checkpoint(epoch))
 
     def _cache_path(self, epoch: int) -> Path:
-        return self.run.eval_dir / f"epoch-{epoch:04d}.json"
+        return self.run.eval_dir / EPOCH_FILE.format(epoch=epoch)
 
     def floor(self) -> SetMetrics:
         """The real-data floor at this sample count, cached in the run."""
-        path = self.run.eval_dir / "floor.json"
+        path = self.run.eval_dir / FLOOR_FILE
         cache = _read_cache(path)
         try:
             return SetMetrics.from_dict(cache.get(self.key) or {})
@@ -212,6 +224,19 @@ class Engine:
             if not self.read_only:
                 atomic.write_json(path, {**cache, self.key: floor.to_dict()})
             return floor
+
+    def real_grid(self) -> bytes:
+        """A grid of real test images (PNG) to show beside generated ones: from the run's cache
+        when the run has one (a shipped demo run, on a host without the dataset), else drawn
+        from the dataset and cached."""
+        path = self.run.eval_dir / REAL_GRID_FILE
+        if path.is_file():
+            return path.read_bytes()
+        real = real_images(self.config.dataset, "test", REAL_GRID_IMAGES, self.config.image_size)
+        png = images.png_bytes(images.grid(real))
+        if not self.read_only:
+            atomic.write_bytes(path, png)
+        return png
 
     def evaluate(self, epochs: list[int] | None = None, progress: Progress = _quiet) -> list[EpochResult]:
         """Results for ``epochs`` (default: every checkpoint), computing only what is not cached."""
@@ -230,8 +255,8 @@ class Engine:
         started = time.perf_counter()
         gan, checkpoint = checkpoints.load_models(self.run, epoch)
         seed = self.config.seed
-        latents = np.random.default_rng([seed, 777, epoch]).standard_normal((self.samples, gan.latent_dim))
-        fake = gan.sample(latents.astype(np.float32))
+        z = np.random.default_rng([seed, 777, epoch]).standard_normal((self.samples, gan.latent_dim))
+        fake = gan.sample(z.astype(np.float32))
         real = real_features(
             self.config.dataset, "test", self.samples, self.evaluator_name, self.config.image_size
         )
@@ -241,7 +266,7 @@ class Engine:
             epoch=epoch,
             step=checkpoint.step,
             samples=self.samples,
-            evaluator=self.evaluator.label,
+            evaluator=self.evaluator_label,
             d_acc_real=d_acc_real,
             d_acc_fake=d_acc_fake,
             seconds=round(time.perf_counter() - started, 2),
@@ -252,21 +277,21 @@ class Engine:
             atomic.write_json(path, {**_read_cache(path), self.key: result.to_dict()})
         return result
 
-    def _discriminator_accuracy(self, gan: gan_lib.GAN) -> tuple[float, float]:
+    def _discriminator_accuracy(self, gan: GAN) -> tuple[float, float]:
         """D's accuracy on held-out real test images and on fresh generated ones, as the
         tutorials report it, with the loss's own decision threshold (a critic's is the midpoint)."""
         count = min(self.samples, 2000)
         test = data_lib.load_dataset(self.config.dataset, "test", self.config.image_size)
         real, real_labels = test.images[:count], test.labels[:count] if test.labels is not None else None
-        latents = np.random.default_rng([self.config.seed, 999]).standard_normal((count, gan.latent_dim))
-        fake_labels = gan_lib.uniform_labels(count, gan.num_classes)
-        fake = gan.sample(latents.astype(np.float32), fake_labels)
+        z = np.random.default_rng([self.config.seed, 999]).standard_normal((count, gan.latent_dim))
+        fake_labels = latents.uniform_labels(count, gan.num_classes)
+        fake = gan.sample(z.astype(np.float32), fake_labels)
 
         def scores(images, labels):
             outputs = []
             for i in range(0, len(images), 1000):
-                x = data_lib.to_unit_range(images[i : i + 1000])
-                inputs = [x, tf.constant(labels[i : i + 1000])] if gan.conditional else x
+                x = np.asarray(data_lib.to_unit_range(images[i : i + 1000]))
+                inputs = [x, labels[i : i + 1000]] if gan.conditional else x
                 outputs.append(np.asarray(gan.discriminator(inputs, training=False)))
             return np.concatenate(outputs).ravel()
 
@@ -280,7 +305,7 @@ def cached_results(run: RunDir) -> dict[int, EpochResult]:
     of the weights on disk: the numbers shown beside the grids. Computes nothing."""
     found = {}
     for checkpoint in run.checkpoints():
-        cache = _read_cache(run.eval_dir / f"epoch-{checkpoint.epoch:04d}.json")
+        cache = _read_cache(run.eval_dir / EPOCH_FILE.format(epoch=checkpoint.epoch))
         current = (entry for key, entry in cache.items() if key.endswith(f"|v={ENGINE_VERSION}"))
         results = [r for r in (_result_of(entry, checkpoint) for entry in current) if r is not None]
         if results:

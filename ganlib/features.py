@@ -14,13 +14,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import keras
 import numpy as np
-from keras import layers
 
-from ganlib import GanlibError, atomic
+from ganlib import GanlibError, atomic, deferred
 from ganlib import data as data_lib
 
+keras, layers = deferred("keras"), deferred("keras.layers")  # imported when an evaluator loads
 SHIPPED_DIR = Path(__file__).parent / "evaluators"
 FEATURE_LAYER = "features"
 INCEPTION_PREFIX = "inception:"
@@ -133,6 +132,21 @@ def train_evaluator(
     return card
 
 
+def identify(dataset: str) -> tuple[str, str]:
+    """The evaluator's (cache name, label) without loading it (no TensorFlow): what cached
+    results are looked up by."""
+    if dataset.startswith(INCEPTION_PREFIX):
+        path = Path(dataset[len(INCEPTION_PREFIX) :])
+        try:
+            digest = hashlib.sha256(path.read_bytes()[: 1 << 20]).hexdigest()[:8]
+        except OSError as exc:
+            raise EvaluatorError(
+                f"InceptionV3 weights file {path} cannot be read (it is never downloaded)"
+            ) from exc
+        return f"inception-{digest}", "InceptionV3 features"
+    return _slug(dataset), label_for(dataset)
+
+
 def load_evaluator(dataset: str) -> Evaluator:
     """The evaluator for a dataset name, or ``inception:PATH`` for InceptionV3 with local weights."""
     if dataset.startswith(INCEPTION_PREFIX):
@@ -150,9 +164,7 @@ def load_evaluator(dataset: str) -> Evaluator:
         model.load_weights(path)
     except Exception as exc:
         raise EvaluatorError(f"evaluator weights {path} are unreadable: {exc}") from exc
-    return Evaluator(
-        _slug(dataset), label_for(dataset), model, tuple(card["image_shape"]), card["class_names"]
-    )
+    return Evaluator(*identify(dataset), model, tuple(card["image_shape"]), card["class_names"])
 
 
 def _inception(path: Path) -> Evaluator:
@@ -174,8 +186,7 @@ def _inception(path: Path) -> Evaluator:
         x = tf.image.grayscale_to_rgb(x) if images.shape[-1] == 1 else x
         return x / 127.5 - 1.0
 
-    digest = hashlib.sha256(path.read_bytes()[: 1 << 20]).hexdigest()[:8]
-    return Evaluator(f"inception-{digest}", "InceptionV3 features", model, (299, 299, 3), ["-"], preprocess)
+    return Evaluator(*identify(INCEPTION_PREFIX + str(path)), model, (299, 299, 3), ["-"], preprocess)
 
 
 def card(dataset: str) -> dict | None:

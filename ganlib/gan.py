@@ -11,9 +11,9 @@ import tensorflow as tf
 from ganlib import images, losses, models
 from ganlib.config import TrainConfig
 from ganlib.data import to_uint8
+from ganlib.latents import GRID_COLUMNS, uniform_labels
 
 METRIC_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "acc_real", "acc_fake")
-GRID_COLUMNS = 8
 
 
 class GAN(keras.Model):
@@ -281,40 +281,6 @@ def build_gan(
 def grid_png(gan: GAN, grid_inputs: tuple[np.ndarray, np.ndarray | None]) -> bytes:
     """The fixed-seed sample grid of the current weights, as PNG bytes."""
     return images.png_bytes(images.grid(gan.sample(*grid_inputs), columns=GRID_COLUMNS))
-
-
-def fixed_latents(latent_dim: int, seed: int, count: int = 64) -> np.ndarray:
-    """The run's fixed grid latents: the same vectors at every epoch, so grids compare."""
-    return np.random.default_rng([seed, 12345]).standard_normal((count, latent_dim)).astype(np.float32)
-
-
-def truncated_latents(latent_dim: int, seed: int, count: int, truncation: float | None = None) -> np.ndarray:
-    """Latents from the normal, or with ``truncation`` t from the normal truncated to [-t, t]
-    (the truncation trick, Brock et al. 2019): every value outside is drawn again. Smaller t
-    trades diversity for fidelity."""
-    if truncation is not None and truncation <= 0:
-        raise ValueError("truncation must be positive (or None for none)")
-    rng = np.random.default_rng([seed, 4242])
-    latents = rng.standard_normal((count, latent_dim))
-    if truncation is not None:
-        outside = np.abs(latents) > truncation
-        while outside.any():
-            latents[outside] = rng.standard_normal(int(outside.sum()))
-            outside = np.abs(latents) > truncation
-    return latents.astype(np.float32)
-
-
-def grid_inputs(latent_dim: int, seed: int, num_classes: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
-    """Latents (and, for conditional models, labels: one row of 8 per class) of the sample grid."""
-    if num_classes:
-        labels = np.repeat(np.arange(num_classes, dtype=np.int32), GRID_COLUMNS)
-        return fixed_latents(latent_dim, seed, len(labels)), labels
-    return fixed_latents(latent_dim, seed, GRID_COLUMNS * GRID_COLUMNS), None
-
-
-def uniform_labels(count: int, num_classes: int) -> np.ndarray | None:
-    """Balanced class labels for a conditional model's samples (None when unconditional)."""
-    return (np.arange(count) % num_classes).astype(np.int32) if num_classes else None
 
 
 def generate(

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import keras
-from keras import ops
+from ganlib import deferred
+
+keras, ops = deferred("keras"), deferred("keras.ops")  # imported when a loss is computed
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ register(
         description="Non-saturating GAN loss (binary cross-entropy from logits): the classic DCGAN objective.",
         d_loss=_bce_d_loss,
         g_loss=lambda fake: _bce(fake, 1.0),
-        score=ops.sigmoid,
+        score=lambda out: ops.sigmoid(out),
         threshold=fixed(0.0),
         score_label="probability of 'real'",
     )

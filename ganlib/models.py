@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import keras
 import numpy as np
-from keras import layers
 
-from ganlib import GanlibError
+from ganlib import GanlibError, deferred
+
+keras, layers = deferred("keras"), deferred("keras.layers")  # imported when a model is built
 
 
 @dataclass(frozen=True)

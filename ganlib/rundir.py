@@ -8,6 +8,8 @@
         preview.png          the fixed-seed grid of the current weights, refreshed every few
         preview.json         seconds while training (step, elapsed), for the live view
         lock.json            pid of the process training this run, while it trains
+        generator.json       the generator's Keras model config (its layers and how they connect),
+                             so it can be sampled without TensorFlow (ganlib/inference.py)
         epochs/0003/         one folder per saved epoch (its files: ganlib/checkpoints.py)
         eval/                cached evaluation results, one JSON file per (epoch, settings)
 
@@ -266,6 +268,19 @@ class RunDir:
         atomic.write_bytes(self.path / "preview.png", grid_png)
         atomic.write_json(self.path / "preview.json", {"step": step, "elapsed": round(elapsed, 3)})
 
+    # -- the generator's architecture, for sampling without TensorFlow ------------------------
+    @property
+    def generator_config_path(self) -> Path:
+        return self.path / "generator.json"
+
+    def save_generator_config(self, model_config: dict[str, Any]) -> None:
+        atomic.write_json(self.generator_config_path, model_config)
+
+    def remove_preview(self) -> None:
+        """Drop the live grid (a finished run's checkpoints say the same)."""
+        for name in ("preview.png", "preview.json"):
+            (self.path / name).unlink(missing_ok=True)
+
     def preview(self) -> tuple[bytes, dict[str, Any]] | None:
         """(PNG bytes, {"step", "elapsed"}) of the newest live grid, or None before the first."""
         try:
@@ -318,3 +333,23 @@ def list_runs(runs_dir: Path | str | None = None) -> list[RunDir]:
         if run.exists():
             runs.append(run)
     return sorted(runs, key=lambda r: r.config_path.stat().st_mtime, reverse=True)
+
+
+def showcase(runs_dir: Path | str | None = None, limit: int = 2) -> list[tuple[RunDir, Checkpoint]]:
+    """What the Home page leads with: for each dataset (up to ``limit``), the best checkpoint of
+    the run whose best epoch has the lowest FID among those chosen at the largest sample count
+    (FID is biased by the count, so only equal counts compare). Runs without a best epoch, or
+    whose best checkpoint is gone, are passed over. Datasets come in the order their first run
+    was made."""
+    candidates: dict[str, list[tuple[tuple[int, float], RunDir, Checkpoint]]] = {}
+    for run in reversed(list_runs(runs_dir)):  # oldest first
+        try:
+            best = run.best() or {}
+            checkpoint = run.checkpoint(int(best["epoch"]))
+            rank = (-int(best.get("samples") or 0), float(best.get("fid", float("inf"))))
+            dataset = run.config().dataset
+        except (GanlibError, KeyError, TypeError, ValueError, OSError):
+            continue
+        candidates.setdefault(dataset, []).append((rank, run, checkpoint))
+    chosen = [min(found, key=lambda c: c[0]) for found in candidates.values()]
+    return [(run, checkpoint) for _, run, checkpoint in chosen[:limit]]

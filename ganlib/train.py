@@ -7,7 +7,7 @@ import platform
 import traceback
 from collections.abc import Callable
 
-from ganlib import GanlibError, callbacks, checkpoints, models
+from ganlib import GanlibError, callbacks, checkpoints, latents, models
 from ganlib import data as data_lib
 from ganlib import gan as gan_lib
 from ganlib.config import ConfigError, TrainConfig
@@ -110,6 +110,8 @@ def _fit(config, run, dataset, control, report, verbose, log) -> RunState:
     config = config.replace(steps_per_execution=per_execution)
     gan = gan_lib.build_gan(config, dataset.image_shape, dataset.num_classes, steps * config.epochs)
     first_epoch, elapsed = _restore(gan, run, log)
+    if not run.generator_config_path.is_file():  # for sampling without TensorFlow
+        run.save_generator_config(gan.sampler.get_config())
     if first_epoch >= config.epochs:
         log(f"run {run.name} already has {first_epoch} epochs; nothing to do")
         run.set_status(RunState.FINISHED, epoch=first_epoch)
@@ -124,7 +126,7 @@ def _fit(config, run, dataset, control, report, verbose, log) -> RunState:
         run.set_status(state, epoch=clock.step // steps, step=clock.step)
         reporter.report(reporter.progress(state))
 
-    grid_inputs = gan_lib.grid_inputs(config.latent_dim, config.seed, gan.num_classes)
+    grid_inputs = latents.grid_inputs(config.latent_dim, config.seed, gan.num_classes)
     preview = callbacks.PreviewWriter(run, clock, grid_inputs, PREVIEW_EVERY_SEC)
     fit_callbacks = [
         clock,

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ganlib import images
+from ganlib import images, latents
 
 
 def test_tiles_recovers_every_image_of_a_grid():
@@ -14,10 +14,8 @@ def test_tiles_recovers_every_image_of_a_grid():
 
 
 def test_truncated_latents_stay_inside_the_cut_and_repeat_by_seed():
-    from ganlib import gan as gan_lib
-
-    cut = gan_lib.truncated_latents(16, seed=3, count=200, truncation=0.5)
+    cut = latents.truncated_latents(16, seed=3, count=200, truncation=0.5)
     assert cut.shape == (200, 16) and np.abs(cut).max() <= 0.5 and cut.std() > 0.2
-    np.testing.assert_array_equal(cut, gan_lib.truncated_latents(16, seed=3, count=200, truncation=0.5))
-    free = gan_lib.truncated_latents(16, seed=3, count=200)
+    np.testing.assert_array_equal(cut, latents.truncated_latents(16, seed=3, count=200, truncation=0.5))
+    free = latents.truncated_latents(16, seed=3, count=200)
     assert np.abs(free).max() > 2  # no cut: the normal's tails are there

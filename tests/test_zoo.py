@@ -5,7 +5,7 @@ import pytest
 from conftest import TINY_FLAGS as TINY
 from conftest import ganlib_cli, tiny_config
 
-from ganlib import checkpoints, losses, models
+from ganlib import checkpoints, latents, losses, models
 from ganlib import gan as gan_lib
 from ganlib.config import ConfigError, penalty_meets_batch_norm
 from ganlib.rundir import RunDir
@@ -45,9 +45,9 @@ def test_conditional_grid_has_one_row_per_class_and_labels_reach_both_networks(r
 
     grid = images.read_png(str(checkpoint.grid_path))
     assert grid.shape[0] == 10 * 30 + 2 and grid.shape[1] == 8 * 30 + 2  # 10 classes x 8 columns
-    latents = gan_lib.fixed_latents(gan.latent_dim, 0, 4)
-    as_three = gan.sample(latents, np.full(4, 3, np.int32))
-    as_seven = gan.sample(latents, np.full(4, 7, np.int32))
+    z = latents.fixed_latents(gan.latent_dim, 0, 4)
+    as_three = gan.sample(z, np.full(4, 3, np.int32))
+    as_seven = gan.sample(z, np.full(4, 7, np.int32))
     assert not np.array_equal(as_three, as_seven)  # the label reaches the generator...
     image = as_three.astype(np.float32) / 127.5 - 1
     scores = [gan.discriminator([image, np.full(4, label, np.int32)]) for label in (3, 7)]
@@ -130,7 +130,7 @@ def test_colour_folder_at_32x32_trains_with_dcgan(runs_dir, tmp_path):
         run = RunDir(runs_dir, f"colour-{model}")
         train(tiny_config(dataset=f"folder:{tmp_path}", model=model, batch_size=8, epochs=1), run)
         gan, checkpoint = checkpoints.load_models(run)
-        assert gan.sample(gan_lib.fixed_latents(gan.latent_dim, 0, 2)).shape == (2, 32, 32, 3)
+        assert gan.sample(latents.fixed_latents(gan.latent_dim, 0, 2)).shape == (2, 32, 32, 3)
 
 
 def test_ema_follows_the_generator_with_a_warm_up():
