@@ -1,6 +1,8 @@
 # The shared demo as a container (read-only demo mode, no dataset needed, no network at run time):
 #   docker build -t gan-workbench . && docker run -p 8501:8501 gan-workbench
 # Hosts that assign the port set $PORT; the health check follows it.
+# Visitor training is off; to allow it: -e GANLIB_DEMO_TRAIN_SECONDS=60, plus MNIST on the host
+# (mount it and set GANLIB_DATA_DIR, or -e GANLIB_OFFLINE=0 to let Keras download it once).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -8,13 +8,16 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 
-from ganlib import GanlibError, checkpoints
+from ganlib import GanlibError, checkpoints, images
 from ganlib.jobs import JobManager
 from ganlib.rundir import RunDir, default_runs_dir, list_runs
+from ganlib.visitors import VisitorLimits, VisitorTraining
 
 
 def _stop_streamlit_clearing_keras() -> None:
@@ -89,6 +92,38 @@ def runs_dir():
 
 
 @st.cache_resource
+def _visitor_training(limits: VisitorLimits) -> VisitorTraining:
+    """The host's one queue of visitors, in front of the scratch folder's job manager."""
+    return VisitorTraining(job_manager(str(limits.scratch_dir)), limits)
+
+
+def visitor_training() -> VisitorTraining | None:
+    """Training for visitors of the demo link, when the host allows it (GANLIB_DEMO_TRAIN_SECONDS;
+    on Streamlit Community Cloud a root-level secret of that name is an environment variable)."""
+    if not demo_mode():
+        return None
+    try:
+        limits = VisitorLimits.from_env()
+    except GanlibError as exc:
+        st.error(f"Visitor training is off: {exc}")
+        return None
+    return _visitor_training(limits) if limits else None
+
+
+def visitor_id() -> str:
+    """This browser session, as the visitor queue knows it."""
+    if "visitor" not in st.session_state:
+        st.session_state["visitor"] = uuid.uuid4().hex
+    return st.session_state["visitor"]
+
+
+def run_folders() -> list[Path]:
+    """Where runs are listed from: the runs folder, and the visitors' scratch folder when on."""
+    visitors = visitor_training()
+    return [Path(runs_dir()), *([visitors.limits.scratch_dir] if visitors else [])]
+
+
+@st.cache_resource
 def job_manager(path: str) -> JobManager:
     """One manager per process and runs directory, shared by every tab and session."""
     manager = JobManager(path)
@@ -99,17 +134,33 @@ def job_manager(path: str) -> JobManager:
 
 
 def manager() -> JobManager:
-    return job_manager(str(runs_dir()))
+    """The job the app trains: visitors' runs go to their scratch folder, never the runs folder."""
+    visitors = visitor_training()
+    return visitors.manager if visitors else job_manager(str(runs_dir()))
+
+
+def all_runs() -> list[RunDir]:
+    """Every run the app shows, newest first in each folder (the runs folder's first)."""
+    return [run for folder in run_folders() for run in list_runs(folder)]
+
+
+def runs_by_name() -> dict[str, RunDir]:
+    """Every run the app shows by name (a name in both folders: the runs folder's)."""
+    runs: dict[str, RunDir] = {}
+    for run in all_runs():
+        runs.setdefault(run.name, run)
+    return runs
 
 
 def run_names() -> list[str]:
-    return [run.name for run in list_runs(runs_dir())]
+    return list(runs_by_name())
 
 
 def pick_run(label: str = "Run", key: str = "run") -> RunDir | None:
     """A run select box that follows ``?run=NAME`` in the URL (validated against the list) and
     carries the chosen run from page to page."""
-    names = run_names()
+    runs = runs_by_name()
+    names = list(runs)
     if not names:
         st.info("No runs yet. Start one on the Train page, or `python -m ganlib train` on the command line.")
         return None
@@ -119,7 +170,7 @@ def pick_run(label: str = "Run", key: str = "run") -> RunDir | None:
     name = st.selectbox(label, names, index=index, key=key)
     st.query_params["run"] = name
     st.session_state["last_run"] = name
-    return RunDir(runs_dir(), name)
+    return runs[name]
 
 
 def show_error(exc: Exception) -> None:
@@ -136,16 +187,28 @@ def smooth(values: list[float], weight: float) -> list[float]:
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the generator...")
-def _gan(run_path: str, epoch: int, fingerprint: str):
-    gan, _ = checkpoints.load_models(RunDir.from_path(run_path), epoch)
-    return gan
+def _sampler(run_path: str, epoch: int, fingerprint: str):
+    return checkpoints.load_sampler(RunDir.from_path(run_path), epoch)
 
 
-def gan(run: RunDir, epoch: int):
-    """One checkpoint's GAN, loaded once per process and reused while its file is unchanged."""
+def sampler(run: RunDir, epoch: int):
+    """One checkpoint's generator for drawing samples (NumPy when it can: no TensorFlow in the
+    server), loaded once per process and reused while its file is unchanged."""
     checkpoint = run.checkpoint(epoch)
-    stat = checkpoint.generator_path.stat()
-    return _gan(str(run.path), epoch, f"{stat.st_size}:{stat.st_mtime_ns}")
+    stat = checkpoint.sampler_path.stat()
+    return _sampler(str(run.path), epoch, f"{stat.st_size}:{stat.st_mtime_ns}")
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _training_gif(files: tuple[tuple[str, int], ...]) -> bytes:
+    """Keyed by (path, mtime), so a re-saved grid makes a new animation."""
+    return images.gif_bytes([images.read_png(path) for path, _ in files], seconds_per_frame=0.5, scale=2)
+
+
+def training_gif(run: RunDir) -> bytes:
+    """The fixed-seed grid of every checkpoint of ``run`` as a looping GIF."""
+    grids = [c.grid_path for c in run.checkpoints()]
+    return _training_gif(tuple((str(p), p.stat().st_mtime_ns) for p in grids))
 
 
 def query_int(name: str, choices: list[int], default: int) -> int:

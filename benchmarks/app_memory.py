@@ -11,12 +11,11 @@ worker process every 30 s, then the server's growth.
 from __future__ import annotations
 
 import argparse
-import shutil
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.appdriver import ROOT, child_pids, chromium, rss_mb, serve, start_run_from_form
+from benchmarks.appdriver import child_pids, chromium, rss_mb, serve, shipped_runs, start_run_from_form
 
 
 def main() -> None:
@@ -24,8 +23,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=20)
     args = parser.parse_args()
 
-    runs = Path(tempfile.mkdtemp(prefix="mem-"))
-    shutil.copytree(ROOT / "checkpoints" / "demo-mnist", runs / "demo-mnist")
+    runs = shipped_runs(Path(tempfile.mkdtemp(prefix="mem-")))
     with serve(runs, runs / "streamlit.log") as server, chromium() as browser:
         page = browser.new_page()
         start_run_from_form(page, server.url, "memory")

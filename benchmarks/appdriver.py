@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -28,6 +29,7 @@ class Server:
     url: str
     process: subprocess.Popen
     log_path: Path
+    started: float  # time.monotonic() when `streamlit run` was launched
 
     @property
     def pid(self) -> int:
@@ -49,6 +51,7 @@ def serve(runs_dir: Path, log_path: Path, env: dict[str, str] | None = None) -> 
     port = free_port()
     env = {**os.environ, "GANLIB_RUNS_DIR": str(runs_dir), "GANLIB_AUTO_RESUME": "0", **(env or {})}
     with open(log_path, "w") as log:
+        started = time.monotonic()
         process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
              "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
@@ -65,13 +68,30 @@ def serve(runs_dir: Path, log_path: Path, env: dict[str, str] | None = None) -> 
                     if process.poll() is not None or time.monotonic() > deadline:
                         raise RuntimeError(f"streamlit did not start:\n{log_path.read_text()}") from None
                     time.sleep(0.2)
-            yield Server(url, process, log_path)
+            yield Server(url, process, log_path, started)
         finally:
             process.terminate()
             try:
                 process.wait(20)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def host_env(home: Path) -> dict[str, str]:
+    """A free host's setting: demo mode, offline, an empty home with empty data and cache folders."""
+    home.mkdir(parents=True, exist_ok=True)
+    return {
+        "GANLIB_DEMO": "1", "GANLIB_OFFLINE": "1", "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"),
+        "GANLIB_DATA_DIR": str(home / "data"),
+    }  # fmt: skip
+
+
+def shipped_runs(folder: Path) -> Path:
+    """A copy of the runs shipped in ``checkpoints/`` (what a host of the repository serves)."""
+    for run in (ROOT / "checkpoints").iterdir():
+        if run.is_dir():
+            shutil.copytree(run, folder / run.name)
+    return folder
 
 
 @contextlib.contextmanager

@@ -21,16 +21,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.appdriver import ROOT, chromium, serve, start_run_from_form, stop_run_from_page
+from benchmarks.appdriver import chromium, serve, shipped_runs, start_run_from_form, stop_run_from_page
 from ganlib import atomic, images
-from ganlib.gan import GRID_COLUMNS
+from ganlib.latents import GRID_COLUMNS
 from ganlib.rundir import RunDir
 
 STARTUP_SEC = 10.0
@@ -80,8 +79,7 @@ def main() -> None:
 
     from ganlib.features import load_evaluator
 
-    runs_dir = Path(tempfile.mkdtemp(prefix="live-"))
-    shutil.copytree(ROOT / "checkpoints" / "demo-mnist", runs_dir / "demo-mnist")
+    runs_dir = shipped_runs(Path(tempfile.mkdtemp(prefix="live-")))
     results = []
     with serve(runs_dir, runs_dir / "streamlit.log") as server, chromium() as browser:
         for repeat in range(args.repeats):

@@ -18,13 +18,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.appdriver import ROOT, chromium, serve, settle, start_run_from_form, stop_run_from_page
+from benchmarks.appdriver import (
+    chromium,
+    serve,
+    settle,
+    shipped_runs,
+    start_run_from_form,
+    stop_run_from_page,
+)
 
 TIMEOUT_MS = 120_000
 
@@ -47,13 +53,13 @@ def _timed(action, done) -> float:
 
 def gallery_epoch(page, epochs: list[int], step: int) -> float:
     """Move the epoch slider one notch (alternating direction) and wait for that grid."""
-    current = int(page.url.split("epoch=")[1].split("&")[0])
-    key, target = ("ArrowLeft", current - 1) if step % 2 == 0 else ("ArrowRight", current + 1)
-    if target not in epochs:
-        key, target = ("ArrowRight", current + 1) if key == "ArrowLeft" else ("ArrowLeft", current - 1)
+    index = epochs.index(int(page.url.split("epoch=")[1].split("&")[0]))
+    key, target = ("ArrowLeft", index - 1) if step % 2 == 0 else ("ArrowRight", index + 1)
+    if not 0 <= target < len(epochs):
+        key, target = ("ArrowRight", index + 1) if key == "ArrowLeft" else ("ArrowLeft", index - 1)
     slider = page.get_by_role("slider").first
     return _timed(
-        lambda: (slider.focus(), slider.press(key)), lambda: _caption_shown(page, f"epoch {target}")
+        lambda: (slider.focus(), slider.press(key)), lambda: _caption_shown(page, f"epoch {epochs[target]}")
     )
 
 
@@ -105,8 +111,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
 
-    runs = Path(tempfile.mkdtemp(prefix="latency-"))
-    shutil.copytree(ROOT / "checkpoints" / "demo-mnist", runs / "demo-mnist")
+    runs = shipped_runs(Path(tempfile.mkdtemp(prefix="latency-")))
     epochs = sorted(int(p.name) for p in (runs / "demo-mnist" / "epochs").iterdir())
     summary = {}
     with serve(runs, runs / "streamlit.log") as server, chromium() as browser:

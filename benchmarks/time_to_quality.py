@@ -62,7 +62,7 @@ def main() -> None:
     )
     # Each of these overrides the preset's value when given.
     overrides = {
-        "model": str, "loss": str, "width": float, "batch_size": int, "lr_g": float, "lr_d": float,
+        "dataset": str, "model": str, "loss": str, "width": float, "batch_size": int, "lr_g": float, "lr_d": float,
         "beta_1": float, "ema": float, "steps_per_execution": int,
     }  # fmt: skip
     for name, kind in overrides.items():

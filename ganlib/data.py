@@ -117,6 +117,11 @@ def find_idx_dir(name: str) -> Path | None:
     return None
 
 
+def installed(name: str) -> bool:
+    """Whether a built-in dataset is on this machine (the online loader aside)."""
+    return find_idx_dir(name) is not None or _keras_npz(name) is not None
+
+
 def _keras_npz(name: str) -> Path | None:
     path = Path.home() / ".keras" / "datasets" / f"{name}.npz"
     return path if name == "mnist" and path.is_file() else None

@@ -69,10 +69,15 @@ class JobManager:
         self._snapshot = JobSnapshot()
 
     # -- commands (any thread) ---------------------------------------------------------------
-    def start(self, config: TrainConfig, run_name: str, paused: bool = False) -> None:
-        """Train a new run ``run_name`` with ``config`` in a worker process."""
+    def start(
+        self, config: TrainConfig, run_name: str, paused: bool = False, max_seconds: float | None = None
+    ) -> None:
+        """Train a new run ``run_name`` with ``config`` in a worker process; with ``max_seconds``
+        the worker stops it (with a checkpoint) that long after training began."""
         config.validate()
-        self._launch(run_name, {"config": config.to_dict()}, paused)
+        if max_seconds is not None and not max_seconds > 0:
+            raise GanlibError("the time limit must be a positive number of seconds")
+        self._launch(run_name, {"config": config.to_dict(), "max_seconds": max_seconds}, paused)
 
     def resume_run(self, run_name: str, until_epoch: int | None = None, paused: bool = False) -> None:
         """Continue ``run_name`` from its newest checkpoint until ``until_epoch``."""

@@ -10,7 +10,8 @@ The protocol is three pipes of plain text:
 
 - argv[1], the request: ``{"runs_dir", "run", "config"}`` to start a new run (``config`` as
   ``TrainConfig.to_dict()``), or ``{"runs_dir", "run", "until_epoch"}`` to resume one; plus
-  ``"paused": true`` to come up paused.
+  ``"paused": true`` to come up paused, and ``"max_seconds": N`` to stop (with a checkpoint) N
+  seconds after the request was read, paused or not (a public demo's visitor runs).
 - stdin, commands: one a line, ``pause``, ``resume``, ``stop`` or ``step N`` (while paused, train
   N steps, then pause again with the live grid redrawn). End of input means the app
   is gone: the worker exits at once, which leaves the run "interrupted" exactly as a ``kill -9``
@@ -87,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
         if request.get("paused"):
             control.pause()
         threading.Thread(target=_read_commands, args=(control, sys.stdin), daemon=True).start()
+        if request.get("max_seconds"):
+            limit = threading.Timer(float(request["max_seconds"]), control.stop)
+            limit.daemon = True
+            limit.start()
         run = RunDir(request["runs_dir"], request["run"])
         if request.get("config") is not None:
             config = TrainConfig.from_dict(request["config"])

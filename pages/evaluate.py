@@ -5,8 +5,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import ui
-from ganlib import GanlibError, data, evaluation, images, losses
-from ganlib.rundir import ChosenBy, RunDir
+from ganlib import GanlibError, data, evaluation, losses
+from ganlib.rundir import ChosenBy
 
 ui.route_through_app()
 st.title("Evaluate")
@@ -111,7 +111,7 @@ c3.plotly_chart(
 st.caption(f"D accuracy: {losses.get(run.config().loss).accuracy_label}.")
 st.caption(
     f"Real-data floor (real train vs real test, {samples:,} samples): FID {floor.fid:.3f}, KID {floor.kid:.5f}, "
-    f"precision {floor.precision:.3f}, recall {floor.recall:.3f}. Features: {engine.evaluator.label}."
+    f"precision {floor.precision:.3f}, recall {floor.recall:.3f}. Features: {engine.evaluator_label}."
 )
 
 # -- one epoch in detail ---------------------------------------------------------------------------
@@ -123,9 +123,8 @@ result = results[x.index(epoch)]
 c1, c2, c3 = st.columns([2, 2, 3])
 c1.image(run.checkpoint(epoch).grid_path.read_bytes(), caption=f"generated, epoch {epoch}", width="stretch")
 try:
-    real = evaluation.real_images(run.config().dataset, "test", 64, run.config().image_size)
-    c2.image(images.png_bytes(images.grid(real)), caption="real test images", width="stretch")
-except GanlibError as exc:  # e.g. a host that has only the repository, not the dataset
+    c2.image(engine.real_grid(), caption="real test images", width="stretch")
+except GanlibError as exc:  # a host without the dataset, and a run that cached no real images
     c2.caption(f"Real images are not shown: {exc}")
 table = {
     k: getattr(result, k)
@@ -149,13 +148,14 @@ if c3.button(f"Mark epoch {epoch} as best", disabled=ui.demo_mode() or epoch == 
 
 # -- compare runs ----------------------------------------------------------------------------------
 st.subheader("Compare runs")
-others = [n for n in ui.run_names() if n != run.name]
+runs = ui.runs_by_name()
+others = [n for n in runs if n != run.name]
 picked = st.multiselect("Overlay the FID curves of", others)
 if picked:
     figure = go.Figure([go.Scatter(x=x, y=[r.fid for r in results], name=run.name, mode="lines+markers")])
     for name in picked:
         try:
-            other = evaluation.Engine(RunDir(ui.runs_dir(), name), samples)
+            other = evaluation.Engine(runs[name], samples, read_only=demo)
             points = [r for r in (other.cached(e) for e in other.run.epochs()) if r]
         except GanlibError as exc:
             st.warning(f"{name}: {exc}")

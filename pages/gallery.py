@@ -4,8 +4,7 @@ import numpy as np
 import streamlit as st
 
 import ui
-from ganlib import GanlibError, evaluation, images
-from ganlib import gan as gan_lib
+from ganlib import GanlibError, evaluation, images, latents
 from ganlib.rundir import ChosenBy
 
 CONTACT_COLUMNS = 4
@@ -54,10 +53,11 @@ c1.download_button(
     f"{run.name}-epoch{epoch:04d}-grid.png",
     "image/png",
 )
+sampler = checkpoints[epoch].sampler_path  # the EMA generator when the run keeps one
 c2.download_button(
     "Generator weights (.weights.h5)",
-    checkpoints[epoch].generator_path.read_bytes(),
-    f"{run.name}-epoch{epoch:04d}-generator.weights.h5",
+    sampler.read_bytes(),
+    f"{run.name}-epoch{epoch:04d}-{sampler.name}",
     "application/octet-stream",
 )
 
@@ -92,7 +92,7 @@ if epoch != best and len(epochs) > 1:
 
 # -- latent interpolation --------------------------------------------------------------------------
 try:
-    model = ui.gan(run, epoch)
+    model = ui.sampler(run, epoch)
 except GanlibError as exc:
     ui.show_error(exc)
     st.stop()
@@ -109,13 +109,13 @@ truncation = c1.select_slider(
     "less varied samples.",
 )
 truncation = None if truncation == "off" else float(truncation)
-latents = gan_lib.truncated_latents(config.latent_dim, int(seed), 32, truncation)
+drawn = latents.truncated_latents(config.latent_dim, int(seed), 32, truncation)
 what = "32 samples"
 if model.conditional:
     chosen = c1.selectbox("Class", class_names, help="A conditional model draws the class you ask for.")
     label = class_names.index(chosen)
     what += f" of class {chosen}"
-samples = model.sample(latents, None if label is None else np.full(len(latents), label, np.int32))
+samples = model.sample(drawn, None if label is None else np.full(len(drawn), label, np.int32))
 cut = f", truncation {truncation:g}" if truncation else ""
 c2.image(
     images.png_bytes(images.grid(samples, columns=8), scale=2),
@@ -132,7 +132,7 @@ if source == "two seeds":
         np.random.default_rng(int(s)).standard_normal(config.latent_dim).astype(np.float32) for s in (a, b)
     )
 else:
-    grid_latents, grid_labels = gan_lib.grid_inputs(config.latent_dim, config.seed, model.num_classes)
+    grid_latents, grid_labels = latents.grid_inputs(config.latent_dim, config.seed, model.num_classes)
     a = c2.number_input("Grid sample A (0 = top left)", 0, len(grid_latents) - 1, 0)
     b = c3.number_input("Grid sample B", 0, len(grid_latents) - 1, 9)
     z_a, z_b = grid_latents[int(a)], grid_latents[int(b)]
@@ -156,15 +156,8 @@ c2.download_button("Interpolation GIF", gif, f"{run.name}-epoch{epoch:04d}-{meth
 
 
 # -- training animation -----------------------------------------------------------------------------
-@st.cache_data(max_entries=16, show_spinner=False)
-def training_gif(files: tuple[tuple[str, int], ...]) -> bytes:
-    """Keyed by (path, mtime), so a re-saved grid makes a new animation."""
-    return images.gif_bytes([images.read_png(path) for path, _ in files], seconds_per_frame=0.5, scale=2)
-
-
 st.subheader("Training animation")
-grids = [checkpoints[e].grid_path for e in epochs]
-animation = training_gif(tuple((str(p), p.stat().st_mtime_ns) for p in grids))
+animation = ui.training_gif(run)
 c1, c2 = st.columns([1, 1])
 c1.image(animation, caption=f"the fixed-seed grid over {len(epochs)} checkpoints")
 c2.download_button("Training GIF", animation, f"{run.name}-training.gif", "image/gif")

@@ -5,14 +5,21 @@ import base64
 import streamlit as st
 
 import ui
-from ganlib import GanlibError
-from ganlib.rundir import list_runs
+from ganlib import GanlibError, rundir
 
 ui.route_through_app()
 st.title("GAN Workbench")
 st.caption("Train, watch, compare and evaluate GANs on small image datasets.")
 if ui.demo_mode():
-    st.info("Read-only demo: browse and evaluate the runs; training is switched off on this link.")
+    visitors = ui.visitor_training()
+    st.info(
+        "Read-only demo: browse the runs, draw new samples and compare their evaluations. "
+        + (
+            f"You may train the default settings for {visitors.limits.seconds:.0f} s on the Train page."
+            if visitors
+            else "Training is switched off on this link: run the app on your machine to train."
+        )
+    )
 
 job = ui.manager().snapshot()
 if job.active:
@@ -20,8 +27,38 @@ if job.active:
         f"Training **{job.run}** ({job.state}, {job.progress.get('fraction', 0):.0%}). See the Train page."
     )
 
+# -- the best this workbench has drawn: each dataset's best checkpoint and its training ---------------
+showcase = rundir.showcase(ui.runs_dir())
+if showcase:
+    st.subheader("What the best checkpoints draw")
+    for column, (run, checkpoint) in zip(st.columns(len(showcase)), showcase):
+        best = run.best() or {}
+        seconds = float(checkpoint.state.get("elapsed", 0))
+        with column:
+            grid, animation = st.columns(2)
+            grid.image(
+                checkpoint.grid_path.read_bytes(),
+                caption=f"{run.name}, best epoch {checkpoint.epoch} (step {checkpoint.step:,}, "
+                f"{seconds:.0f} s of training)",
+                width="stretch",
+            )
+            animation.image(
+                ui.training_gif(run), caption="from the first checkpoint to the last", width="stretch"
+            )
+            if best.get("fid") is not None:
+                counted = f" at {best['samples']:,} samples" if best.get("samples") else ""
+                st.caption(
+                    f"{best.get('metric', 'FID')} {best['fid']:.2f}{counted}, chosen by {best.get('chosen_by')}."
+                )
+            st.page_link(
+                ui.PAGES["gallery"].path,
+                label=f"Draw new samples from {run.name}",
+                icon=":material/photo_library:",
+                query_params={"run": run.name, "epoch": checkpoint.epoch},
+            )
+
 rows = []
-for run in list_runs(ui.runs_dir()):
+for run in ui.all_runs():
     try:
         row = run.summary()
         checkpoints = run.checkpoints()
@@ -61,7 +98,8 @@ show how one set of "ideas" turns into digits over time.
 **Quick start:** open *Train*, keep the defaults (a small class-conditional DCGAN sampled from
 a moving average of its weights, on MNIST) and press *Start*: the live grid, one row per digit,
 turns recognisable within about a minute on a 2-core CPU. Then scrub the epochs in *Gallery* and
-let *Evaluate* compute FID to find the best checkpoint.
+let *Evaluate* compute FID to find the best checkpoint. The runs above were made exactly so, with
+a checkpoint every 100 steps kept at doubling intervals (`scripts/build_demo_runs.py`).
 """
 )
 cols = st.columns(3)

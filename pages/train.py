@@ -17,6 +17,7 @@ ui.route_through_app()
 st.title("Train")
 manager = ui.manager()
 demo = ui.demo_mode()
+visitors = ui.visitor_training()  # None unless a demo host lets visitors train
 
 # Where each setting sits in the form; what it means, its bounds and label are in SETTINGS.
 FORM_ROWS = [
@@ -233,12 +234,16 @@ def job_status() -> None:
         )
     if job.error:
         st.error(f"Training failed: {job.error}")
-    if job.active:
+    if job.active and visitors is not None:
+        # A visitor may stop their own run, nothing more: the time limit keeps the queue moving.
+        own = visitors.poll(ui.visitor_id()).training
+        st.button("Stop", on_click=visitors.stop, args=(ui.visitor_id(),), key="stop-job", disabled=not own)
+    elif job.active:
         c1, c2, c3, c4, _ = st.columns([1, 1, 1, 1, 4])
         if job.state == JobState.PAUSED:
             c1.button("Resume", on_click=manager.resume, key="resume-job", disabled=demo)
             # Step through a paused run: one logging interval at a time by default.
-            log_every = RunDir(ui.runs_dir(), job.run).config().log_every
+            log_every = RunDir(manager.runs_dir, job.run).config().log_every
             steps = c3.number_input(
                 "Steps", 1, 100_000, log_every, key="step-count", label_visibility="collapsed"
             )
@@ -263,7 +268,7 @@ def job_charts(smoothing: float) -> None:
     job = manager.snapshot()
     if job.run is None:
         return
-    run = RunDir(ui.runs_dir(), job.run)
+    run = RunDir(manager.runs_dir, job.run)
     left, right = st.columns([3, 1])
     with left:
         charts(run, smoothing)
@@ -278,11 +283,50 @@ interrupted = [r.name for r in manager.interrupted_runs()]
 if interrupted and not manager.snapshot().active:
     st.warning(f"Interrupted run(s): {', '.join(interrupted)}. Resume below.")
 
+
+def visitor_panel() -> None:
+    """A demo visitor's own training: ask, wait in the queue, watch it; polled every 2 s, which
+    also tells the queue this visitor is still here."""
+    me = ui.visitor_id()
+    turn = visitors.poll(me)
+    seconds = f"{visitors.limits.seconds:.0f} s"
+    st.subheader("Train it yourself")
+    if turn.training:
+        st.caption(f"Your run **{turn.run}** is training above; it stops by itself after {seconds}.")
+    elif turn.place is not None:
+        st.info(
+            f"You are number {turn.place} in the queue: this host trains one run at a time. Keep this page open."
+        )
+        st.button("Leave the queue", on_click=visitors.leave, args=(me,))
+    elif not data.installed(visitors.config.dataset):
+        st.caption(
+            f"Visitor training needs the {visitors.config.dataset} dataset on this host, which it does not have."
+        )
+    else:
+        st.caption(
+            f"Train the app's default (a class-conditional DCGAN on {visitors.config.dataset}) for {seconds} "
+            "on this host, then browse your run in the Gallery. One run at a time: you may have to wait."
+        )
+        if st.button(f"Train for {seconds}", type="primary"):
+            visitors.request(me)
+            st.rerun(scope="app")
+        if turn.run:
+            st.page_link(
+                ui.PAGES["gallery"].path, label=f"Your last run: {turn.run}", query_params={"run": turn.run}
+            )
+    if st.session_state.setdefault("visitor_training", turn.training) != turn.training:
+        st.session_state["visitor_training"] = turn.training
+        st.rerun(scope="app")  # the live panel appears (or goes) with the visitor's own run
+
+
 if manager.snapshot().active:
     st.fragment(run_every=STATUS_EVERY_SEC)(job_status)()
     st.fragment(run_every=CHARTS_EVERY_SEC)(job_charts)(smoothing)
 else:
     job_status()
     job_charts(smoothing)
-    start_form()
-    resume_form()
+    if visitors is None:
+        start_form()
+        resume_form()
+if visitors is not None:
+    st.fragment(run_every=STATUS_EVERY_SEC)(visitor_panel)()

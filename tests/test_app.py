@@ -8,23 +8,26 @@ import pytest
 from conftest import ROOT
 from streamlit.testing.v1 import AppTest
 
-from ganlib.rundir import RunDir
+from ganlib import evaluation
+from ganlib.rundir import RunDir, list_runs
 
-DEMO = ROOT / "checkpoints" / "demo-mnist"
+SHIPPED = ROOT / "checkpoints"
+DEMO = SHIPPED / "demo-mnist"
 APP = str(ROOT / "app.py")
 
 
 @pytest.fixture
 def app_runs(tmp_path, monkeypatch):
     runs = tmp_path / "runs"
-    shutil.copytree(DEMO, runs / DEMO.name)
+    shutil.copytree(SHIPPED, runs)
     monkeypatch.setenv("GANLIB_RUNS_DIR", str(runs))
     monkeypatch.setenv("GANLIB_AUTO_RESUME", "0")
     return runs
 
 
-def open_page(page: str) -> AppTest:
+def open_page(page: str, run: str = "demo-mnist") -> AppTest:
     at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["run"] = run
     at.run()
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
@@ -35,12 +38,22 @@ def by_label(widgets, label):
     return next(w for w in widgets if w.label == label)
 
 
-def test_demo_run_is_shipped_complete():
-    run = RunDir(DEMO.parent, DEMO.name)
-    assert len(run.epochs()) >= 3 and run.history() and run.best()
-    assert all(c.grid_path.is_file() and c.generator_path.is_file() for c in run.checkpoints())
-    size = sum(f.stat().st_size for f in DEMO.rglob("*") if f.is_file())
-    assert size <= 20 * 2**20, f"demo run is {size / 2**20:.1f} MB"
+def test_the_shipped_demo_runs_are_complete_slim_and_evaluated():
+    names = sorted(p.name for p in SHIPPED.iterdir())
+    assert names == ["demo-fashion-mnist", "demo-mnist"]
+    for name in names:
+        run = RunDir(SHIPPED, name)
+        epochs = run.epochs()
+        assert len(epochs) >= 6 and run.history() and run.best()["samples"] == 10_000
+        assert all(b == 2 * a for a, b in zip(epochs, epochs[1:]))  # doubling intervals
+        for checkpoint in run.checkpoints():
+            assert checkpoint.grid_path.is_file() and checkpoint.ema_path.is_file()
+            assert checkpoint.discriminator_path.is_file()
+            assert not checkpoint.optimizer_path.exists() and not checkpoint.generator_path.exists()
+        engine = evaluation.Engine(run, 10_000, read_only=True)
+        assert all(engine.cached(epoch) for epoch in epochs)  # every epoch evaluated, cache valid
+    size = sum(f.stat().st_size for f in SHIPPED.rglob("*") if f.is_file())
+    assert size <= 40 * 10**6, f"the demo runs take {size / 1e6:.1f} MB"
 
 
 def test_home_lists_the_demo_run(app_runs):
@@ -65,10 +78,10 @@ def test_gallery_shows_grids_interpolation_and_animation(app_runs):
 
 def test_evaluate_shows_cached_charts_and_marks_best(app_runs):
     linked = AppTest.from_file(APP, default_timeout=180)
-    linked.query_params["epoch"] = "3"
+    linked.query_params.update({"run": "demo-mnist", "epoch": "4"})
     linked.run()
     linked.switch_page("pages/evaluate.py").run()
-    assert by_label(linked.selectbox, "Epoch").value == 3  # ?epoch= opens that epoch
+    assert by_label(linked.selectbox, "Epoch").value == 4  # ?epoch= opens that epoch
     at = open_page("pages/evaluate.py")
     assert not at.error
     assert len(at.get("plotly_chart")) >= 5
@@ -86,7 +99,7 @@ def test_train_page_refuses_invalid_input(app_runs):
     next(b for b in at.button if b.label == "Start").click().run()
     errors = " ".join(e.value for e in at.error)
     assert "invalid run name" in errors and "lr_g must be in (0, 1)" in errors
-    assert [p.name for p in app_runs.iterdir()] == ["demo-mnist"]
+    assert sorted(p.name for p in app_runs.iterdir()) == ["demo-fashion-mnist", "demo-mnist"]
 
 
 def test_train_page_starts_a_tiny_job_and_shows_its_history(app_runs):
@@ -118,6 +131,33 @@ def test_demo_mode_switches_training_off(app_runs, monkeypatch):
     monkeypatch.setenv("GANLIB_DEMO", "1")
     at = open_page("pages/train.py")
     assert next(b for b in at.button if b.label == "Start").disabled
+    assert not [b for b in at.button if b.label.startswith("Train for")]  # no visitor training either
+
+
+def test_a_demo_visitor_trains_within_the_hosts_time_limit_and_finds_the_run(app_runs, tmp_path, monkeypatch):
+    scratch = tmp_path / "visitor-runs"
+    monkeypatch.setenv("GANLIB_DEMO", "1")
+    monkeypatch.setenv("GANLIB_DEMO_TRAIN_SECONDS", "20")
+    monkeypatch.setenv("GANLIB_DEMO_SCRATCH_DIR", str(scratch))
+    before = _tree_digest(app_runs)
+    at = open_page("pages/train.py")
+    assert not [b for b in at.button if b.label == "Start"]  # no free-form training on the link
+    next(b for b in at.button if b.label == "Train for 20 s").click().run()
+    assert not at.exception
+    assert not next(b for b in at.button if b.label == "Stop").disabled  # the visitor's own run
+    assert not [b for b in at.button if b.label in ("Pause", "Step")]
+    deadline = time.monotonic() + 180
+    while not (runs := list_runs(scratch)) or runs[0].status().get("state") != "stopped":
+        assert time.monotonic() < deadline, "the time limit did not stop the visitor's run"
+        time.sleep(0.5)
+    (run,) = runs
+    assert run.status()["state"] == "stopped" and run.config().epochs == 10_000  # the limit ended it
+    at.run()
+    assert not at.exception
+    assert any(f"Your last run: {run.name}" in str(link.proto.label) for link in at.get("page_link"))
+    gallery = open_page("pages/gallery.py")
+    assert run.name in by_label(gallery.selectbox, "Run").options
+    assert _tree_digest(app_runs) == before  # the shipped runs are untouched
 
 
 def test_script_runs_leave_the_keras_session_alone(app_runs, monkeypatch):

@@ -4,13 +4,11 @@ Screenshots of every page go to tests/artifacts/ (the README's come from this te
 """
 
 import os
-import shutil
-from pathlib import Path
 
 import pytest
 from conftest import ROOT
 
-from benchmarks.appdriver import CHROMIUM, chromium, serve, settle
+from benchmarks.appdriver import CHROMIUM, chromium, host_env, serve, settle, shipped_runs
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 NAVIGATION = ["Home", "Train", "Gallery", "Evaluate"]
@@ -23,14 +21,9 @@ if not CHROMIUM.exists():
 pytest.importorskip("playwright.sync_api")
 
 
-def _demo_runs(folder: Path) -> Path:
-    shutil.copytree(ROOT / "checkpoints" / "demo-mnist", folder / "demo-mnist")
-    return folder
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    runs = _demo_runs(tmp_path_factory.mktemp("browser-runs"))
+    runs = shipped_runs(tmp_path_factory.mktemp("browser-runs"))
     with serve(runs, tmp_path_factory.mktemp("log") / "streamlit.log") as server:
         yield server.url, runs
 
@@ -134,15 +127,15 @@ def test_start_and_stop_training(server, page):
     [
         ("", "GAN Workbench", "Runs"),
         ("train", "Train", "New run"),
-        ("gallery", "Gallery", "epoch 3"),
+        ("gallery", "Gallery", "epoch 4"),
         ("evaluate", "Evaluate", "real-data floor"),
     ],
 )
 def test_a_deep_link_on_a_fresh_server_opens_the_app_page(path, heading, shows, browser, tmp_path):
     # Free hosts put idle apps to sleep, so any shared link can be the server's first request.
-    with serve(_demo_runs(tmp_path), tmp_path / "streamlit.log") as fresh:
+    with serve(shipped_runs(tmp_path), tmp_path / "streamlit.log") as fresh:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{fresh.url}/{path}?run=demo-mnist&epoch=3")
+        page.goto(f"{fresh.url}/{path}?run=demo-mnist&epoch=4")
         page.get_by_role("heading", name=heading, exact=True).wait_for(timeout=120_000)
         page.get_by_text(shows).first.wait_for(timeout=120_000)
         assert _navigation(page) == NAVIGATION  # the app's pages, not the folder's file names
@@ -155,26 +148,25 @@ def test_a_deep_link_on_a_fresh_server_opens_the_app_page(path, heading, shows, 
 
 def test_the_demo_link_works_on_a_host_with_only_the_repository(browser, tmp_path):
     # A free host: demo mode, no network, no dataset installed, an empty home and caches.
-    empty = tmp_path / "empty-home"
-    empty.mkdir()
-    env = {
-        "GANLIB_DEMO": "1", "GANLIB_OFFLINE": "1", "HOME": str(empty), "XDG_CACHE_HOME": str(empty / ".cache"),
-        "GANLIB_DATA_DIR": str(empty / "data"),
-    }  # fmt: skip
-    with serve(_demo_runs(tmp_path / "runs"), tmp_path / "streamlit.log", env) as host:
+    runs = shipped_runs(tmp_path / "runs")
+    with serve(runs, tmp_path / "streamlit.log", host_env(tmp_path / "empty-home")) as host:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(host.url)
         page.get_by_text("Read-only demo").first.wait_for(timeout=120_000)
+        page.get_by_text("What the best checkpoints draw").wait_for()
+        _wait_count(page, '[data-testid="stImage"] img', 4)  # two runs: best grid and animation each
         page.locator('[data-testid="stDataFrame"]').wait_for()
         _no_exception(page)
-        page.goto(f"{host.url}/gallery?run=demo-mnist")
-        _wait_count(page, '[data-testid="stImage"] img', 4)
-        settle(page)
-        _no_exception(page)
-        page.goto(f"{host.url}/evaluate?run=demo-mnist")
-        _wait_count(page, ".js-plotly-plot", 5)
-        page.get_by_text("Real images are not shown").wait_for()  # one line, not a traceback
-        _no_exception(page)
+        for run in sorted(p.name for p in runs.iterdir()):
+            page.goto(f"{host.url}/gallery?run={run}")
+            _wait_count(page, '[data-testid="stImage"] img', 8)  # grids, samples, strip, sheet, GIFs
+            settle(page)
+            _no_exception(page)
+            page.goto(f"{host.url}/evaluate?run={run}")
+            _wait_count(page, ".js-plotly-plot", 5)
+            page.get_by_text("real test images").wait_for()  # cached in the run: no dataset needed
+            assert page.get_by_text("Real images are not shown").count() == 0
+            _no_exception(page)
         page.goto(f"{host.url}/train")
         assert page.get_by_role("button", name="Start").is_disabled(timeout=120_000)
         _no_exception(page)

@@ -1,0 +1,94 @@
+"""Rebuild the demo runs shipped in ``checkpoints/`` from scratch: one command, about 15 minutes
+on 2 CPU cores.
+
+    python scripts/build_demo_runs.py                     # demo-mnist and demo-fashion-mnist
+    python scripts/build_demo_runs.py --datasets mnist    # one of them
+
+Each demo run is the app's default configuration (the quick-start preset) trained for
+``--steps`` steps with a checkpoint every 100 steps, of which those at doubling intervals are kept
+(100, 200, 400, ... steps: the first blobs, then the best epoch), so the Gallery's slider and the FID
+curve tell the whole story in a few checkpoints. The kept checkpoints are slimmed to what a
+read-only host needs (``checkpoints.slim``: the EMA generator, D and the grid; no optimizer state,
+so a demo run cannot be resumed), then every one is evaluated at 10,000 samples with the results,
+the real-data floor and a grid of real test images cached in the run: a host without the dataset
+shows all of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from ganlib import checkpoints, evaluation
+from ganlib.config import QUICK_START
+from ganlib.rundir import RunDir, RunState
+from ganlib.train import train
+
+ROOT = Path(__file__).resolve().parents[1]
+STEPS_PER_CHECKPOINT = 100
+NAMES = {"mnist": "demo-mnist", "fashion_mnist": "demo-fashion-mnist"}
+
+
+def doubling(last: int) -> list[int]:
+    """1, 2, 4, ... up to ``last``, and ``last`` itself."""
+    kept = [1]
+    while kept[-1] * 2 < last:
+        kept.append(kept[-1] * 2)
+    return sorted({*kept, last})
+
+
+def build(dataset: str, steps: int, out: Path, samples: int) -> RunDir:
+    epochs = steps // STEPS_PER_CHECKPOINT
+    config = QUICK_START.replace(
+        dataset=dataset, epochs=epochs, steps_per_epoch=STEPS_PER_CHECKPOINT, checkpoint_every=1
+    )
+    scratch = Path(tempfile.mkdtemp(prefix="demo-build-"))
+    run = RunDir(scratch, NAMES[dataset])
+    state = train(config, run, verbose=0)
+    if state != RunState.FINISHED:
+        sys.exit(f"{run.name}: training ended {state}")
+    run.remove_preview()
+    kept = doubling(epochs)
+    for checkpoint in run.checkpoints():
+        if checkpoint.epoch not in kept:
+            shutil.rmtree(checkpoint.path)
+        else:
+            checkpoints.slim(checkpoint)
+    engine = evaluation.Engine(run, samples)
+    engine.floor()
+    engine.real_grid()
+    results = engine.evaluate(progress=lambda f, m: print(f"  {run.name}: {m}", file=sys.stderr))
+    best = evaluation.record_best(run, results, engine.metric_label)
+    for result in results:
+        print(f"  epoch {result.epoch:4d} step {result.step:6d} FID {result.fid:9.3f}", file=sys.stderr)
+    print(
+        f"{run.name}: best epoch {best['epoch']} FID {best['fid']:.3f} at {samples:,} samples",
+        file=sys.stderr,
+    )
+    final = out / run.name
+    shutil.rmtree(final, ignore_errors=True)
+    shutil.move(run.path, final)
+    shutil.rmtree(scratch, ignore_errors=True)
+    size = sum(f.stat().st_size for f in final.rglob("*") if f.is_file())
+    print(f"{run.name}: {len(kept)} checkpoints, {size / 1e6:.1f} MB in {final}", file=sys.stderr)
+    return RunDir(out, run.name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--datasets", nargs="+", choices=list(NAMES), default=list(NAMES))
+    parser.add_argument("--steps", type=int, default=6400, help="training steps (a multiple of 100)")
+    parser.add_argument("--samples", type=int, default=evaluation.DEFAULT_SAMPLES, help="samples per FID")
+    parser.add_argument("--out", type=Path, default=ROOT / "checkpoints")
+    args = parser.parse_args()
+    for dataset in args.datasets:
+        build(dataset, args.steps, args.out, args.samples)
+
+
+if __name__ == "__main__":
+    main()
