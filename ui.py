@@ -173,6 +173,14 @@ def pick_run(label: str = "Run", key: str = "run") -> RunDir | None:
     return runs[name]
 
 
+def warn_if_damaged(run: RunDir) -> None:
+    """One line naming the run's damaged checkpoints (left out of every view), if any."""
+    damaged = run.damaged()
+    if damaged:
+        listed = "; ".join(f"epoch {epoch}: {problem}" for epoch, problem in damaged.items())
+        st.warning(f"Damaged checkpoint(s), left out: {listed}.")
+
+
 def show_error(exc: Exception) -> None:
     st.error(str(exc) if isinstance(exc, GanlibError) else f"{type(exc).__name__}: {exc}")
 

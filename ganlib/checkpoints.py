@@ -19,6 +19,7 @@ come in as arguments (or from ``ganlib.gan`` when ``load_models`` builds them).
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from collections.abc import Callable
@@ -82,19 +83,81 @@ class Checkpoint:
 
 
 def find(epochs_dir: Path) -> list[Checkpoint]:
-    """The complete checkpoints in ``epochs_dir``, oldest first (temp folders are not listed)."""
+    """The usable checkpoints in ``epochs_dir``, oldest first: temp folders of a save still under
+    way are not listed, nor damaged folders (``damaged`` says what is wrong with those)."""
     if not epochs_dir.is_dir():
         return []
     found = []
     for path in epochs_dir.iterdir():
-        if not path.name.isdigit():
-            continue
-        try:
-            state = atomic.read_json(path / STATE_FILE)
-        except (OSError, ValueError):
-            continue
-        found.append(Checkpoint(int(path.name), path, state))
+        if path.name.isdigit():
+            state, problem = _inspect(path)
+            if problem is None:
+                found.append(Checkpoint(int(path.name), path, state))
     return sorted(found, key=lambda c: c.epoch)
+
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def damaged(epochs_dir: Path) -> dict[int, str]:
+    """The checkpoint folders that cannot be used, each with what is wrong: no or unreadable
+    ``state.json``, a weights file missing, truncated or not HDF5, a grid missing or not a PNG.
+    Reads headers and file structure, not weights: cheap enough for every page view."""
+    found = {}
+    for path in epochs_dir.iterdir() if epochs_dir.is_dir() else []:
+        if path.name.isdigit() and (problem := _inspect(path)[1]):
+            found[int(path.name)] = problem
+    return dict(sorted(found.items()))
+
+
+def _inspect(path: Path) -> tuple[dict[str, Any], str | None]:
+    """A checkpoint folder's state and what is wrong with it (None: nothing)."""
+    try:
+        state = atomic.read_json(path / STATE_FILE)
+    except FileNotFoundError:
+        return {}, f"no {STATE_FILE}"
+    except (OSError, ValueError):
+        return {}, f"{STATE_FILE} is not JSON"
+    if not isinstance(state, dict) or not isinstance(state.get("step"), int):
+        return {}, f"{STATE_FILE} has no step"
+    sampler = EMA_FILE if (path / EMA_FILE).is_file() else GENERATOR_FILE
+    for name in (sampler, DISCRIMINATOR_FILE):
+        if not (path / name).is_file():
+            return state, f"no {name}"
+        if not _is_hdf5(path / name):
+            return state, f"{name} is damaged (truncated or not a Keras weights file)"
+    try:
+        with open(path / GRID_FILE, "rb") as f:
+            if f.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE:
+                return state, f"{GRID_FILE} is not a PNG"
+    except OSError:
+        return state, f"no {GRID_FILE}"
+    return state, None
+
+
+def _is_hdf5(path: Path) -> bool:
+    try:
+        stat = path.stat()
+    except OSError:
+        return False
+    return _opens_as_hdf5(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4096)
+def _opens_as_hdf5(path: str, size: int, mtime_ns: int) -> bool:  # size and mtime: the cache key
+    """An HDF5 file whose structure opens: a cut-off file fails here (its stored end of file lies
+    beyond the real one), as does anything else written over it."""
+    import h5py
+
+    try:
+        with open(path, "rb") as f:
+            if f.read(len(HDF5_SIGNATURE)) != HDF5_SIGNATURE:
+                return False
+        with h5py.File(path, "r") as store:
+            return "layers" in store or "vars" in store
+    except (OSError, ValueError):
+        return False
 
 
 def remove_unfinished(epochs_dir: Path) -> list[str]:

@@ -198,6 +198,7 @@ def cmd_runs(args) -> int:
         "best_epoch",
         "best_fid",
         "best_fid_samples",
+        "damaged",
     ]
     table = [[str(row.get(c, "") if row.get(c) is not None else "") for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in table)) for i, c in enumerate(columns)]
@@ -252,6 +253,8 @@ def cmd_evaluate(args) -> int:
 
     run = RunDir.from_path(args.run)
     engine = evaluation.Engine(run, args.samples, args.evaluator)
+    for epoch, problem in run.damaged().items():  # reported, and every other epoch evaluated
+        print(json.dumps({"epoch": epoch, "damaged": problem}))
     epochs = _parse_epochs(args.epochs, run.epochs())
     floor = engine.floor()
     results = engine.evaluate(epochs, progress=_progress_bar)

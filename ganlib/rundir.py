@@ -19,6 +19,7 @@ readable and resumes from its last complete checkpoint.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -75,6 +76,10 @@ log = logging.getLogger(__name__)
 
 class RunError(GanlibError):
     pass
+
+
+class RunWriteError(RunError):
+    """The run's folder stopped taking writes (a full disk, a read-only or vanished folder)."""
 
 
 def default_runs_dir() -> Path:
@@ -215,7 +220,8 @@ class RunDir:
 
     def unlock(self) -> None:
         if self._lock_holder() == os.getpid():
-            (self.path / "lock.json").unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # a read-only folder: the stale lock reads "interrupted"
+                (self.path / "lock.json").unlink(missing_ok=True)
 
     def is_locked(self) -> bool:
         return self._lock_holder() is not None
@@ -235,8 +241,12 @@ class RunDir:
 
     # -- checkpoints -------------------------------------------------------------------------
     def checkpoints(self) -> list[Checkpoint]:
-        """Complete checkpoints, oldest first. Half-written ones (temp folders) are not listed."""
+        """Usable checkpoints, oldest first. Half-written (temp) and damaged folders are not listed."""
         return checkpoints_lib.find(self.epochs_dir)
+
+    def damaged(self) -> dict[int, str]:
+        """Epochs whose checkpoint folder is damaged, with what is wrong with each."""
+        return checkpoints_lib.damaged(self.epochs_dir)
 
     def epochs(self) -> list[int]:
         return [c.epoch for c in self.checkpoints()]
@@ -251,6 +261,8 @@ class RunDir:
         for c in checkpoints:
             if c.epoch == epoch:
                 return c
+        if (problem := self.damaged().get(epoch)) is not None:
+            raise RunError(f"run {self.name!r}: the checkpoint of epoch {epoch} is damaged ({problem})")
         raise RunError(f"run {self.name!r} has no checkpoint for epoch {epoch} (saved: {self._epoch_list()})")
 
     def _epoch_list(self) -> str:
@@ -316,6 +328,7 @@ class RunDir:
             "best_epoch": best.get("epoch"),
             "best_fid": best.get("fid"),
             "best_fid_samples": best.get("samples"),
+            "damaged": ", ".join(f"{epoch} ({problem})" for epoch, problem in self.damaged().items()) or None,
         }
 
 

@@ -11,7 +11,7 @@ from ganlib import GanlibError, callbacks, checkpoints, latents, models
 from ganlib import data as data_lib
 from ganlib import gan as gan_lib
 from ganlib.config import ConfigError, TrainConfig
-from ganlib.rundir import RunDir, RunError, RunState
+from ganlib.rundir import RunDir, RunError, RunState, RunWriteError
 
 # How often the live view's grid is redrawn: often enough to watch digits form, and at a few
 # milliseconds per 64-image grid, free next to the training step.
@@ -59,14 +59,20 @@ def train(
     dataset = data_lib.load_dataset(config.dataset, "train", config.image_size)
     if models.ARCHITECTURES[config.model].conditional and dataset.num_classes < 2:
         raise ConfigError([f"{config.model} needs class labels: use a folder with one sub-folder per class"])
-    if resume:
-        run.lock()  # before touching the config: another process may be training this run
-        run.update_config(config)
-    else:
-        run.create(config, _meta(dataset))
-        run.lock()
+    try:  # the data is in memory by now: an OSError from here on is the run failing to be written
+        if resume:
+            run.lock()  # before touching the config: another process may be training this run
+            run.update_config(config)
+        else:
+            run.create(config, _meta(dataset))
+            run.lock()
+    except OSError as exc:
+        raise _write_failure(run, exc) from exc
     try:
-        return _fit(config, run, dataset, control, report, verbose, log)
+        try:
+            return _fit(config, run, dataset, control, report, verbose, log)
+        except OSError as exc:
+            raise _write_failure(run, exc) from exc
     except BaseException as exc:
         message = str(exc) if isinstance(exc, GanlibError) else f"{type(exc).__name__}: {exc}"
         detail = "" if isinstance(exc, GanlibError) else traceback.format_exc(limit=5)
@@ -75,6 +81,18 @@ def train(
         raise
     finally:
         run.unlock()
+
+
+def _write_failure(run: RunDir, exc: OSError) -> RunWriteError:
+    reason = exc.strerror or str(exc)
+    where = f" ({exc.filename})" if exc.filename else ""
+    kept = run.epochs()
+    saved = (
+        f"the checkpoints saved before are intact (newest: epoch {kept[-1]})"
+        if kept
+        else "no checkpoint was saved"
+    )
+    return RunWriteError(f"training stopped: cannot write to the run folder: {reason}{where}; {saved}")
 
 
 def resume(run: RunDir, until_epoch: int | None = None, **options) -> RunState:

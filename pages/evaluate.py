@@ -14,6 +14,7 @@ run = ui.pick_run()
 if run is None:
     st.stop()
 epochs = run.epochs()
+ui.warn_if_damaged(run)
 if not epochs:
     st.info(f"{run.name} has no checkpoint yet.")
     st.stop()

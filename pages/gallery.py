@@ -16,12 +16,14 @@ run = ui.pick_run()
 if run is None:
     st.stop()
 checkpoints = {c.epoch: c for c in run.checkpoints()}
+ui.warn_if_damaged(run)
 if not checkpoints:
     st.info(f"{run.name} has no checkpoint yet.")
     st.stop()
 epochs = list(checkpoints)
 config = run.config()
 best = (run.best() or {}).get("epoch")
+best = best if best in checkpoints else None  # a best epoch since damaged is not offered
 
 # -- the grid of one epoch, beside another -------------------------------------------------------
 left, right = st.columns([3, 1])

@@ -82,6 +82,9 @@ if rows:
             "best_fid_samples": st.column_config.NumberColumn(
                 "FID samples", help="FID is biased by sample count: compare FIDs of one count only"
             ),
+            "damaged": st.column_config.TextColumn(
+                "damaged", help="Checkpoints that cannot be used (left out of every view), and why"
+            ),
         },
     )
 else:

@@ -119,17 +119,20 @@ def resume_form() -> None:
         return
     labels = {}  # one read of each run's status, checkpoints and config per page run
     for run in list_runs(ui.runs_dir()):
-        state, checkpoints = run.status().get("state"), run.checkpoints()
-        if state.resumable and checkpoints:
+        status, checkpoints = run.status(), run.checkpoints()
+        if status.get("state").resumable and checkpoints:
             config = run.config()
-            labels[f"{run.name} ({state}, epoch {checkpoints[-1].epoch}/{config.epochs})"] = (run, config)
+            label = f"{run.name} ({status['state']}, epoch {checkpoints[-1].epoch}/{config.epochs})"
+            labels[label] = (run, config, status.get("error"))
     if not labels:
         return
     with st.form("resume"):
         st.subheader("Resume a run")
         c1, c2 = st.columns([3, 1])
         choice = c1.selectbox("Run", list(labels))
-        run, config = labels[choice]
+        run, config, error = labels[choice]
+        if error:  # a failed run says why it stopped (a full disk, NaN losses, ...)
+            c1.error(f"Why it stopped: {error}")
         more = c2.number_input("Train until epoch", 1, 100_000, config.epochs)
         if st.form_submit_button("Resume"):
             start(lambda: manager.resume_run(run.name, int(more)))

@@ -247,3 +247,46 @@ def test_the_contact_sheet_shows_every_checkpoint_with_its_fid_and_opens_one(app
     next(b for b in at.button if b.label == f"Mark epoch {chosen} as best").click().run()
     assert not at.exception
     assert run.best()["epoch"] == chosen and run.best()["chosen_by"] == "person"
+
+
+def test_damaged_checkpoints_are_marked_and_every_other_epoch_shows(app_runs):
+    run = RunDir(app_runs, "demo-mnist")
+    run.checkpoint(4).grid_path.unlink()
+    weights = run.checkpoint(8).ema_path
+    weights.write_bytes(weights.read_bytes()[:10_000])  # cut off
+    home = open_page("pages/home.py")
+    damaged = dict(zip(home.dataframe[0].value["name"], home.dataframe[0].value["damaged"]))
+    assert "4 (no grid.png)" in damaged["demo-mnist"] and "8 (ema_generator" in damaged["demo-mnist"]
+    for page in ("pages/gallery.py", "pages/evaluate.py"):
+        at = open_page(page)
+        assert not at.exception, [e.value for e in at.exception]
+        assert any("epoch 4: no grid.png" in w.value and "epoch 8:" in w.value for w in at.warning)
+    gallery = open_page("pages/gallery.py")
+    assert gallery.select_slider[0].options == [str(e) for e in (1, 2, 16, 32, 64)]
+
+
+def test_the_train_page_says_why_a_run_stopped(app_runs, monkeypatch):
+    import errno
+
+    from conftest import tiny_config
+
+    from ganlib import checkpoints
+    from ganlib.rundir import RunWriteError
+    from ganlib.train import train
+
+    run = RunDir(app_runs, "full-disk")
+    train(tiny_config(epochs=1), run)
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patched, pytest.raises(RunWriteError):
+        patched.setattr(checkpoints, "write", no_space)
+        train(tiny_config(epochs=2), run, resume=True)
+    at = open_page("pages/train.py")
+    by_label(at.selectbox, "Run").set_value("full-disk (failed, epoch 1/2)").run()
+    errors = " ".join(e.value for e in at.error)
+    assert (
+        "Why it stopped: training stopped: cannot write to the run folder: No space left on device" in errors
+    )
+    assert "intact (newest: epoch 1)" in errors

@@ -105,3 +105,19 @@ def test_data_command_lists_datasets():
     assert {d["dataset"] for d in lines} == {"mnist", "fashion_mnist"}
     assert all(d["status"].startswith("ok") for d in lines)
     assert np.all([d["path"] for d in lines])
+
+
+def test_runs_and_evaluate_report_a_damaged_epoch_and_go_on(trained_run, runs_dir):
+    import shutil
+
+    run = RunDir(runs_dir, "damaged")
+    shutil.copytree(trained_run.path, run.path)
+    run.checkpoint(2).grid_path.write_bytes(b"not a png")
+    table = ganlib_cli("runs", "--runs-dir", runs_dir).stdout
+    assert "damaged" in table.splitlines()[0] and "2 (grid.png is not a PNG)" in table
+    lines = [
+        json.loads(line)
+        for line in ganlib_cli("evaluate", "--run", run.path, "--samples", 100).stdout.splitlines()
+    ]
+    assert lines[0] == {"epoch": 2, "damaged": "grid.png is not a PNG"}
+    assert [line["epoch"] for line in lines[1:-1]] == [1, 3]  # every other epoch is evaluated

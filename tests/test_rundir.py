@@ -20,21 +20,37 @@ def test_torn_history_line_is_skipped(runs_dir):
     assert run.history_path.read_text() == '{"step": 1}\n'
 
 
-def test_corrupt_checkpoint_gives_a_clear_error_and_resume_falls_back(trained_run, runs_dir, tmp_path):
-    import shutil
-
-    run = RunDir(runs_dir, "corrupt")
+@pytest.mark.parametrize(
+    "damage, problem",
+    [
+        (
+            lambda c: c.generator_path.write_bytes(c.generator_path.read_bytes()[:5000]),
+            "generator.weights.h5 is damaged",
+        ),
+        (
+            lambda c: c.discriminator_path.write_bytes(b"not weights" * 100),
+            "discriminator.weights.h5 is damaged",
+        ),
+        (lambda c: (c.path / "state.json").write_text("{cut"), "state.json is not JSON"),
+        (lambda c: c.grid_path.unlink(), "no grid.png"),
+    ],
+)
+def test_a_damaged_checkpoint_is_reported_the_others_load_and_resume_falls_back(
+    trained_run, runs_dir, damage, problem
+):
+    run = RunDir(runs_dir, "damaged")
     shutil.copytree(trained_run.path, run.path)
-    latest = run.checkpoint()
-    data = latest.generator_path.read_bytes()
-    latest.generator_path.write_bytes(data[: len(data) // 3])  # half-written weights
-    with pytest.raises(checkpoints.CheckpointError, match=f"epoch {latest.epoch} is unreadable"):
-        checkpoints.load_models(run)
-    logs = []
-    train(tiny_config(epochs=4), run, resume=True, log=logs.append)
-    assert any("skipping checkpoint" in line for line in logs)
-    assert run.epochs() == [1, 2, 3, 4]
-    checkpoints.load_models(run, epoch=3)  # re-saved from the fallback, loadable again
+    damage(run.checkpoint(3))
+    assert list(run.damaged()) == [3] and problem in run.damaged()[3]
+    assert run.epochs() == [1, 2]  # every other epoch is listed and loads
+    checkpoints.load_models(run, 2)
+    with pytest.raises(RunError, match=f"epoch 3 is damaged \\({problem}"):
+        run.checkpoint(3)
+    assert problem in run.summary()["damaged"]
+    train(tiny_config(epochs=4), run, resume=True)  # from epoch 2, the newest intact one
+    assert run.epochs() == [1, 2, 3, 4] and run.damaged() == {}
+    steps = [r["step"] for r in run.history() if r["kind"] == "step"]
+    assert steps == sorted(set(steps)) and steps[-1] == 12  # history cut back to epoch 2, no repeats
 
 
 def test_half_written_checkpoint_folder_is_invisible(trained_run, runs_dir):

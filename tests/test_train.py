@@ -10,7 +10,7 @@ from conftest import tiny_config
 from ganlib import checkpoints, losses
 from ganlib import gan as gan_lib
 from ganlib.callbacks import TrainingControl, TrainingDiverged
-from ganlib.rundir import RunDir, RunError
+from ganlib.rundir import RunDir, RunError, RunWriteError
 from ganlib.train import train
 
 
@@ -134,11 +134,16 @@ def test_second_process_cannot_take_a_locked_run(runs_dir):
         train(tiny_config(epochs=2), run, resume=True)
 
 
+def _digest(folder) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 def test_full_disk_fails_the_run_cleanly_and_keeps_earlier_checkpoints(runs_dir, monkeypatch):
     import errno
 
     run = RunDir(runs_dir, "full-disk")
     train(tiny_config(epochs=1), run)
+    saved = _digest(run.epochs_dir)
     real_writers = checkpoints.writers
 
     def writers_on_a_full_disk(gan, grid_png):
@@ -148,13 +153,37 @@ def test_full_disk_fails_the_run_cleanly_and_keeps_earlier_checkpoints(runs_dir,
         return {**real_writers(gan, grid_png), "grid.png": no_space}
 
     monkeypatch.setattr(checkpoints, "writers", writers_on_a_full_disk)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(RunWriteError, match="cannot write to the run folder: No space left on device"):
         train(tiny_config(epochs=2), run, resume=True)
-    assert run.status()["state"] == "failed" and "No space left" in run.status()["error"]
-    assert run.epochs() == [1] and not list(run.epochs_dir.glob(".*"))  # no half-written folder
+    status = run.status()
+    assert status["state"] == "failed" and "intact (newest: epoch 1)" in status["error"]
+    assert _digest(run.epochs_dir) == saved  # no half-written folder, epoch 1 untouched
     monkeypatch.undo()
     train(tiny_config(epochs=2), run, resume=True)  # space is back: it resumes from epoch 1
     assert run.epochs() == [1, 2]
+
+
+def test_a_read_only_run_folder_stops_training_with_a_message_and_loses_nothing(runs_dir, monkeypatch):
+    import errno
+
+    from ganlib import atomic
+    from ganlib.rundir import RunDir as Run
+
+    run = RunDir(runs_dir, "read-only")
+    train(tiny_config(epochs=1), run)
+    saved = _digest(run.path)
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(run.path))
+
+    # Every way the trainer writes: atomic files (checkpoints, status, preview) and history appends.
+    monkeypatch.setattr(atomic, "atomic_path", read_only)
+    monkeypatch.setattr(Run, "append_history", read_only)
+    with pytest.raises(RunWriteError, match="cannot write to the run folder: Read-only file system"):
+        train(tiny_config(epochs=3), run, resume=True)
+    monkeypatch.undo()
+    assert _digest(run.path) == saved  # nothing changed, nothing lost
+    assert run.epochs() == [1]
 
 
 def test_history_with_several_steps_per_execution(runs_dir):
