@@ -23,7 +23,7 @@ class ConfigError(GanlibError):
 
 def check_run_name(name: str) -> str:
     """Return ``name`` if it is a safe run-directory name (no separators, no ``..``)."""
-    if not isinstance(name, str) or not RUN_NAME_PATTERN.match(name) or ".." in name:
+    if not isinstance(name, str) or not RUN_NAME_PATTERN.fullmatch(name) or ".." in name:
         raise ConfigError(
             [
                 f"invalid run name {name!r}: use 1-64 letters, digits, '.', '_' or '-', "

@@ -26,7 +26,13 @@ def test_wrong_types_are_refused_with_a_message():
         TrainConfig(lr_d="fast").validate()
 
 
-@pytest.mark.parametrize("name", ["../evil", "a/b", "..", ".hidden", "", "x" * 65, "a\\b", "a b"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../evil", "a/b", "..", ".hidden", "", "x" * 65, "x" * 100_000, "a\\b", "a b", "/etc/passwd",
+        "a\x00b", "demo-mnist\n", "d\u0435mo-mnist", "\uff44emo", "a\u200bb", None, 7,
+    ],
+)  # fmt: skip
 def test_bad_run_names_are_refused(name):
     with pytest.raises(ConfigError):
         check_run_name(name)

@@ -131,3 +131,13 @@ def test_bad_history_lines_anywhere_are_skipped_with_a_warning(runs_dir, caplog)
     with caplog.at_level("WARNING", logger="ganlib.rundir"):
         assert [r["step"] for r in run.history()] == [1, 2, 3]
     assert "skipped 5 unreadable line(s)" in caplog.text
+
+
+def test_weights_of_another_shape_give_a_clear_error_not_a_crash(trained_run, runs_dir):
+    run = RunDir(runs_dir, "reshaped")
+    shutil.copytree(trained_run.path, run.path)
+    meta = json.loads(run.config_path.read_text())
+    meta["config"]["width"] = 0.5  # the weights on disk are of width 0.25
+    run.config_path.write_text(json.dumps(meta))
+    with pytest.raises(checkpoints.CheckpointError, match="checkpoint of epoch 3 is unreadable"):
+        checkpoints.load_models(run, 3)
