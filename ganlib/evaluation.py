@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from ganlib.rundir import ChosenBy, RunDir
 if TYPE_CHECKING:
     from ganlib.gan import GAN
 
+log = logging.getLogger(__name__)
 ENGINE_VERSION = 1
 FLOOR_FILE = "floor.json"  # in the run's eval/: the real-data floor per cache key
 REAL_GRID_FILE = "real-test-grid.png"  # in eval/: real test images, for a host without the dataset
@@ -158,11 +160,18 @@ def _result_of(entry: Any, checkpoint: checkpoints.Checkpoint) -> EpochResult | 
 
 
 def _read_cache(path: Path) -> dict:
+    """A cache file's entries; a damaged file is recomputed (and rewritten), not a crash."""
     try:
         cache = atomic.read_json(path)
-    except (OSError, ValueError):
+    except FileNotFoundError:
         return {}
-    return cache if isinstance(cache, dict) else {}  # a damaged file is recomputed, not a crash
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring the damaged evaluation cache %s (%s); it is computed again", path, exc)
+        return {}
+    if not isinstance(cache, dict):
+        log.warning("ignoring the evaluation cache %s: not a JSON object; it is computed again", path)
+        return {}
+    return cache
 
 
 def real_floor(dataset: str, samples: int, evaluator_name: str, image_size: int | None = None) -> SetMetrics:

@@ -164,3 +164,23 @@ def test_a_folder_of_samples_is_compared_whole_and_a_short_count_is_said(tmp_pat
     )
     assert json.loads(done.stdout.splitlines()[0])["samples"] == 30  # not the 90% "train" split
     assert "only 30 images to compare (100 asked)" in done.stderr
+
+
+def test_a_damaged_cache_file_is_recomputed_with_a_warning_not_a_crash(trained_run, tmp_path, caplog):
+    import logging
+    import shutil
+
+    run = RunDir(tmp_path, "bad-cache")
+    shutil.copytree(trained_run.path, run.path)
+    engine = evaluation.Engine(run, samples=100)
+    engine.evaluate([1, 2])
+    (run.eval_dir / "epoch-0001.json").write_text('{"mnist|n=100|v=1": {"fid": 1.0, "ki')  # cut off
+    (run.eval_dir / "epoch-0002.json").write_text("[1, 2, 3]")
+    (run.eval_dir / "floor.json").write_bytes(b"\x00\xff garbage")
+    with caplog.at_level(logging.WARNING, logger="ganlib.evaluation"):
+        assert evaluation.cached_results(run) == {}
+        results = evaluation.Engine(run, samples=100).evaluate([1, 2])
+        evaluation.Engine(run, samples=100).floor()
+    assert [r.epoch for r in results] == [1, 2]
+    assert sum("ignoring" in m for m in caplog.messages) >= 3
+    assert evaluation.Engine(run, samples=100).cached(1) is not None  # rewritten whole

@@ -68,9 +68,9 @@ def _weights(run: RunDir) -> dict[str, np.ndarray]:
     for path in (checkpoint.generator_path, checkpoint.discriminator_path, checkpoint.optimizer_path):
         with h5py.File(path, "r") as store:
             store.visititems(
-                lambda name, item, p=path: out.__setitem__(f"{p.name}/{name}", item[()])
-                if isinstance(item, h5py.Dataset)
-                else None
+                lambda name, item, p=path: (
+                    out.__setitem__(f"{p.name}/{name}", item[()]) if isinstance(item, h5py.Dataset) else None
+                )
             )
     return out
 
