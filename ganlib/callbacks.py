@@ -4,6 +4,8 @@ progress, pause/stop from another thread, and per-epoch reseeding for exact resu
 
 from __future__ import annotations
 
+import collections
+import logging
 import math
 import threading
 import time
@@ -11,11 +13,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import keras
+import numpy as np
 
-from ganlib import GanlibError, checkpoints
+from ganlib import GanlibError, alerts, checkpoints
 from ganlib import gan as gan_lib
 from ganlib.gan import METRIC_NAMES
 from ganlib.rundir import RunDir, RunState
+
+log = logging.getLogger(__name__)
 
 
 class TrainingDiverged(GanlibError):
@@ -168,11 +173,12 @@ class HistoryLogger(keras.callbacks.Callback):
     every epoch end (the epoch mean). Raises ``TrainingDiverged`` on a NaN or infinite loss.
     """
 
-    def __init__(self, run: RunDir, clock: StepClock, log_every: int):
+    def __init__(self, run: RunDir, clock: StepClock, log_every: int, watch: AlertWatch | None = None):
         super().__init__()
         self.run = run
         self.clock = clock
         self.log_every = log_every
+        self.watch = watch
         self._last = (0, dict.fromkeys(METRIC_NAMES, 0.0))
         self._last_time = time.perf_counter()
 
@@ -215,6 +221,8 @@ class HistoryLogger(keras.callbacks.Callback):
             **{k: round(v, 6) for k, v in metrics.items()},
         }
         self.run.append_history([record])
+        if self.watch is not None and kind == "step":
+            self.watch.add_history(record)
         bad = [k for k in ("d_loss", "g_loss") if not math.isfinite(metrics[k])]
         if bad:
             raise TrainingDiverged(
@@ -234,6 +242,8 @@ class Checkpointer(keras.callbacks.Callback):
         self.epochs = epochs
         self.grid_inputs = grid_inputs  # (latents, labels or None), fixed for the whole run
 
+        self.saved: int | None = None  # the epoch of the checkpoint saved last
+
     def on_epoch_end(self, epoch, logs=None):
         done = epoch + 1
         if not self.clock.epoch_completed(epoch) or (done % self.every and done != self.epochs):
@@ -241,6 +251,99 @@ class Checkpointer(keras.callbacks.Callback):
         grid_png = gan_lib.grid_png(self.model, self.grid_inputs)
         state = {"step": self.clock.step, "elapsed": round(self.clock.elapsed, 3)}
         self.run.save_checkpoint(done, state, checkpoints.writers(self.model, grid_png))
+        self.saved = done
+
+
+class AlertWatch:
+    """Checks ``ganlib.alerts`` at each new log point and quality point, and records an alert in
+    the run when it starts (again only after it has cleared)."""
+
+    def __init__(self, run: RunDir):
+        self.run = run
+        self.history: collections.deque[dict] = collections.deque(maxlen=500)
+        self.quality: list[dict] = []
+        self.raised: set[alerts.AlertKind] = set()
+
+    def add_history(self, record: dict) -> None:
+        self.history.append(record)
+        self._check()
+
+    def add_quality(self, record: dict) -> None:
+        self.quality.append(record)
+        self._check()
+
+    def _check(self) -> None:
+        found = alerts.check(list(self.history), self.quality[-2:])
+        for alert in found:
+            if alert.kind not in self.raised:
+                self.run.append_alert(alert.to_dict())
+        self.raised = {alert.kind for alert in found}
+
+
+class QualityProbe(keras.callbacks.Callback):
+    """Quality while it trains: after each checkpoint, FID, precision/recall and class coverage
+    of the sampling generator at ``samples`` samples against as many held-out real images (the
+    same latents each time, so points compare), with the real-data floor at that count, appended
+    to ``quality.jsonl``. At 1,000 samples it costs about a second a checkpoint (docs/benchmarks.md).
+    A quick FID is biased upwards by its small count: it shows the trend, Evaluate's 10,000-sample
+    FID is the number to compare."""
+
+    def __init__(
+        self, run: RunDir, clock: StepClock, checkpointer: Checkpointer, samples: int, watch: AlertWatch
+    ):
+        super().__init__()
+        self.run = run
+        self.clock = clock
+        self.checkpointer = checkpointer
+        self.samples = samples
+        self.watch = watch
+        self._reference = None  # (evaluator, real features, floor), loaded at the first checkpoint
+        self._off = False
+
+    def _load_reference(self):
+        from ganlib import evaluation
+
+        config = self.run.config()
+        evaluator = evaluation.cached_evaluator(config.dataset)
+        real = evaluation.real_features(
+            config.dataset, "test", self.samples, config.dataset, config.image_size
+        )
+        floor = evaluation.real_floor(config.dataset, self.samples, config.dataset, config.image_size)
+        return evaluator, real, floor
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._off or self.checkpointer.saved != epoch + 1:
+            return
+        from ganlib import evaluation, latents
+
+        started = time.perf_counter()
+        try:
+            self._reference = self._reference or self._load_reference()
+        except GanlibError as exc:  # e.g. a folder dataset with no evaluator trained for it
+            log.warning("no live quality for %s: %s", self.run.name, exc)
+            self._off = True
+            return
+        evaluator, real, floor = self._reference
+        gan = self.model
+        z = np.random.default_rng([self.run.config().seed, 555]).standard_normal(
+            (self.samples, gan.latent_dim)
+        )
+        fake = gan.sample(z.astype(np.float32), latents.uniform_labels(self.samples, gan.num_classes))
+        metrics = evaluation.compare(real, evaluator(fake))
+        record = {
+            "step": self.clock.step,
+            "epoch": epoch + 1,
+            "elapsed": round(self.clock.elapsed, 3),
+            "samples": self.samples,
+            "fid": round(metrics.fid, 4),
+            "floor_fid": round(floor.fid, 4),
+            "precision": round(metrics.precision, 4),
+            "recall": round(metrics.recall, 4),
+            "classes_covered": metrics.coverage.classes_covered,
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+        self.run.append_quality(record)
+        self.watch.add_quality(record)
 
 
 class PreviewWriter(keras.callbacks.Callback):

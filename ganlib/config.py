@@ -185,6 +185,12 @@ SETTINGS: dict[str, Setting] = {
         "Log every (steps)", "Steps between points on the live charts (each the mean over those steps).", 1, 100_000
     ),
     "seed": Setting("Seed", "Same seed, same machine, same run.", 0, 2**31 - 1),
+    "live_fid_samples": Setting(
+        "Live FID samples",
+        "At each checkpoint, a quick FID, precision/recall and class coverage at this many samples, charted "
+        "live (not comparable with Evaluate's 10,000-sample FID).",
+        100, 10_000, off=0,
+    ),
     "image_size": Setting(
         "Image size", "Folder datasets: resize to this square size.", 8, 256, zero_means="the images' own size",
         in_form=False,
@@ -221,6 +227,7 @@ class TrainConfig:
     checkpoint_every: int = 1  # epochs between checkpoints; the last epoch is always saved
     log_every: int = 50  # steps between history lines (every epoch end is logged too)
     seed: int = 0
+    live_fid_samples: int = 1000  # quick FID at each checkpoint (0 = off): quality while it trains
     image_size: int | None = None  # folder datasets: resize to this square size
     steps_per_execution: int = 1
     extra: dict[str, Any] = field(default_factory=dict)  # free-form notes, kept as given

@@ -314,7 +314,8 @@ def to_unit_range(images):
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
     """Generator output in [-1, 1] back to uint8 pixels."""
-    return np.clip(np.round((np.asarray(images) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    pixels = np.nan_to_num(np.asarray(images), nan=-1.0)  # a diverged G draws black, not garbage
+    return np.clip(np.round((pixels + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
 def training_dataset(

@@ -3,6 +3,8 @@
     <runs-dir>/<name>/
         config.json          every setting (TrainConfig) plus its meta: dataset facts and library versions
         history.jsonl        one JSON object per log point (appended; a torn last line is ignored)
+        quality.jsonl        live quick FID, precision/recall and coverage at each checkpoint
+        alerts.jsonl         alerts raised while training (D wins, mode collapse, divergence)
         status.json          training | paused | stopped | finished | failed, with progress or error
         best.json            the chosen best epoch and who chose it (evaluation or a person)
         preview.png          the fixed-seed grid of the current weights, refreshed every few
@@ -153,45 +155,44 @@ class RunDir:
     def config(self) -> TrainConfig:
         return TrainConfig.from_dict(self.meta()["config"])
 
-    # -- history -----------------------------------------------------------------------------
+    # -- history, live quality and alerts: JSON lines, one record a line, each with its step --
+    # Appends are not atomic, but a torn last line is skipped when read; a resume rewrites the
+    # files atomically, so a kill -9 never leaves them unreadable.
+    @property
+    def quality_path(self) -> Path:
+        return self.path / "quality.jsonl"
+
+    @property
+    def alerts_path(self) -> Path:
+        return self.path / "alerts.jsonl"
+
     def append_history(self, records: list[dict[str, Any]]) -> None:
-        # Appends are not atomic, but a torn last line is skipped by history(); resume rewrites
-        # the file atomically, so a kill -9 never leaves it unreadable.
-        with open(self.history_path, "a") as f:
-            f.write("".join(json.dumps(r) + "\n" for r in records))
-            f.flush()
+        _append_lines(self.history_path, records)
 
     def history(self) -> list[dict[str, Any]]:
         """Every log point; a line that is not one (torn by a kill, edited, corrupted) is
         skipped with a warning, wherever it is in the file."""
-        try:
-            lines = self.history_path.read_bytes().decode("utf-8", errors="replace").splitlines()
-        except FileNotFoundError:
-            return []
-        records, bad = [], []
-        for number, line in enumerate(lines, start=1):
-            try:
-                record = json.loads(line)
-            except ValueError:
-                record = None
-            if isinstance(record, dict) and isinstance(record.get("step"), int):
-                records.append(record)
-            elif line.strip():
-                bad.append(number)
-        if bad:
-            log.warning(
-                "%s: skipped %d unreadable line(s) of %s: %s",
-                self.name,
-                len(bad),
-                self.history_path.name,
-                bad[:10],
-            )
-        return records
+        return _read_lines(self.history_path, self.name)
+
+    def append_quality(self, record: dict[str, Any]) -> None:
+        _append_lines(self.quality_path, [record])
+
+    def quality(self) -> list[dict[str, Any]]:
+        """The live quality points (quick FID and friends at each checkpoint), oldest first."""
+        return _read_lines(self.quality_path, self.name)
+
+    def append_alert(self, record: dict[str, Any]) -> None:
+        _append_lines(self.alerts_path, [record])
+
+    def alerts(self) -> list[dict[str, Any]]:
+        return _read_lines(self.alerts_path, self.name)
 
     def truncate_history(self, last_step: int) -> None:
-        """Keep the log points up to ``last_step`` (the checkpoint a resume starts from)."""
-        kept = [r for r in self.history() if r.get("step", 0) <= last_step]
-        atomic.write_bytes(self.history_path, "".join(json.dumps(r) + "\n" for r in kept).encode())
+        """Keep the records up to ``last_step`` (the checkpoint a resume starts from)."""
+        for path in (self.history_path, self.quality_path, self.alerts_path):
+            if path.exists() or path == self.history_path:
+                kept = [r for r in _read_lines(path, self.name) if r.get("step", 0) <= last_step]
+                atomic.write_bytes(path, "".join(json.dumps(r) + "\n" for r in kept).encode())
 
     # -- status and lock ---------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -330,6 +331,32 @@ class RunDir:
             "best_fid_samples": best.get("samples"),
             "damaged": ", ".join(f"{epoch} ({problem})" for epoch, problem in self.damaged().items()) or None,
         }
+
+
+def _append_lines(path: Path, records: list[dict[str, Any]]) -> None:
+    with open(path, "a") as f:
+        f.write("".join(json.dumps(r) + "\n" for r in records))
+        f.flush()
+
+
+def _read_lines(path: Path, run_name: str) -> list[dict[str, Any]]:
+    try:
+        lines = path.read_bytes().decode("utf-8", errors="replace").splitlines()
+    except FileNotFoundError:
+        return []
+    records, bad = [], []
+    for number, line in enumerate(lines, start=1):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if isinstance(record, dict) and isinstance(record.get("step"), int):
+            records.append(record)
+        elif line.strip():
+            bad.append(number)
+    if bad:
+        log.warning("%s: skipped %d unreadable line(s) of %s: %s", run_name, len(bad), path.name, bad[:10])
+    return records
 
 
 def list_runs(runs_dir: Path | str | None = None) -> list[RunDir]:

@@ -146,11 +146,18 @@ def _fit(config, run, dataset, control, report, verbose, log) -> RunState:
 
     grid_inputs = latents.grid_inputs(config.latent_dim, config.seed, gan.num_classes)
     preview = callbacks.PreviewWriter(run, clock, grid_inputs, PREVIEW_EVERY_SEC)
+    watch = callbacks.AlertWatch(run)
+    checkpointer = callbacks.Checkpointer(run, clock, config.checkpoint_every, config.epochs, grid_inputs)
     fit_callbacks = [
         clock,
         callbacks.EpochReseeder(config.seed),
-        callbacks.HistoryLogger(run, clock, config.log_every),
-        callbacks.Checkpointer(run, clock, config.checkpoint_every, config.epochs, grid_inputs),
+        callbacks.HistoryLogger(run, clock, config.log_every, watch),
+        checkpointer,
+        *(
+            [callbacks.QualityProbe(run, clock, checkpointer, config.live_fid_samples, watch)]
+            if config.live_fid_samples
+            else []
+        ),
         preview,
         reporter,
         callbacks.ControlCallback(control, clock, set_state, on_pause=preview.write),

@@ -26,7 +26,7 @@ FORM_ROWS = [
     ["lr_g", "lr_d", "beta_1", "steps_per_epoch"],
 ]
 STABILISER_ROW = ["label_smoothing", "spectral_norm", "instance_noise", "label_flip", "ema", "d_steps"]
-LAST_ROW = ["checkpoint_every", "log_every", "seed"]
+LAST_ROW = ["checkpoint_every", "log_every", "live_fid_samples", "seed"]
 RUN_NAME_HELP = "Letters, digits, '.', '_' and '-'; the run's folder name."
 
 
@@ -142,10 +142,18 @@ def resume_form() -> None:
 EPOCH_AXIS_FROM = 2.0
 
 
+def _version(path: Path) -> tuple[int, int]:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return (0, 0)
+    return (stat.st_size, stat.st_mtime_ns)
+
+
 @st.cache_resource(max_entries=4, show_spinner=False)
-def live_charts(history_path: str, version: tuple[int, int], smoothing: float, loss_name: str):
-    """The three live charts, rebuilt only when the history file changes (``version`` is its
-    size and modification time): the page polls every second, the trainer logs less often."""
+def live_charts(history_path: str, version: tuple, smoothing: float, loss_name: str):
+    """The live charts, rebuilt only when the history or quality file changes (``version``: their
+    sizes and modification times): the page polls every few seconds, the trainer logs less often."""
     run = RunDir.from_path(Path(history_path).parent)
     records = run.history()
     # Log points every few steps; a run with tiny epochs may only have its epoch means.
@@ -161,14 +169,19 @@ def live_charts(history_path: str, version: tuple[int, int], smoothing: float, l
         return x, ui.smooth([r[key] for r in history], smoothing)
 
     loss = losses.LOSSES.get(loss_name, losses.LOSSES["bce"])
-    # One figure of three panels: the browser lays out and paints one plot instead of three.
+    quality = run.quality()
+    # One figure of four panels: the browser lays out and paints one plot instead of four.
     panels = [
         ("Losses", "", {"D loss": "d_loss", "G loss": "g_loss"}),
         ("Discriminator outputs", loss.score_label, {"D(x)": "d_real", "D(G(z))": "d_fake"}),
         ("D accuracy", "", {"acc. real": "acc_real", "acc. fake": "acc_fake"}),
     ]
+    quality_title = f"Live quick FID ({quality[-1]['samples']:,} samples)" if quality else "Live quick FID"
     figure = make_subplots(
-        rows=1, cols=3, subplot_titles=[title for title, _, _ in panels], horizontal_spacing=0.08
+        rows=1,
+        cols=4,
+        subplot_titles=[*(title for title, _, _ in panels), quality_title],
+        horizontal_spacing=0.06,
     )
     for col, (_, y_title, keys) in enumerate(panels, start=1):
         for name, key in keys.items():
@@ -179,6 +192,21 @@ def live_charts(history_path: str, version: tuple[int, int], smoothing: float, l
             )
         figure.update_xaxes(title_text=axis, row=1, col=col)
         figure.update_yaxes(title_text=y_title, row=1, col=col)
+    if quality:
+        qx = [q[axis] for q in quality]
+        figure.add_trace(
+            go.Scatter(x=qx, y=[q["fid"] for q in quality], mode="lines+markers", name="quick FID"),
+            row=1,
+            col=4,
+        )
+        floor = [q["floor_fid"] for q in quality]
+        figure.add_trace(
+            go.Scatter(x=qx, y=floor, mode="lines", name="real-data floor", line=dict(dash="dot")),
+            row=1,
+            col=4,
+        )
+        figure.update_yaxes(type="log", row=1, col=4)
+    figure.update_xaxes(title_text=axis, row=1, col=4)
     figure.update_layout(
         height=360, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.28)
     )
@@ -186,19 +214,19 @@ def live_charts(history_path: str, version: tuple[int, int], smoothing: float, l
 
 
 def charts(run: RunDir, smoothing: float) -> None:
-    try:
-        stat = run.history_path.stat()
-    except FileNotFoundError:
-        stat = None
-    built = stat and live_charts(
-        str(run.history_path), (stat.st_size, stat.st_mtime_ns), smoothing, run.config().loss
-    )
+    version = (_version(run.history_path), _version(run.quality_path))
+    built = version[0] != (0, 0) and live_charts(str(run.history_path), version, smoothing, run.config().loss)
     if not built:
         st.caption("Charts appear after the first log point.")
         return
     figure, accuracy_label = built
     st.plotly_chart(figure, key="live-charts")
-    st.caption(f"D accuracy: {accuracy_label}.")
+    st.caption(
+        f"D accuracy: {accuracy_label}. Live quick FID: at each checkpoint, on few samples (biased upwards: "
+        "the trend, not a score); Evaluate computes the 10,000-sample FID to compare."
+    )
+    for alert in run.alerts():  # recorded by the trainer: D wins, mode collapse, divergence
+        st.warning(f"**{alert['kind']}** at step {alert['step']:,}: {alert['detail']}.")
 
 
 def newest_grid(run: RunDir) -> None:

@@ -1,5 +1,6 @@
 """The real app, driven by streamlit.testing.v1.AppTest, on a copy of the shipped demo run."""
 
+import json
 import shutil
 import sys
 import time
@@ -110,6 +111,7 @@ def test_train_page_starts_a_tiny_job_and_shows_its_history(app_runs):
         ("Steps per epoch (0 = all)", 3),
         ("Batch size", 16),
         ("Width", 0.25),
+        ("Live FID samples", 200),
     ]:
         by_label(at.number_input, label).set_value(value)
     next(b for b in at.button if b.label == "Start").click().run()
@@ -122,9 +124,15 @@ def test_train_page_starts_a_tiny_job_and_shows_its_history(app_runs):
     at.run()
     assert not at.exception
     assert any("from-the-app" in h.value for h in at.subheader)
-    assert len(at.get("plotly_chart")) == 1  # losses, D outputs and D accuracy as three panels
+    (chart,) = at.get("plotly_chart")  # losses, D outputs, D accuracy and live quality: one figure
+    titles = [a["text"] for a in json.loads(chart.proto.spec)["layout"]["annotations"]]
+    assert titles == ["Losses", "Discriminator outputs", "D accuracy", "Live quick FID (200 samples)"]
+    assert [q["epoch"] for q in run.quality()] == [1, 2]
     captions = [image.proto.imgs[0].caption for image in at.get("image")]
     assert "fixed-seed grid, epoch 2" in captions, captions
+    run.append_alert({"kind": "D wins", "step": 6, "detail": "D has judged 100% of fakes correctly"})
+    at.run()
+    assert any("D wins" in w.value and "at step 6" in w.value for w in at.warning)
 
 
 def test_demo_mode_switches_training_off(app_runs, monkeypatch):
