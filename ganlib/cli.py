@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from ganlib import GanlibError, checkpoints
 from ganlib.config import PRESETS, SETTINGS, TrainConfig, setting_type
 from ganlib.rundir import RunDir, default_runs_dir, list_runs
@@ -89,7 +91,23 @@ def build_parser() -> ArgumentParser:
     evaluate.add_argument(
         "--evaluator", default=None, help="dataset name or inception:PATH (default: the run's)"
     )
+    evaluate.add_argument(
+        "--per-class",
+        action="store_true",
+        help="add each class's FID and label accuracy (conditional models)",
+    )
     evaluate.set_defaults(handler=cmd_evaluate)
+
+    neighbours = commands.add_parser(
+        "neighbours", help="a PNG of samples, each beside its nearest training images (memorisation)"
+    )
+    neighbours.add_argument("--run", required=True, help="DIR/NAME of the run")
+    neighbours.add_argument("--epoch", type=int, default=None, help="default: the newest")
+    neighbours.add_argument("--out", required=True, help="the PNG to write")
+    neighbours.add_argument("--n", type=int, default=8, help="samples (rows), 1-64")
+    neighbours.add_argument("--k", type=int, default=4, help="neighbours per sample, 1-16")
+    neighbours.add_argument("--seed", type=int, default=0)
+    neighbours.set_defaults(handler=cmd_neighbours)
 
     fid = commands.add_parser("fid", help="compare two image sources")
     fid.add_argument("--real", required=True, help="DATASET:SPLIT, folder:PATH or run:DIR/NAME[@EPOCH]")
@@ -258,8 +276,9 @@ def cmd_evaluate(args) -> int:
     epochs = _parse_epochs(args.epochs, run.epochs())
     floor = engine.floor()
     results = engine.evaluate(epochs, progress=_progress_bar)
+    hidden = {"fingerprint"} | (set() if args.per_class else {"per_class"})
     for result in results:
-        print(json.dumps({k: v for k, v in result.to_dict().items() if k != "fingerprint"}))
+        print(json.dumps({k: v for k, v in result.to_dict().items() if k not in hidden}))
     best = evaluation.record_best(run, results, engine.metric_label)
     summary = {
         "summary": run.name,
@@ -275,6 +294,24 @@ def cmd_evaluate(args) -> int:
         "best_chosen_by": best and best["chosen_by"],
     }
     print(json.dumps(summary))
+    return 0
+
+
+def cmd_neighbours(args) -> int:
+    from ganlib import atomic, evaluation, images
+
+    if not 1 <= args.n <= 64 or not 1 <= args.k <= 16:
+        raise GanlibError("--n must be between 1 and 64 and --k between 1 and 16")
+    run = RunDir.from_path(args.run)
+    epoch = run.checkpoint(args.epoch).epoch
+    samples, neighbours, distances = evaluation.nearest_training_images(run, epoch, args.n, args.k, args.seed)
+    rows = [image for sample, near in zip(samples, neighbours) for image in (sample, *near)]
+    atomic.write_bytes(args.out, images.png_bytes(images.grid(np.stack(rows), columns=args.k + 1)))
+    print(
+        json.dumps(
+            {"run": run.name, "epoch": epoch, "out": str(args.out), "distances": distances.round(3).tolist()}
+        )
+    )
     return 0
 
 

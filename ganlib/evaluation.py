@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from ganlib.gan import GAN
 
 log = logging.getLogger(__name__)
-ENGINE_VERSION = 1
+ENGINE_VERSION = 2  # 2: per-class figures and the copy share (memorisation)
 FLOOR_FILE = "floor.json"  # in the run's eval/: the real-data floor per cache key
 REAL_GRID_FILE = "real-test-grid.png"  # in eval/: real test images, for a host without the dataset
 EPOCH_FILE = "epoch-{epoch:04d}.json"  # in eval/: one epoch's results per cache key
@@ -55,11 +55,21 @@ def real_features(dataset: str, split: str, samples: int, evaluator_name: str, i
 
 
 def real_images(dataset: str, split: str, samples: int, image_size: int | None = None) -> np.ndarray:
+    return _real_subset(dataset, split, samples, image_size)[0]
+
+
+def real_labels(dataset: str, split: str, samples: int, image_size: int | None = None) -> np.ndarray | None:
+    """The labels of the images ``real_images`` returns (None for an unlabelled folder)."""
+    return _real_subset(dataset, split, samples, image_size)[1]
+
+
+def _real_subset(dataset: str, split: str, samples: int, image_size: int | None):
+    """A fixed random subset of ``samples`` images of a split (all of it when it is smaller)."""
     data = data_lib.load_dataset(dataset, split, image_size)
     if samples >= len(data):
-        return data.images
+        return data.images, data.labels
     index = np.sort(np.random.default_rng(2024).choice(len(data), samples, replace=False))
-    return data.images[index]
+    return data.images[index], None if data.labels is None else data.labels[index]
 
 
 @dataclass(frozen=True)
@@ -112,6 +122,9 @@ class EpochResult(SetMetrics):
     d_acc_fake: float  # and on fresh generated ones
     seconds: float = 0.0
     fingerprint: str = ""  # the weights evaluated (content), so a re-saved checkpoint is redone
+    # Conditional models: per class asked for, {"label", "samples", "fid", "label_accuracy"}.
+    per_class: list[dict] | None = None
+    copy_share: float | None = None  # memorisation (metrics.copy_share); None without a train split
 
 
 def compare(real: tuple[np.ndarray, np.ndarray], fake: tuple[np.ndarray, np.ndarray]) -> SetMetrics:
@@ -265,13 +278,19 @@ class Engine:
         gan, checkpoint = checkpoints.load_models(self.run, epoch)
         seed = self.config.seed
         z = np.random.default_rng([seed, 777, epoch]).standard_normal((self.samples, gan.latent_dim))
-        fake = gan.sample(z.astype(np.float32))
-        real = real_features(
-            self.config.dataset, "test", self.samples, self.evaluator_name, self.config.image_size
-        )
+        asked = latents.uniform_labels(self.samples, gan.num_classes)  # balanced classes
+        fake = self.evaluator(gan.sample(z.astype(np.float32), asked))
+        dataset, size = self.config.dataset, self.config.image_size
+        real = real_features(dataset, "test", self.samples, self.evaluator_name, size)
         d_acc_real, d_acc_fake = self._discriminator_accuracy(gan)
+        labels = real_labels(dataset, "test", self.samples, size)
+        per_class = None
+        if gan.conditional and labels is not None:
+            per_class = metrics.per_class(real[0], labels, fake[0], fake[1], asked)
         result = EpochResult(
-            **vars(compare(real, self.evaluator(fake))),
+            **vars(compare(real, fake)),
+            per_class=per_class,
+            copy_share=self._copy_share(fake[0], real[0]),
             epoch=epoch,
             step=checkpoint.step,
             samples=self.samples,
@@ -285,6 +304,16 @@ class Engine:
             path = self._cache_path(epoch)
             atomic.write_json(path, {**_read_cache(path), self.key: result.to_dict()})
         return result
+
+    def _copy_share(self, fake_features: np.ndarray, held_out: np.ndarray) -> float | None:
+        """Memorisation against the whole training split (None when it is not at hand)."""
+        try:
+            train = real_features(
+                self.config.dataset, "train", 10**9, self.evaluator_name, self.config.image_size
+            )
+        except GanlibError:
+            return None
+        return metrics.copy_share(fake_features, train[0], held_out)
 
     def _discriminator_accuracy(self, gan: GAN) -> tuple[float, float]:
         """D's accuracy on held-out real test images and on fresh generated ones, as the
@@ -326,6 +355,22 @@ def best_epoch(results: list[EpochResult]) -> EpochResult | None:
     """Lowest FID, ties broken by KID."""
     finite = [r for r in results if np.isfinite(r.fid)]
     return min(finite, key=lambda r: (round(r.fid, 6), r.kid)) if finite else None
+
+
+def nearest_training_images(
+    run: RunDir, epoch: int, count: int = 8, k: int = 4, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Memorisation, by eye: ``count`` fresh samples of ``epoch``, each with its ``k`` nearest
+    training images in the evaluator's feature space. Returns (samples, neighbours of shape
+    (count, k, H, W, C), their feature distances (count, k))."""
+    config = run.config()
+    sampler = checkpoints.load_sampler(run, epoch)
+    z = latents.truncated_latents(config.latent_dim, seed, count)
+    samples = sampler.sample(z, latents.uniform_labels(count, sampler.num_classes))
+    train = real_images(config.dataset, "train", 10**9, config.image_size)
+    train_features = real_features(config.dataset, "train", 10**9, config.dataset, config.image_size)[0]
+    distances, index = metrics.nearest(cached_evaluator(config.dataset)(samples)[0], train_features, k)
+    return samples, train[index], distances
 
 
 def record_best(run: RunDir, results: list[EpochResult], label: str) -> dict | None:

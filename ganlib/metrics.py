@@ -127,3 +127,57 @@ def class_coverage(probabilities: np.ndarray, min_share: float = 0.1) -> dict:
         "classes_covered": int((shares >= min_share / classes).sum()),
         "classes": classes,
     }
+
+
+def per_class(
+    real_features: np.ndarray,
+    real_labels: np.ndarray,
+    fake_features: np.ndarray,
+    fake_probabilities: np.ndarray,
+    fake_labels: np.ndarray,
+) -> list[dict]:
+    """For a conditional generator, each class asked for: the FID of its samples against real
+    images of that class (intra-class FID), and its label accuracy, the share of its samples the
+    classifier puts in that class (the classifier accuracy score of the StudioGAN papers)."""
+    out = []
+    for label in range(fake_probabilities.shape[1]):
+        real, fake = real_features[real_labels == label], fake_features[fake_labels == label]
+        asked = fake_probabilities[fake_labels == label]
+        out.append(
+            {
+                "label": label,
+                "samples": len(fake),
+                "fid": fid(real, fake) if len(real) > 1 and len(fake) > 1 else float("nan"),
+                "label_accuracy": float((asked.argmax(axis=1) == label).mean())
+                if len(asked)
+                else float("nan"),
+            }
+        )
+    return out
+
+
+def nearest(
+    queries: np.ndarray, reference: np.ndarray, k: int = 1, chunk: int = 500
+) -> tuple[np.ndarray, np.ndarray]:
+    """Euclidean distances to, and indices of, each query's ``k`` nearest reference points."""
+    queries, reference = np.asarray(queries, np.float32), np.asarray(reference, np.float32)
+    distances = np.empty((len(queries), k), np.float32)
+    indices = np.empty((len(queries), k), np.int64)
+    for i in range(0, len(queries), chunk):
+        d = _pairwise_sq_distances(queries[i : i + chunk], reference)
+        part = np.argpartition(d, k - 1, axis=1)[:, :k] if k < d.shape[1] else np.argsort(d, axis=1)[:, :k]
+        order = np.take_along_axis(d, part, axis=1).argsort(axis=1)
+        indices[i : i + chunk] = np.take_along_axis(part, order, axis=1)
+        distances[i : i + chunk] = np.sqrt(np.take_along_axis(d, indices[i : i + chunk], axis=1))
+    return distances, indices
+
+
+COPY_QUANTILE = 0.1
+
+
+def copy_share(fake: np.ndarray, train: np.ndarray, held_out: np.ndarray) -> float:
+    """Memorisation: the share of samples closer to their nearest training image than 90% of
+    held-out real images are to theirs. Samples from the data distribution score about 0.1
+    (like held-out images); copies of training images score near 1."""
+    threshold = np.quantile(nearest(held_out, train)[0][:, 0], COPY_QUANTILE)
+    return float((nearest(fake, train)[0][:, 0] < threshold).mean())

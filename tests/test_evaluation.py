@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import ganlib_cli
 
-from ganlib import checkpoints, data, evaluation
+from ganlib import checkpoints, data, evaluation, images, metrics
 from ganlib import gan as gan_lib
 from ganlib.features import EvaluatorError, load_evaluator
 from ganlib.rundir import ChosenBy, RunDir
@@ -184,3 +184,55 @@ def test_a_damaged_cache_file_is_recomputed_with_a_warning_not_a_crash(trained_r
     assert [r.epoch for r in results] == [1, 2]
     assert sum("ignoring" in m for m in caplog.messages) >= 3
     assert evaluation.Engine(run, samples=100).cached(1) is not None  # rewritten whole
+
+
+def test_per_class_figures_single_out_the_class_a_generator_gets_wrong():
+    # "Samples" of a generator that draws every digit well except 3, where it draws 5s.
+    evaluator = evaluation.cached_evaluator("mnist")
+    train = data.load_dataset("mnist", "train")
+    asked = np.repeat(np.arange(10), 300)
+    drawn = np.where(asked == 3, 5, asked)
+    fake = train.images[np.concatenate([np.flatnonzero(train.labels == c)[:300] for c in drawn[::300]])]
+    real_images = evaluation.real_images("mnist", "test", 5000)
+    real_labels = evaluation.real_labels("mnist", "test", 5000)
+    real_f, _ = evaluator(real_images)
+    fake_f, fake_p = evaluator(fake)
+    rows = {row["label"]: row for row in metrics.per_class(real_f, real_labels, fake_f, fake_p, asked)}
+    assert rows[3]["label_accuracy"] < 0.05 and all(rows[c]["label_accuracy"] > 0.95 for c in rows if c != 3)
+    assert rows[3]["fid"] > 10 * max(rows[c]["fid"] for c in rows if c != 3)
+
+
+def test_the_copy_share_rises_when_the_samples_are_training_images():
+    evaluator = evaluation.cached_evaluator("mnist")
+    train_f = evaluation.real_features("mnist", "train", 10**9, "mnist")[0]
+    held_out = evaluator(data.load_dataset("mnist", "test").images[:2000])[0]
+    fresh = evaluator(data.load_dataset("mnist", "test").images[2000:4000])[0]
+    copies = evaluator(data.load_dataset("mnist", "train").images[:2000])[0]
+    assert metrics.copy_share(fresh, train_f, held_out) < 0.2  # like held-out images: about 0.1
+    assert metrics.copy_share(copies, train_f, held_out) > 0.95
+
+
+def test_evaluate_per_class_and_neighbours_on_the_command_line(runs_dir, tmp_path):
+    from conftest import tiny_config
+
+    from ganlib.train import train
+
+    run = RunDir(runs_dir, "conditional")
+    train(tiny_config(model="cdcgan", epochs=1), run)
+    lines = [
+        json.loads(x)
+        for x in ganlib_cli(
+            "evaluate", "--run", run.path, "--samples", 200, "--per-class"
+        ).stdout.splitlines()
+    ]
+    (result,) = [line for line in lines if "per_class" in line]
+    assert [row["label"] for row in result["per_class"]] == list(range(10))
+    assert all(row["samples"] == 20 and 0 <= row["label_accuracy"] <= 1 for row in result["per_class"])
+    assert 0 <= result["copy_share"] <= 1
+    plain = json.loads(ganlib_cli("evaluate", "--run", run.path, "--samples", 200).stdout.splitlines()[0])
+    assert "per_class" not in plain
+    out = tmp_path / "neighbours.png"
+    printed = json.loads(ganlib_cli("neighbours", "--run", run.path, "--out", out, "--n", 3, "--k", 4).stdout)
+    assert len(printed["distances"]) == 3 and all(len(row) == 4 for row in printed["distances"])
+    sheet = images.read_png(str(out))
+    assert sheet.shape[:2] == (3 * 30 + 2, 5 * 30 + 2)  # a row per sample: it and its 4 neighbours
