@@ -7,8 +7,6 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from ganlib import GanlibError, checkpoints
 from ganlib.config import PRESETS, SETTINGS, TrainConfig, setting_type
 from ganlib.rundir import RunDir, default_runs_dir, list_runs
@@ -305,8 +303,7 @@ def cmd_neighbours(args) -> int:
     run = RunDir.from_path(args.run)
     epoch = run.checkpoint(args.epoch).epoch
     samples, neighbours, distances = evaluation.nearest_training_images(run, epoch, args.n, args.k, args.seed)
-    rows = [image for sample, near in zip(samples, neighbours) for image in (sample, *near)]
-    atomic.write_bytes(args.out, images.png_bytes(images.grid(np.stack(rows), columns=args.k + 1)))
+    atomic.write_bytes(args.out, images.png_bytes(images.neighbour_sheet(samples, neighbours)))
     print(
         json.dumps(
             {"run": run.name, "epoch": epoch, "out": str(args.out), "distances": distances.round(3).tolist()}

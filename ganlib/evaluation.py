@@ -33,6 +33,7 @@ FLOOR_FILE = "floor.json"  # in the run's eval/: the real-data floor per cache k
 REAL_GRID_FILE = "real-test-grid.png"  # in eval/: real test images, for a host without the dataset
 EPOCH_FILE = "epoch-{epoch:04d}.json"  # in eval/: one epoch's results per cache key
 REAL_GRID_IMAGES = 64
+TRUNCATION_LEVELS = (0.5, 1.0, 1.5, 2.0, None)  # None: the untruncated normal
 DEFAULT_SAMPLES = 10_000
 MAX_SAMPLES = 50_000
 Progress = Callable[[float, str], None]
@@ -304,6 +305,30 @@ class Engine:
             path = self._cache_path(epoch)
             atomic.write_json(path, {**_read_cache(path), self.key: result.to_dict()})
         return result
+
+    def truncation_sweep(
+        self, epoch: int, levels: tuple[float | None, ...] = TRUNCATION_LEVELS, samples: int = 2000
+    ) -> list[dict[str, Any]]:
+        """FID, precision and recall of ``epoch`` with latents from the normal truncated at each
+        level (None: not truncated), at ``samples`` samples, the same latents' seed at every
+        level: the diversity (recall) a person gives up for fidelity (precision). In memory only."""
+        config = self.config
+        sampler = checkpoints.load_sampler(self.run, epoch)
+        real = real_features(config.dataset, "test", samples, self.evaluator_name, config.image_size)
+        rows = []
+        for level in levels:
+            z = latents.truncated_latents(config.latent_dim, config.seed, samples, level)
+            fake = self.evaluator(sampler.sample(z, latents.uniform_labels(samples, sampler.num_classes)))
+            result = compare(real, fake)
+            rows.append(
+                {
+                    "truncation": level,
+                    "fid": result.fid,
+                    "precision": result.precision,
+                    "recall": result.recall,
+                }
+            )
+        return rows
 
     def _copy_share(self, fake_features: np.ndarray, held_out: np.ndarray) -> float | None:
         """Memorisation against the whole training split (None when it is not at hand)."""

@@ -9,6 +9,12 @@ import numpy as np
 from PIL import Image
 
 
+def neighbour_sheet(samples: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
+    """One row per sample: the sample, then its neighbours (``neighbours``: (N, K, H, W, C))."""
+    rows = [image for sample, near in zip(samples, neighbours) for image in (sample, *near)]
+    return grid(np.stack(rows), columns=neighbours.shape[1] + 1)
+
+
 def grid(images: np.ndarray, columns: int | None = None, pad: int = 2) -> np.ndarray:
     """Tile uint8 images (N, H, W, C) into one image, ``columns`` wide (default: square)."""
     count, height, width, channels = images.shape

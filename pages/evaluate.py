@@ -3,10 +3,11 @@
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
+from plotly.subplots import make_subplots
 
 import ui
 from ganlib import GanlibError, data, evaluation, losses
-from ganlib.rundir import ChosenBy
+from ganlib.rundir import ChosenBy, RunDir
 
 ui.route_through_app()
 st.title("Evaluate")
@@ -115,6 +116,28 @@ st.caption(
     f"precision {floor.precision:.3f}, recall {floor.recall:.3f}. Features: {engine.evaluator_label}."
 )
 
+class_names = run.meta().get("class_names") or []
+c1, c2 = st.columns(2)
+shares = [r for r in results if r.copy_share is not None]
+if shares:
+    copies = go.Scatter(x=[r.epoch for r in shares], y=[r.copy_share for r in shares], mode="lines+markers")
+    figure = chart([copies], "Memorisation: copy share (lower is better)", (0.1, "like held-out images"))
+    c1.plotly_chart(figure, key="copies")
+    c1.caption(
+        "Share of samples closer to a training image than 90% of held-out real images are to theirs: "
+        "about 0.1 for a generator that samples the data, near 1 for one that copies it."
+    )
+if class_names and not any(r.per_class for r in results):
+    # Unconditional: which classes the samples fall in, epoch by epoch.
+    histogram = go.Heatmap(
+        z=[[count / max(sum(r.coverage.histogram), 1) for count in r.coverage.histogram] for r in results],
+        x=class_names, y=[str(e) for e in x], colorscale="Blues", colorbar=dict(title="share"),
+    )  # fmt: skip
+    figure = go.Figure(histogram)
+    figure.update_layout(title="Classes the samples fall in (classifier)", height=300, yaxis_title="epoch",
+                         margin=dict(l=10, r=10, t=40, b=10))  # fmt: skip
+    c2.plotly_chart(figure, key="histogram")
+
 # -- one epoch in detail ---------------------------------------------------------------------------
 st.subheader("Inspect an epoch")
 default = x.index(best_epoch) if best_epoch in x else int(np.argmin([r.fid for r in results]))
@@ -133,6 +156,34 @@ table = {
 }
 table["classes_covered"] = result.coverage.classes_covered
 c3.dataframe({"metric": list(table), "value": [round(float(v), 5) for v in table.values()]}, hide_index=True)
+if result.per_class:
+    names = [
+        class_names[row["label"]] if row["label"] < len(class_names) else str(row["label"])
+        for row in result.per_class
+    ]
+    st.markdown(f"**Per class, epoch {epoch}** (each class's samples against real images of that class)")
+    p1, p2 = st.columns([3, 2])
+    figure = make_subplots(specs=[[{"secondary_y": True}]])
+    figure.add_trace(go.Bar(x=names, y=[row["fid"] for row in result.per_class], name="intra-class FID"))
+    figure.add_trace(
+        go.Scatter(x=names, y=[row["label_accuracy"] for row in result.per_class], name="label accuracy",
+                   mode="lines+markers"),
+        secondary_y=True,
+    )  # fmt: skip
+    figure.update_yaxes(title_text="FID", secondary_y=False)
+    figure.update_yaxes(title_text="label accuracy", range=[0, 1.05], secondary_y=True)
+    figure.update_layout(height=300, margin=dict(l=10, r=10, t=10, b=10), legend=dict(orientation="h"))
+    p1.plotly_chart(figure, key="per-class")
+    p2.dataframe(
+        {
+            "class": names,
+            "FID": [round(row["fid"], 3) for row in result.per_class],
+            "label accuracy": [round(row["label_accuracy"], 3) for row in result.per_class],
+            "samples": [row["samples"] for row in result.per_class],
+        },
+        hide_index=True,
+    )
+    p2.caption("Label accuracy: the share of a class's samples the classifier puts in that class.")
 chooser = best.get("chosen_by")
 counted = f" at {best['samples']:,} samples" if best.get("samples") else ""
 c3.caption(f"Best: epoch {best_epoch} (chosen by {chooser}{counted})" if best_epoch else "No best epoch yet.")
@@ -146,6 +197,45 @@ if c3.button(f"Mark epoch {epoch} as best", disabled=ui.demo_mode() or epoch == 
         samples=result.samples,
     )
     st.rerun()
+
+
+# -- truncation -------------------------------------------------------------------------------------
+@st.cache_data(max_entries=8, show_spinner=False)
+def truncation_sweep(run_path: str, epoch: int, fingerprint: str, evaluator: str | None) -> list[dict]:
+    return evaluation.Engine(RunDir.from_path(run_path), 2000, evaluator).truncation_sweep(epoch)
+
+
+st.subheader(f"Truncation, epoch {epoch}")
+st.caption(
+    "Latents drawn from a normal cut at ±t (the Gallery's slider): smaller t trades diversity (recall) for "
+    "fidelity (precision). 2,000 samples per level, computed in memory."
+)
+if demo:
+    st.caption("Not computed in the read-only demo.")
+elif st.button(f"Compute FID at truncation levels for epoch {epoch}"):
+    with st.spinner("sampling and measuring five levels..."):
+        try:
+            rows = truncation_sweep(str(run.path), epoch, result.fingerprint, engine.evaluator_name)
+        except GanlibError as exc:
+            ui.show_error(exc)
+            st.stop()
+    labels = ["off" if row["truncation"] is None else f"{row['truncation']:g}" for row in rows]
+    t1, t2 = st.columns([3, 2])
+    figure = go.Figure(
+        [
+            go.Scatter(x=labels, y=[row[k] for row in rows], name=k, mode="lines+markers")
+            for k in ("precision", "recall")
+        ]
+    )
+    figure.update_layout(height=280, xaxis_title="truncation t", margin=dict(l=10, r=10, t=10, b=10))
+    t1.plotly_chart(figure, key="truncation")
+    t2.dataframe(
+        {
+            "truncation": labels,
+            **{k: [round(row[k], 4) for row in rows] for k in ("fid", "precision", "recall")},
+        },
+        hide_index=True,
+    )
 
 # -- compare runs ----------------------------------------------------------------------------------
 st.subheader("Compare runs")

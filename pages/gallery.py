@@ -4,8 +4,8 @@ import numpy as np
 import streamlit as st
 
 import ui
-from ganlib import GanlibError, evaluation, images, latents
-from ganlib.rundir import ChosenBy
+from ganlib import GanlibError, data, evaluation, images, latents
+from ganlib.rundir import ChosenBy, RunDir
 
 CONTACT_COLUMNS = 4
 TRUNCATIONS = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, "off"]
@@ -117,6 +117,13 @@ if model.conditional:
     chosen = c1.selectbox("Class", class_names, help="A conditional model draws the class you ask for.")
     label = class_names.index(chosen)
     what += f" of class {chosen}"
+    evaluated = scores.get(epoch)
+    if evaluated and evaluated.per_class:  # this class's figures, from the epoch's evaluation
+        row = evaluated.per_class[label]
+        c1.caption(
+            f"Class {chosen}, epoch {epoch}: intra-class FID {row['fid']:.2f}, label accuracy "
+            f"{row['label_accuracy']:.0%} ({evaluated.samples:,}-sample evaluation)."
+        )
 samples = model.sample(drawn, None if label is None else np.full(len(drawn), label, np.int32))
 cut = f", truncation {truncation:g}" if truncation else ""
 c2.image(
@@ -156,6 +163,32 @@ c1, c2 = st.columns([1, 3])
 c1.image(gif, caption="as an animation")
 c2.download_button("Interpolation GIF", gif, f"{run.name}-epoch{epoch:04d}-{method}.gif", "image/gif")
 
+
+# -- memorisation -----------------------------------------------------------------------------------
+@st.cache_data(max_entries=4, show_spinner=False)
+def nearest_training(run_path: str, epoch: int, fingerprint: str) -> tuple[bytes, list[list[float]]]:
+    samples, neighbours, distances = evaluation.nearest_training_images(RunDir.from_path(run_path), epoch)
+    return images.png_bytes(images.neighbour_sheet(samples, neighbours), scale=2), distances.round(2).tolist()
+
+
+st.subheader("Nearest training images")
+if config.dataset in data.BUILTIN and not data.installed(config.dataset):
+    st.caption(f"Needs the {config.dataset} training images, which this host does not have.")
+elif st.button(f"Show 8 samples of epoch {epoch} beside their nearest training images"):
+    with st.spinner("measuring every training image (the first time takes seconds)..."):
+        try:
+            fingerprint = str(checkpoints[epoch].sampler_path.stat().st_mtime_ns)
+            sheet, distances = nearest_training(str(run.path), epoch, fingerprint)
+        except GanlibError as exc:
+            ui.show_error(exc)
+            st.stop()
+    st.image(sheet, caption="each row: a sample, then its 4 nearest training images (classifier features)")
+    st.caption("Distances, row by row: " + "; ".join(", ".join(f"{d:g}" for d in row) for row in distances))
+    share = (scores.get(epoch) and scores[epoch].copy_share) or None
+    if share is not None:
+        st.caption(
+            f"Copy share of epoch {epoch}: {share:.3f} (about 0.1 means no memorisation; see Evaluate)."
+        )
 
 # -- training animation -----------------------------------------------------------------------------
 st.subheader("Training animation")

@@ -3,6 +3,7 @@ on 2 CPU cores.
 
     python scripts/build_demo_runs.py                     # demo-mnist and demo-fashion-mnist
     python scripts/build_demo_runs.py --datasets mnist    # one of them
+    python scripts/build_demo_runs.py --evaluate-only     # evaluate the shipped runs again
 
 Each demo run is the app's default configuration (the quick-start preset) trained for
 ``--steps`` steps with a checkpoint every 100 steps, of which those at doubling intervals are kept
@@ -57,17 +58,7 @@ def build(dataset: str, steps: int, out: Path, samples: int) -> RunDir:
             shutil.rmtree(checkpoint.path)
         else:
             checkpoints.slim(checkpoint)
-    engine = evaluation.Engine(run, samples)
-    engine.floor()
-    engine.real_grid()
-    results = engine.evaluate(progress=lambda f, m: print(f"  {run.name}: {m}", file=sys.stderr))
-    best = evaluation.record_best(run, results, engine.metric_label)
-    for result in results:
-        print(f"  epoch {result.epoch:4d} step {result.step:6d} FID {result.fid:9.3f}", file=sys.stderr)
-    print(
-        f"{run.name}: best epoch {best['epoch']} FID {best['fid']:.3f} at {samples:,} samples",
-        file=sys.stderr,
-    )
+    evaluate(run, samples)
     final = out / run.name
     shutil.rmtree(final, ignore_errors=True)
     shutil.move(run.path, final)
@@ -75,6 +66,25 @@ def build(dataset: str, steps: int, out: Path, samples: int) -> RunDir:
     size = sum(f.stat().st_size for f in final.rglob("*") if f.is_file())
     print(f"{run.name}: {len(kept)} checkpoints, {size / 1e6:.1f} MB in {final}", file=sys.stderr)
     return RunDir(out, run.name)
+
+
+def evaluate(run: RunDir, samples: int) -> None:
+    """Evaluate every checkpoint afresh, with the floor and real test images, into the run."""
+    shutil.rmtree(run.eval_dir, ignore_errors=True)
+    engine = evaluation.Engine(run, samples)
+    engine.floor()
+    engine.real_grid()
+    results = engine.evaluate(progress=lambda f, m: print(f"  {run.name}: {m}", file=sys.stderr))
+    best = evaluation.record_best(run, results, engine.metric_label)
+    for r in results:
+        print(
+            f"  epoch {r.epoch:4d} step {r.step:6d} FID {r.fid:9.3f} copy share {r.copy_share:.3f}",
+            file=sys.stderr,
+        )
+    print(
+        f"{run.name}: best epoch {best['epoch']} FID {best['fid']:.3f} at {samples:,} samples",
+        file=sys.stderr,
+    )
 
 
 def main() -> None:
@@ -85,9 +95,15 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=6400, help="training steps (a multiple of 100)")
     parser.add_argument("--samples", type=int, default=evaluation.DEFAULT_SAMPLES, help="samples per FID")
     parser.add_argument("--out", type=Path, default=ROOT / "checkpoints")
+    parser.add_argument(
+        "--evaluate-only", action="store_true", help="evaluate the runs in --out again (a new engine version)"
+    )
     args = parser.parse_args()
     for dataset in args.datasets:
-        build(dataset, args.steps, args.out, args.samples)
+        if args.evaluate_only:
+            evaluate(RunDir(args.out, NAMES[dataset]), args.samples)
+        else:
+            build(dataset, args.steps, args.out, args.samples)
 
 
 if __name__ == "__main__":
