@@ -132,6 +132,32 @@ def child_pids(pid: int) -> list[int]:
     return found
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have used so far (gone ones count 0)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def pids_named(name: str) -> list[int]:
+    """Every process whose command name contains ``name`` (e.g. Chromium's renderers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if name in (entry / "comm").read_text():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
 def start_run_from_form(page, base_url: str, name: str, fields: dict[str, str] | None = None) -> None:
     """Open the Train page, name the run, change ``fields`` (label: value), press Start and wait
     for the live panel (its Stop button)."""

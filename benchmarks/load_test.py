@@ -11,19 +11,31 @@ turn over both runs. Bounded in time and count, localhost only. Prints JSON line
 rates and their ratio, pages rendered, pages that showed an exception, server tracebacks.
 
 Read the ratio knowing that the browsers run on the same machine as the app: on 2 cores, ten
-Chromium renderers compete with the trainer for the CPU as much as the app's server does.
+Chromium renderers compete with the trainer for the CPU (the summary says how many cores the
+server, the worker and Chromium used). ``--nice-browsers`` gives Chromium the lowest CPU priority,
+as if the visitors' browsers ran on their own machines.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.appdriver import CHROMIUM, CHROMIUM_ARGS, serve, shipped_runs
+from benchmarks.appdriver import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    child_pids,
+    cpu_seconds,
+    pids_named,
+    serve,
+    shipped_runs,
+)
 from ganlib.rundir import RunDir
 
 TIMEOUT_MS = 180_000
@@ -67,7 +79,7 @@ async def browse(page, url: str, runs: list[str], until: float, tally: dict) -> 
         turn += 1
 
 
-async def measure(sessions: int, seconds: float) -> None:
+async def measure(sessions: int, seconds: float, niced: bool) -> None:
     from playwright.async_api import async_playwright
 
     folder = Path(tempfile.mkdtemp(prefix="load-"))
@@ -91,7 +103,29 @@ async def measure(sessions: int, seconds: float) -> None:
             until = time.monotonic() + seconds + 30
             browsing = asyncio.gather(*(browse(page, server.url, runs, until, tally) for page in pages))
             await asyncio.sleep(30)  # every session has opened its first pages
+            if niced:  # as if the browsers ran on the visitors' machines: they get what is left
+                worker_group = Path(f"/proc/{child_pids(server.pid)[0]}/autogroup").read_text().split()[0]
+                for pid in pids_named("chrom"):
+                    with contextlib.suppress(OSError):
+                        for thread in Path(f"/proc/{pid}/task").iterdir():  # nice is per thread
+                            os.setpriority(os.PRIO_PROCESS, int(thread.name), 19)
+                        # With autogroup scheduling, sessions share the CPU fairly whatever their
+                        # threads' nice: lower the browser session's group too, not the app's.
+                        autogroup = Path(f"/proc/{pid}/autogroup")
+                        if autogroup.read_text().split()[0] != worker_group:
+                            autogroup.write_text("19")
+            groups = {
+                "server": [server.pid],
+                "worker": child_pids(server.pid),
+                "chromium": pids_named("chrom"),
+            }
+            before = {name: cpu_seconds(pids) for name, pids in groups.items()}
+            started = time.monotonic()
             loaded = await asyncio.to_thread(steps_per_sec, run, seconds)
+            wall = time.monotonic() - started
+            cores = {
+                name: round((cpu_seconds(pids) - before[name]) / wall, 2) for name, pids in groups.items()
+            }
             await browsing
             print(
                 json.dumps({"condition": f"{sessions} sessions browsing", "steps_per_sec": round(loaded, 2)})
@@ -101,11 +135,13 @@ async def measure(sessions: int, seconds: float) -> None:
                     {
                         "summary": {
                             "sessions": sessions,
+                            "browsers_niced": niced,
                             "ratio": round(loaded / alone, 3),
                             "drop_percent": round(100 * (1 - loaded / alone), 1),
                             "pages_rendered": tally["pages"],
                             "pages_with_an_exception": tally["exceptions"],
                             "server_tracebacks": server.log().count("Traceback"),
+                            "cores_used_while_browsing": cores,
                         }
                     }
                 )
@@ -119,8 +155,11 @@ def main() -> None:
     )
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=90)
+    parser.add_argument(
+        "--nice-browsers", action="store_true", help="run Chromium at the lowest CPU priority (nice 19)"
+    )
     args = parser.parse_args()
-    asyncio.run(measure(args.sessions, args.seconds))
+    asyncio.run(measure(args.sessions, args.seconds, args.nice_browsers))
 
 
 if __name__ == "__main__":

@@ -298,3 +298,23 @@ def test_the_train_page_says_why_a_run_stopped(app_runs, monkeypatch):
         "Why it stopped: training stopped: cannot write to the run folder: No space left on device" in errors
     )
     assert "intact (newest: epoch 1)" in errors
+
+
+def test_per_class_truncation_and_memorisation_views(app_runs):
+    at = open_page("pages/evaluate.py")  # demo-mnist is conditional and evaluated with engine 2
+    assert not at.exception
+    keys = {chart.proto.id for chart in at.get("plotly_chart")}
+    assert any("per-class" in key for key in keys) and any("copies" in key for key in keys)
+    per_class = next(df.value for df in at.dataframe if "label accuracy" in df.value.columns)
+    assert list(per_class["class"]) == [str(c) for c in range(10)]
+    next(b for b in at.button if b.label.startswith("Compute FID at truncation")).click().run()
+    sweep = next(df.value for df in at.dataframe if "truncation" in df.value.columns)
+    assert list(sweep["truncation"]) == ["0.5", "1", "1.5", "2", "off"]
+    assert sweep["recall"].iloc[0] < sweep["recall"].iloc[-1]  # cutting the latents costs diversity
+
+    gallery = open_page("pages/gallery.py")
+    assert any(c.value.startswith("Class 0, epoch 64: intra-class FID") for c in gallery.caption)
+    next(b for b in gallery.button if b.label.startswith("Show 8 samples")).click().run()
+    assert not gallery.exception
+    captions = [image.proto.imgs[0].caption for image in gallery.get("image")]
+    assert any(c.startswith("each row: a sample, then its 4 nearest training images") for c in captions)

@@ -4,6 +4,7 @@ Screenshots of every page go to tests/artifacts/ (the README's come from this te
 """
 
 import os
+import time
 
 import pytest
 from conftest import ROOT
@@ -114,6 +115,12 @@ def test_start_and_stop_training(server, page):
     page.get_by_role("button", name="Stop").wait_for(timeout=60_000)
     page.wait_for_selector(".js-plotly-plot", timeout=120_000)
     page.wait_for_selector('[data-testid="stImage"] img', timeout=120_000)  # the first grid
+    quality = runs / "browser-run" / "quality.jsonl"
+    # The live quick FID (the README's screenshot): a few checkpoints' worth of points.
+    deadline = time.monotonic() + 120
+    while (not quality.exists() or len(quality.read_text().splitlines()) < 4) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    page.get_by_text("Live quick FID (1,000 samples)").wait_for(timeout=60_000)
     _shot(page, "train")
     page.get_by_role("button", name="Stop").click()
     page.get_by_text("browser-run · stopped").wait_for(timeout=60_000)
