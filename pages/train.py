@@ -176,7 +176,7 @@ def live_charts(history_path: str, version: tuple, smoothing: float, loss_name: 
         ("Discriminator outputs", loss.score_label, {"D(x)": "d_real", "D(G(z))": "d_fake"}),
         ("D accuracy", "", {"acc. real": "acc_real", "acc. fake": "acc_fake"}),
     ]
-    quality_title = f"Live quick FID ({quality[-1]['samples']:,} samples)" if quality else "Live quick FID"
+    quality_title = f"Quick FID (n={quality[-1]['samples']:,})" if quality else "Quick FID"
     figure = make_subplots(
         rows=1,
         cols=4,
@@ -222,7 +222,7 @@ def charts(run: RunDir, smoothing: float) -> None:
     figure, accuracy_label = built
     st.plotly_chart(figure, key="live-charts")
     st.caption(
-        f"D accuracy: {accuracy_label}. Live quick FID: at each checkpoint, on few samples (biased upwards: "
+        f"D accuracy: {accuracy_label}. Quick FID: live, at each checkpoint, on few samples (biased upwards: "
         "the trend, not a score); Evaluate computes the 10,000-sample FID to compare."
     )
     for alert in run.alerts():  # recorded by the trainer: D wins, mode collapse, divergence

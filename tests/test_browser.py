@@ -107,6 +107,7 @@ def test_start_and_stop_training(server, page):
         ("Steps per epoch (0 = all)", "4"),
         ("Batch size", "32"),
         ("Width", "0.25"),
+        ("Log every (steps)", "1"),
     ]:
         field = page.get_by_role("spinbutton", name=label, exact=True)
         field.fill(value)
@@ -120,7 +121,7 @@ def test_start_and_stop_training(server, page):
     deadline = time.monotonic() + 120
     while (not quality.exists() or len(quality.read_text().splitlines()) < 4) and time.monotonic() < deadline:
         time.sleep(0.5)
-    page.get_by_text("Live quick FID (1,000 samples)").wait_for(timeout=60_000)
+    page.get_by_text("Quick FID (n=1,000)").wait_for(timeout=60_000)
     _shot(page, "train")
     page.get_by_role("button", name="Stop").click()
     page.get_by_text("browser-run · stopped").wait_for(timeout=60_000)

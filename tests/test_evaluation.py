@@ -178,7 +178,7 @@ def test_a_damaged_cache_file_is_recomputed_with_a_warning_not_a_crash(trained_r
     (run.eval_dir / "epoch-0002.json").write_text("[1, 2, 3]")
     (run.eval_dir / "floor.json").write_bytes(b"\x00\xff garbage")
     with caplog.at_level(logging.WARNING, logger="ganlib.evaluation"):
-        assert evaluation.cached_results(run) == {}
+        assert not set(evaluation.cached_results(run)) & {1, 2}  # damaged: not results
         results = evaluation.Engine(run, samples=100).evaluate([1, 2])
         evaluation.Engine(run, samples=100).floor()
     assert [r.epoch for r in results] == [1, 2]
