@@ -318,3 +318,14 @@ def test_per_class_truncation_and_memorisation_views(app_runs):
     assert not gallery.exception
     captions = [image.proto.imgs[0].caption for image in gallery.get("image")]
     assert any(c.startswith("each row: a sample, then its 4 nearest training images") for c in captions)
+
+
+def test_an_unconditional_run_gets_its_class_histogram_per_epoch(app_runs, trained_run):
+    run = RunDir(app_runs, "unconditional")
+    shutil.copytree(trained_run.path, run.path)
+    evaluation.Engine(run, samples=1000).evaluate()
+    at = open_page("pages/evaluate.py", run="unconditional")
+    by_label(at.select_slider, "Samples per epoch").set_value(1000).run()
+    assert not at.exception
+    keys = {chart.proto.id for chart in at.get("plotly_chart")}
+    assert any("histogram" in key for key in keys) and not any("per-class" in key for key in keys)
