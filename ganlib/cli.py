@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ganlib import GanlibError, checkpoints
 from ganlib.config import PRESETS, SETTINGS, TrainConfig, setting_type
+from ganlib.distribute import PRECISIONS, STRATEGIES
 from ganlib.rundir import RunDir, default_runs_dir, list_runs
 
 
@@ -52,9 +53,26 @@ def build_parser() -> ArgumentParser:
     train.add_argument("--run", required=True, help="run name (a folder in the runs directory)")
     train.add_argument("--resume", action="store_true", help="continue an existing run")
     train.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default=next(iter(STRATEGIES)),
+        help="how to spread the steps: "
+        + "; ".join(f"{name}: {what}" for name, what in STRATEGIES.items())
+        + ". --batch-size is the global batch under every one",
+    )
+    train.add_argument(
         "--mirrored",
-        action="store_true",
-        help="data-parallel over every local GPU (tf.distribute.MirroredStrategy)",
+        action="store_const",
+        const="mirrored",
+        dest="strategy",
+        help="the same as --strategy mirrored (kept for older scripts)",
+    )
+    train.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=next(iter(PRECISIONS)),
+        help="; ".join(f"{name}: {what}" for name, what in PRECISIONS.items())
+        + ". A run resumes under any of them",
     )
     _add_runs_dir(train)
     train.add_argument(
@@ -159,19 +177,29 @@ def cmd_train(args) -> int:
         if getattr(args, name) is not None
     }
     config = (PRESETS[args.preset] if args.preset else TrainConfig()).replace(**given)
-    run = RunDir(args.runs_dir or default_runs_dir(), args.run)
-    if run.exists() and not args.resume:
-        raise GanlibError(f"run {run.name!r} already exists in {run.runs_dir}; pass --resume to continue it")
-    verbose = 1 if sys.stdout.isatty() else 2
-    if args.mirrored:
-        import tensorflow as tf
+    from ganlib import distribute
 
-        strategy = tf.distribute.MirroredStrategy()
-        print(f"training on {strategy.num_replicas_in_sync} replica(s); --batch-size is the global batch")
-        with strategy.scope():
-            state = train(config, run, resume=args.resume, verbose=verbose, log=print)
-    else:
-        state = train(config, run, resume=args.resume, verbose=verbose, log=print)
+    strategy = distribute.make_strategy(args.strategy)  # first: a multi-worker strategy sets up TensorFlow
+    chief = distribute.is_chief(strategy)
+    run = RunDir(args.runs_dir or default_runs_dir(), args.run)
+    if chief and run.exists() and not args.resume:
+        raise GanlibError(f"run {run.name!r} already exists in {run.runs_dir}; pass --resume to continue it")
+    if strategy.num_replicas_in_sync > 1:
+        role = "" if chief else " (a worker: the chief writes the run)"
+        print(f"training on {strategy.num_replicas_in_sync} replicas{role}; --batch-size is the global batch")
+    verbose = 1 if sys.stdout.isatty() else 2
+    state = train(
+        config,
+        run,
+        resume=args.resume,
+        verbose=verbose,
+        log=print,
+        strategy=strategy,
+        precision=args.precision,
+    )
+    if not chief:
+        print(f"{run.name}: {state}; the chief wrote the run")
+        return 0
     checkpoints = run.checkpoints()
     print(
         f"{run.name}: {state} at epoch {checkpoints[-1].epoch if checkpoints else 0}, run directory {run.path}"

@@ -345,11 +345,16 @@ def training_dataset(
     def gather(indices):
         return to_unit_range(tf.gather(images, indices)), tf.gather(labels, indices)
 
+    # Under a multi-worker strategy each worker keeps its share of every global batch (the data
+    # is in memory, not in files a worker could read a subset of).
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return (
         tf.data.Dataset.range(first_epoch, epochs)
         .flat_map(epoch_indices)
         .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         .prefetch(tf.data.AUTOTUNE)
+        .with_options(options)
     )
 
 

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ganlib import images, losses, models
+from ganlib import distribute, images, losses, models, replica
 from ganlib.config import TrainConfig
 from ganlib.data import to_uint8
 from ganlib.latents import GRID_COLUMNS, uniform_labels
@@ -93,26 +93,39 @@ class GAN(keras.Model):
         d_optimizer.build(self.discriminator.trainable_variables)
 
     def optimizer_state(self) -> OptimizerState:
-        """Both optimizers as one Keras object, so their state saves to one weights file."""
-        return OptimizerState(self.g_optimizer, self.d_optimizer)
+        """Both optimizers as one Keras object, so their state saves to one weights file. Under
+        mixed_float16 that is the wrapped Adam's state (the loss scale adapts again on resume),
+        so a checkpoint resumes under any precision."""
+        return OptimizerState(
+            *(getattr(o, "inner_optimizer", o) for o in (self.g_optimizer, self.d_optimizer))
+        )
 
     def call(self, inputs, training=False):
         return self.generator(inputs, training=training)
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # fit() first builds the model on a batch averaged over replicas, which fails under
+        # MultiWorkerMirroredStrategy (keras-team/keras#20585, open). G, D, the optimizers and
+        # the metrics are all built at construction, so there is nothing to build.
+        return
+
     # -- pieces of a step ----------------------------------------------------------------------
     def _seed(self, salt: int):
-        # Randomness is a pure function of (seed, step, salt, replica): a resumed run draws what
-        # an uninterrupted one would, and replicas under tf.distribute draw differently. Each
-        # part is folded in by a hash (no packing into one integer, which collided once salts
-        # passed their field's width), so any number of critic steps gets streams of its own.
-        replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+        # Randomness is a pure function of (seed, step, salt): a resumed run draws what an
+        # uninterrupted one would. Each part is folded in by a hash (no packing into one
+        # integer, which collided once salts passed their field's width), so any number of
+        # critic steps gets streams of its own.
         seed = tf.constant([self.seed, 0], tf.int64)
-        for part in (tf.cast(self.g_optimizer.iterations, tf.int64), salt, replica):
+        for part in (tf.cast(self.g_optimizer.iterations, tf.int64), salt):
             seed = tf.random.experimental.stateless_fold_in(seed, tf.cast(part, tf.int64))
         return seed
 
+    def _draw(self, distribution, shape, salt: int):
+        """A random tensor of this replica's ``shape``, the same numbers N replicas or one device."""
+        return replica.replica_rows(distribution, shape, self._seed(salt))
+
     def latent_batch(self, batch_size, salt: int = 0):
-        return tf.random.stateless_normal((batch_size, self.latent_dim), seed=self._seed(salt))
+        return self._draw(tf.random.stateless_normal, [batch_size, self.latent_dim], salt)
 
     def _generate(self, latent, labels, training):
         return self.generator([latent, labels] if self.conditional else latent, training=training)
@@ -122,20 +135,22 @@ class GAN(keras.Model):
             # Instance noise (Sonderby et al. 2016), annealed to zero: overlapping supports early on.
             progress = tf.cast(self.g_optimizer.iterations, tf.float32) / self.instance_noise_steps
             std = self.instance_noise * tf.maximum(0.0, 1.0 - progress)
-            images = images + std * tf.random.stateless_normal(tf.shape(images), seed=self._seed(salt))
+            noise = std * self._draw(tf.random.stateless_normal, tf.shape(images), salt)
+            images = images + tf.cast(noise, images.dtype)
         return self.discriminator([images, labels] if self.conditional else images, training=True)
 
     def _d_loss(self, real_out, fake_out, salt: int):
         if self.label_flip > 0:
             # Label flipping: for a random share of the pairs, D is told the fake is real and
             # vice versa. Swapping the outputs does it for any loss, with no extra passes.
-            flip = tf.random.stateless_uniform(tf.shape(real_out), seed=self._seed(salt)) < self.label_flip
+            flip = self._draw(tf.random.stateless_uniform, tf.shape(real_out), salt) < self.label_flip
             real_out, fake_out = tf.where(flip, fake_out, real_out), tf.where(flip, real_out, fake_out)
         return self.gan_loss.d_loss(real_out, fake_out, self.label_smoothing)
 
     def _gradient_penalty(self, real, fake, labels, salt: int):
-        alpha = tf.random.stateless_uniform([tf.shape(real)[0], 1, 1, 1], seed=self._seed(salt))
-        mixed = real + alpha * (fake - real)
+        alpha = self._draw(tf.random.stateless_uniform, [tf.shape(real)[0], 1, 1, 1], salt)
+        real = tf.cast(real, fake.dtype)
+        mixed = real + tf.cast(alpha, fake.dtype) * (fake - real)
         with tf.GradientTape() as tape:
             tape.watch(mixed)
             out = self.discriminator([mixed, labels] if self.conditional else mixed, training=True)
@@ -144,13 +159,17 @@ class GAN(keras.Model):
         return tf.reduce_mean((norm - 1.0) ** 2)
 
     @staticmethod
-    def _apply(optimizer, loss, tape, variables):
-        # Optimizers sum gradients over replicas; scale so the update is the global mean.
+    def _gradient_loss(optimizer, loss):
+        """The loss to differentiate, recorded on the tape: divided by the number of replicas,
+        because the optimizer sums gradients over replicas (Keras does the same in its own
+        ``train_step``), then multiplied by the loss scale under mixed_float16 (a
+        ``LossScaleOptimizer`` divides it out of the gradients again)."""
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        grads = tape.gradient(loss, variables)
-        if replicas > 1:
-            grads = [g / replicas for g in grads]
-        optimizer.apply_gradients(zip(grads, variables))
+        return optimizer.scale_loss(loss / replicas)
+
+    @staticmethod
+    def _apply(optimizer, gradient_loss, tape, variables):
+        optimizer.apply_gradients(zip(tape.gradient(gradient_loss, variables), variables))
 
     # -- the step ------------------------------------------------------------------------------
     def train_step(self, data):
@@ -160,9 +179,7 @@ class GAN(keras.Model):
         else:
             values = self._alternating_step(real, labels)
         if self.ema_generator is not None:
-            decay = self.ema_decay()
-            for average, weight in zip(self.ema_generator.weights, self.generator.weights):
-                average.assign(decay * average + (1.0 - decay) * weight)
+            self._update_ema()
         return self._update_metrics(*values)
 
     def ema_decay(self):
@@ -173,6 +190,26 @@ class GAN(keras.Model):
         step = tf.cast(self.g_optimizer.iterations, tf.float32)
         return tf.minimum(tf.constant(self.ema, tf.float32), (1.0 + step) / (10.0 + step))
 
+    def _update_ema(self):
+        # average <- decay * average + (1 - decay) * weight, once per step. The update runs in
+        # cross-replica context, applied to each replica's copy by the strategy, like an
+        # optimizer's own update (a plain assign from every replica is not defined for a
+        # mirrored variable).
+        pairs = [
+            (average.value, weight.value)
+            for average, weight in zip(self.ema_generator.weights, self.generator.weights)
+        ]
+
+        def update(strategy, decay):
+            def move(average, weight, decay):
+                decay = tf.cast(decay, average.dtype)
+                return average.assign(decay * average + (1.0 - decay) * tf.cast(weight, average.dtype))
+
+            for average, weight in pairs:
+                strategy.extended.update(average, move, args=(weight, decay), group=False)
+
+        tf.distribute.get_replica_context().merge_call(update, args=(self.ema_decay(),))
+
     def _joint_step(self, real, labels):
         latent = self.latent_batch(tf.shape(real)[0])
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
@@ -181,14 +218,22 @@ class GAN(keras.Model):
             fake_out = self._discriminate(fake, labels, salt=2)
             d_loss = self._d_loss(real_out, fake_out, salt=3)
             g_loss = self.gan_loss.g_loss(fake_out)
-        self._apply(self.d_optimizer, d_loss, d_tape, self.discriminator.trainable_variables)
-        self._apply(self.g_optimizer, g_loss, g_tape, self.generator.trainable_variables)
+            d_gradient_loss = self._gradient_loss(self.d_optimizer, d_loss)
+            g_gradient_loss = self._gradient_loss(self.g_optimizer, g_loss)
+        self._apply(self.d_optimizer, d_gradient_loss, d_tape, self.discriminator.trainable_variables)
+        self._apply(self.g_optimizer, g_gradient_loss, g_tape, self.generator.trainable_variables)
         return d_loss, g_loss, real_out, fake_out
+
+    def _critic_batches(self, batch):
+        """The stacked batch as ``d_steps`` batches, batch i holding rows i, i + d_steps, ...
+        Strided, not contiguous: a replica's contiguous slice of the global batch then splits
+        into its share of each critic batch, so N replicas train on what one device would."""
+        batch = tf.reshape(batch, tf.concat([[-1, self.d_steps], tf.shape(batch)[1:]], 0))
+        return [batch[:, i] for i in range(self.d_steps)]
 
     def _alternating_step(self, reals, all_labels):
         # One real batch per critic update; the generator's update uses the last one's labels.
-        reals = tf.split(reals, self.d_steps)
-        all_labels = tf.split(all_labels, self.d_steps)
+        reals, all_labels = self._critic_batches(reals), self._critic_batches(all_labels)
         batch = tf.shape(reals[0])[0]
         for i in range(self.d_steps):  # unrolled in the graph; d_steps is small
             real, labels = reals[i], all_labels[i]
@@ -201,12 +246,14 @@ class GAN(keras.Model):
                 if self.gan_loss.gradient_penalty:
                     penalty = self._gradient_penalty(real, fake, labels, salt + 4)
                     d_loss += self.gan_loss.gradient_penalty * penalty
-            self._apply(self.d_optimizer, d_loss, d_tape, self.discriminator.trainable_variables)
+                d_gradient_loss = self._gradient_loss(self.d_optimizer, d_loss)
+            self._apply(self.d_optimizer, d_gradient_loss, d_tape, self.discriminator.trainable_variables)
         with tf.GradientTape() as g_tape:
             fake = self._generate(self.latent_batch(batch), labels, training=True)
             fake_out = self._discriminate(fake, labels, salt=5)
             g_loss = self.gan_loss.g_loss(fake_out)
-        self._apply(self.g_optimizer, g_loss, g_tape, self.generator.trainable_variables)
+            g_gradient_loss = self._gradient_loss(self.g_optimizer, g_loss)
+        self._apply(self.g_optimizer, g_gradient_loss, g_tape, self.generator.trainable_variables)
         return d_loss, g_loss, real_out, fake_out
 
     def _update_metrics(self, d_loss, g_loss, real_out, fake_out):
@@ -222,7 +269,16 @@ class GAN(keras.Model):
         }
         for tracker in self.trackers:
             tracker.update_state(values[tracker.name])
-        return {tracker.name: tracker.result() for tracker in self.trackers}
+        results = {tracker.name: tracker.result() for tracker in self.trackers}
+        strategy = tf.distribute.get_strategy()
+        if (
+            isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and strategy.extended._in_multi_worker_mode()
+        ):
+            # Across workers fit() averages the logs along axis 0, which a scalar lacks
+            # (keras-team/keras#20585): give it one.
+            results = {name: tf.reshape(value, [1]) for name, value in results.items()}
+        return results
 
 
 class OptimizerState(keras.Model):
@@ -251,6 +307,10 @@ def build_gan(
     generator, discriminator = models.build_models(
         config.model, image_shape, config.latent_dim, num_classes, config.width, config.spectral_norm
     )
+    generator, discriminator = (
+        distribute.float32_outputs(generator),
+        distribute.float32_outputs(discriminator),
+    )
     gan = GAN(
         generator,
         discriminator,
@@ -267,11 +327,19 @@ def build_gan(
         ema=config.ema,
     )
     gan.compile(
-        g_optimizer=keras.optimizers.Adam(config.lr_g, beta_1=config.beta_1),
-        d_optimizer=keras.optimizers.Adam(config.lr_d, beta_1=config.beta_1),
+        g_optimizer=_optimizer(config.lr_g, config.beta_1),
+        d_optimizer=_optimizer(config.lr_d, config.beta_1),
         steps_per_execution=config.steps_per_execution,
     )
     return gan
+
+
+def _optimizer(learning_rate: float, beta_1: float) -> keras.optimizers.Optimizer:
+    optimizer = keras.optimizers.Adam(learning_rate, beta_1=beta_1)
+    if keras.config.dtype_policy().name == "mixed_float16":
+        # float16 gradients underflow: scale the loss up, and skip steps whose gradients overflow.
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
 
 
 # ---------------------------------------------------------------------------------------------

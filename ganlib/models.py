@@ -13,6 +13,7 @@ import numpy as np
 from ganlib import GanlibError, deferred
 
 keras, layers = deferred("keras"), deferred("keras.layers")  # imported when a model is built
+replica = deferred("ganlib.replica")
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,14 @@ def _units(base: int, width: float) -> int:
     return max(4, int(round(base * width)))
 
 
+def _batch_norm() -> layers.Layer:
+    """BatchNorm whose batch statistics span the global batch under tf.distribute, so N replicas
+    normalise as one device would (synchronized: an all-reduce per layer, so off on one device)."""
+    import tensorflow as tf
+
+    return layers.BatchNormalization(synchronized=tf.distribute.get_strategy().num_replicas_in_sync > 1)
+
+
 def _sn(layer: layers.Layer, spectral_norm: bool) -> layers.Layer:
     """Spectral normalisation (Miyato et al. 2018) bounds D's Lipschitz constant per layer."""
     return layers.SpectralNormalization(layer) if spectral_norm else layer
@@ -72,11 +81,11 @@ def _dcgan_generator_body(x, image_shape, width):
         raise GanlibError(f"dcgan needs an image size divisible by 4, got {height}x{wide}")
     c256, c128, c64 = (_units(c, width) for c in (256, 128, 64))
     x = layers.Dense(height // 4 * wide // 4 * c256, use_bias=False)(x)
-    x = layers.LeakyReLU(0.2)(layers.BatchNormalization()(x))
+    x = layers.LeakyReLU(0.2)(_batch_norm()(x))
     x = layers.Reshape((height // 4, wide // 4, c256))(x)
     for filters, stride in ((c128, 1), (c64, 2)):
         x = layers.Conv2DTranspose(filters, 5, strides=stride, padding="same", use_bias=False)(x)
-        x = layers.LeakyReLU(0.2)(layers.BatchNormalization()(x))
+        x = layers.LeakyReLU(0.2)(_batch_norm()(x))
     return layers.Conv2DTranspose(channels, 5, strides=2, padding="same", activation="tanh")(x)
 
 
@@ -84,7 +93,7 @@ def _dcgan_discriminator_body(x, width, spectral_norm):
     """Two strided convolutions with LeakyReLU and dropout -> one raw score."""
     for filters in (_units(64, width), _units(128, width)):
         x = _sn(layers.Conv2D(filters, 5, strides=2, padding="same"), spectral_norm)(x)
-        x = layers.Dropout(0.3)(layers.LeakyReLU(0.2)(x))
+        x = replica.Dropout(0.3)(layers.LeakyReLU(0.2)(x))
     return _sn(layers.Dense(1), spectral_norm)(layers.Flatten()(x))
 
 
@@ -131,10 +140,10 @@ def _lean_generator_body(x, image_shape, width):
         raise GanlibError(f"the lean models need an image size divisible by 4, got {height}x{wide}")
     c128, c64 = _units(128, width), _units(64, width)
     x = layers.Dense(height // 4 * wide // 4 * c128, use_bias=False)(x)
-    x = layers.ReLU()(layers.BatchNormalization()(x))
+    x = layers.ReLU()(_batch_norm()(x))
     x = layers.Reshape((height // 4, wide // 4, c128))(x)
     x = layers.Conv2DTranspose(c64, 4, strides=2, padding="same", use_bias=False)(x)
-    x = layers.ReLU()(layers.BatchNormalization()(x))
+    x = layers.ReLU()(_batch_norm()(x))
     return layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation="tanh")(x)
 
 
@@ -144,7 +153,7 @@ def _lean_discriminator_features(x, width, spectral_norm):
         _sn(layers.Conv2D(_units(64, width), 4, strides=2, padding="same"), spectral_norm)(x)
     )
     x = _sn(layers.Conv2D(_units(128, width), 4, strides=2, padding="same", use_bias=False), spectral_norm)(x)
-    return layers.Flatten()(layers.LeakyReLU(0.2)(layers.BatchNormalization()(x)))
+    return layers.Flatten()(layers.LeakyReLU(0.2)(_batch_norm()(x)))
 
 
 @architecture(
@@ -203,7 +212,7 @@ def mlp(image_shape, latent_dim, num_classes=0, width=1.0, spectral_norm=False):
     image = keras.Input(image_shape, name="image")
     x = layers.Flatten()(image)
     for units in (1024, 512, 256):
-        x = layers.Dropout(0.3)(
+        x = replica.Dropout(0.3)(
             layers.LeakyReLU(0.2)(_sn(layers.Dense(_units(units, width)), spectral_norm)(x))
         )
     discriminator = keras.Model(image, _sn(layers.Dense(1), spectral_norm)(x), name="discriminator")

@@ -6,12 +6,16 @@ import contextlib
 import platform
 import traceback
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from ganlib import GanlibError, callbacks, checkpoints, latents, models
+from ganlib import GanlibError, callbacks, checkpoints, distribute, latents, models
 from ganlib import data as data_lib
 from ganlib import gan as gan_lib
 from ganlib.config import ConfigError, TrainConfig
 from ganlib.rundir import RunDir, RunError, RunState, RunWriteError
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 # How often the live view's grid is redrawn: often enough to watch digits form, and at a few
 # milliseconds per 64-image grid, free next to the training step.
@@ -43,19 +47,48 @@ def train(
     report: Callable[[callbacks.Progress], None] | None = None,
     verbose: int = 0,
     log: Callable[[str], None] = lambda message: None,
+    strategy: tf.distribute.Strategy | None = None,
+    precision: str | None = None,
 ) -> RunState:
     """Train ``run`` to ``config.epochs`` epochs; returns the final state (finished or stopped).
 
     A new run needs ``resume=False`` and a free name. ``resume=True`` continues an existing run
     from its newest loadable checkpoint with the run's own settings, except ``epochs``, which
     may be raised. Errors are recorded in the run's status and re-raised.
+
+    ``strategy`` (default: the one in scope) and ``precision`` (``distribute.PRECISIONS``;
+    default: the process's dtype policy) say how to compute, not what: a run resumes under any
+    of them. Under a multi-worker strategy
+    every worker calls this; only the chief writes ``run`` (``distribute.run_for_this_worker``).
     """
+    import tensorflow as tf
+
+    strategy = strategy or tf.distribute.get_strategy()
+    with (
+        distribute.run_for_this_worker(run, strategy, resume) as own_run,
+        strategy.scope(),
+        distribute.precision(precision),
+    ):
+        chief = own_run is run
+        return _train(
+            config, own_run, resume, control, report, verbose if chief else 0, log if chief else _quiet, chief
+        )
+
+
+def _quiet(message: str) -> None:
+    pass
+
+
+def _train(config, run, resume, control, report, verbose, log, chief) -> RunState:
     control = control or callbacks.TrainingControl()
     if resume:
         if not run.exists():
             raise RunError(f"no run {run.name!r} in {run.runs_dir} to resume")
         config = run.config().replace(epochs=max(config.epochs, 1))
     config.validate()
+    _check_batch_splits(config)
+    if not chief:  # the chief measures quality; the other workers only take part in the steps
+        config = config.replace(live_fid_samples=0)
     dataset = data_lib.load_dataset(config.dataset, "train", config.image_size)
     if models.ARCHITECTURES[config.model].conditional and dataset.num_classes < 2:
         raise ConfigError([f"{config.model} needs class labels: use a folder with one sub-folder per class"])
@@ -81,6 +114,19 @@ def train(
         raise
     finally:
         run.unlock()
+
+
+def _check_batch_splits(config: TrainConfig) -> None:
+    """Every replica must get an equal share of each critic batch (see GAN._critic_batches)."""
+    import tensorflow as tf
+
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    if config.batch_size % replicas:
+        raise ConfigError(
+            [
+                f"batch size {config.batch_size} does not split over {replicas} replicas: use a multiple of {replicas}"
+            ]
+        )
 
 
 def _write_failure(run: RunDir, exc: OSError) -> RunWriteError:

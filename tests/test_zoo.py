@@ -161,9 +161,8 @@ def test_each_critic_step_takes_a_fresh_real_batch(monkeypatch):
         return discriminate(images, labels, salt)
 
     monkeypatch.setattr(gan, "_discriminate", recording)
-    # Three stacked batches of 4, each a different constant image: -1, 0 and 1.
-    reals = np.repeat(np.array([-1.0, 0.0, 1.0], np.float32), 4)[:, None, None, None] * np.ones(
-        (1, 28, 28, 1)
-    )
+    # Three interleaved batches of 4 (rows i, i + 3, ...: see GAN._critic_batches), each a
+    # different constant image: -1, 0 and 1.
+    reals = np.tile(np.array([-1.0, 0.0, 1.0], np.float32), 4)[:, None, None, None] * np.ones((1, 28, 28, 1))
     gan.train_step((reals.astype(np.float32), np.zeros(12, np.int32)))
     assert seen == pytest.approx([-1.0, 0.0, 1.0], abs=1e-6)
