@@ -163,6 +163,8 @@ def _meta(dataset: data_lib.ImageSet) -> dict:
 
 
 def _fit(config, run, dataset, control, report, verbose, log) -> RunState:
+    import tensorflow as tf
+
     # Each step takes a fresh real batch for every critic update (WGAN-GP as published), so an
     # epoch, one pass over the data, has 1/critic_steps as many generator steps.
     real_per_step = config.batch_size * config.critic_steps()
@@ -170,6 +172,10 @@ def _fit(config, run, dataset, control, report, verbose, log) -> RunState:
     # Whole executions per epoch, so that epoch ends (checkpoints, history) line up with the
     # callbacks, which run once per execution: drop at most steps_per_execution - 1 batches.
     per_execution = min(config.steps_per_execution, steps)
+    if per_execution > 1 and tf.distribute.get_strategy().num_replicas_in_sync > 1:
+        # Keras cannot run several steps per call across replicas (keras-team/keras#19246, open).
+        log(f"steps_per_execution {per_execution} -> 1: several replicas run one step per call")
+        per_execution = 1
     steps -= steps % per_execution
     config = config.replace(steps_per_execution=per_execution)
     gan = gan_lib.build_gan(config, dataset.image_shape, dataset.num_classes, steps * config.epochs)

@@ -64,7 +64,7 @@ EQUIVALENCE = textwrap.dedent(
         for model, loss, ema in (("cdcgan-lean", "bce", 0.999), ("cdcgan-lean", "bce", 0.0),
                                  ("mlp", "wgan-gp", 0.999), ("mlp", "wgan-gp", 0.0)):
             config = TrainConfig(model=model, loss=loss, ema=ema, width=0.25, batch_size=16, epochs=1,
-                                 steps_per_epoch=4, log_every=1, live_fid_samples=0)
+                                 steps_per_epoch=4, log_every=1, live_fid_samples=0, steps_per_execution=4)
             name = f"{floatx}-{model}-{loss}-{ema}"
             one_run, two_run = RunDir(runs, name + "-one"), RunDir(runs, name + "-two")
             train(config, one_run)
