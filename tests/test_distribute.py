@@ -54,10 +54,24 @@ EQUIVALENCE = textwrap.dedent(
     def difference(a, b):
         return {name: max(float(np.max(np.abs(x - y))) for x, y in zip(a[name], b[name])) for name in a}
 
-    def losses(run):
-        return np.array([[row["d_loss"], row["g_loss"]] for row in run.history()])
+    def losses(run):  # by step: one device logs once per 4-step call, two replicas every step
+        return {row["step"]: np.array([row["d_loss"], row["g_loss"]]) for row in run.history()}
+
+    def loss_difference(a, b):
+        common = sorted(set(a) & set(b))
+        assert common and common[-1] == 4, (sorted(a), sorted(b))
+        return max(float(np.max(np.abs(a[step] - b[step]))) for step in common)
 
     report = {"equivalence": []}
+
+    # A draw per replica: two different halves that together are one device's draw.
+    from ganlib.replica import replica_rows
+    seed = tf.constant([7, 1], tf.int64)
+    halves = two.experimental_local_results(
+        two.run(tf.function(lambda: replica_rows(tf.random.stateless_normal, [3, 5], seed))))
+    whole = tf.random.stateless_normal([6, 5], seed=seed).numpy()
+    report["draws"] = {"halves_differ": not np.allclose(halves[0], halves[1]),
+                       "equal_one_device": bool(np.array_equal(np.concatenate(halves), whole))}
     for floatx in ("float64", "float32"):
         keras.config.set_floatx(floatx)
         keras.config.set_dtype_policy(floatx)  # the policy caches floatx when first read
@@ -73,7 +87,7 @@ EQUIVALENCE = textwrap.dedent(
             assert set(a) == set(b) == {"generator", "discriminator"} | ({"ema_generator"} if ema else set()), (set(a), set(b), name)
             report["equivalence"].append({
                 "case": name, "weights": difference(a, b),
-                "losses": float(np.max(np.abs(losses(one_run) - losses(two_run)))),
+                "losses": loss_difference(losses(one_run), losses(two_run)),
             })
     keras.config.set_floatx("float32")
     keras.config.set_dtype_policy("float32")
@@ -145,6 +159,10 @@ def test_two_replicas_train_what_one_device_would(replica_report, case):
     assert max(rounded["weights"].values()) < 1e-3, rounded
     assert rounded["losses"] < 1e-4, rounded
     assert ("ema_generator" in exact["weights"]) == case.endswith("0.999")
+
+
+def test_each_replica_draws_its_own_rows_of_one_devices_draw(replica_report):
+    assert replica_report["draws"] == {"halves_differ": True, "equal_one_device": True}
 
 
 def test_a_run_resumes_under_another_strategy_and_precision(replica_report):
