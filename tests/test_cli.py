@@ -63,6 +63,8 @@ def test_refuses_to_overwrite_and_reports_user_errors_in_one_line(runs_dir):
             "no checkpoint for epoch 9",
         ),
         (["frobnicate"], "invalid choice"),
+        (["train", "--run", "x", "--precision", "float8", "--runs-dir", runs_dir], "invalid choice"),
+        (["train", "--run", "x", "--strategy", "tpu", "--runs-dir", runs_dir], "invalid choice"),
     ]:
         done = ganlib_cli(*args, check=False)
         assert done.returncode == 2, (args, done.stderr)
@@ -121,3 +123,12 @@ def test_runs_and_evaluate_report_a_damaged_epoch_and_go_on(trained_run, runs_di
     ]
     assert lines[0] == {"epoch": 2, "damaged": "grid.png is not a PNG"}
     assert [line["epoch"] for line in lines[1:-1]] == [1, 3]  # every other epoch is evaluated
+
+
+def test_mirrored_is_kept_as_the_name_of_strategy_mirrored():
+    from ganlib.cli import build_parser
+
+    parse = build_parser().parse_args
+    assert parse(["train", "--run", "x", "--mirrored"]).strategy == "mirrored"
+    assert parse(["train", "--run", "x"]).strategy == "default"
+    assert parse(["train", "--run", "x"]).precision == "float32"
