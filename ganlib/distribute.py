@@ -68,15 +68,10 @@ def _check_tf_config() -> None:
         raise GanlibError(f"--strategy multiworker needs TF_CONFIG, for example TF_CONFIG='{example}'")
     try:
         spec = json.loads(raw)
-        workers = spec["cluster"]["worker"]
-        task = spec["task"]
-        if task["type"] not in spec["cluster"] or not 0 <= int(task["index"]) < len(
-            spec["cluster"][task["type"]]
-        ):
-            raise ValueError("task is not in the cluster")
-        if not workers:
-            raise ValueError("no workers")
-    except (ValueError, KeyError, TypeError) as exc:
+        task, cluster = spec["task"], spec["cluster"]
+        if not 0 <= int(task["index"]) < len(cluster.get(task["type"], [])):
+            raise ValueError(f"task {task['type']} {task['index']} is not in the cluster")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise GanlibError(
             f"TF_CONFIG is not a cluster and task ({exc}); for example TF_CONFIG='{example}'"
         ) from exc

@@ -24,6 +24,11 @@ class GAN(keras.Model):
     (WGAN-GP) alternate: ``d_steps`` critic updates, each on a fresh real batch (the batch given
     is ``d_steps`` batches stacked, as in Gulrajani et al. 2017, where keras.io's example reuses
     one), then one G update.
+
+    Under ``tf.distribute`` each replica runs ``train_step`` on its slice of the global batch
+    and the result is what one device would compute on the whole batch: random draws are sliced
+    from one global draw, each loss is divided by the replica count before the optimizer sums
+    the gradients, BatchNorm is synchronized, and the EMA is updated in cross-replica context.
     """
 
     def __init__(
