@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ganlib import GanlibError, deferred
-from ganlib.rundir import RunDir
+from ganlib.rundir import RunDir, RunError
 
 if TYPE_CHECKING:
     import keras
@@ -92,6 +92,14 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
     )
 
 
+def lost_worker(exc: BaseException) -> bool:
+    """Whether ``exc`` is TensorFlow reporting, under a multi-worker strategy, that another
+    worker stopped or cannot be reached (its collectives abort with one of these)."""
+    strategy = tf.distribute.get_strategy()
+    lost = (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.DeadlineExceededError)
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and isinstance(exc, lost)
+
+
 @contextlib.contextmanager
 def run_for_this_worker(run: RunDir, strategy: tf.distribute.Strategy, resume: bool) -> Iterator[RunDir]:
     """The run this process trains into. The chief trains ``run`` itself. Every other worker
@@ -103,11 +111,16 @@ def run_for_this_worker(run: RunDir, strategy: tf.distribute.Strategy, resume: b
         yield run
         return
     resolver = strategy.cluster_resolver
+    if resume and not run.exists():
+        raise RunError(
+            f"{resolver.task_type} {resolver.task_id}: no run {run.name!r} in {run.runs_dir} to resume; "
+            "every worker must see the run folder at the same path (shared storage)"
+        )
     scratch = Path(tempfile.gettempdir()) / f"ganlib-{resolver.task_type}-{resolver.task_id}"
     shutil.rmtree(scratch, ignore_errors=True)
     copy = RunDir(scratch, run.name)
     try:
-        if resume and run.exists():
+        if resume:
             shutil.copytree(
                 run.path, copy.path, ignore=shutil.ignore_patterns(run.epochs_dir.name, "eval", "lock.json")
             )

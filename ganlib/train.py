@@ -106,6 +106,13 @@ def _train(config, run, resume, control, report, verbose, log, chief) -> RunStat
             return _fit(config, run, dataset, control, report, verbose, log)
         except OSError as exc:
             raise _write_failure(run, exc) from exc
+        except Exception as exc:
+            if distribute.lost_worker(exc):
+                raise RunError(
+                    "training stopped: a worker of the cluster stopped or cannot be reached; "
+                    f"{_kept(run)}; start every worker again with --resume"
+                ) from exc
+            raise
     except BaseException as exc:
         message = str(exc) if isinstance(exc, GanlibError) else f"{type(exc).__name__}: {exc}"
         detail = "" if isinstance(exc, GanlibError) else traceback.format_exc(limit=5)
@@ -132,13 +139,16 @@ def _check_batch_splits(config: TrainConfig) -> None:
 def _write_failure(run: RunDir, exc: OSError) -> RunWriteError:
     reason = exc.strerror or str(exc)
     where = f" ({exc.filename})" if exc.filename else ""
+    return RunWriteError(f"training stopped: cannot write to the run folder: {reason}{where}; {_kept(run)}")
+
+
+def _kept(run: RunDir) -> str:
     kept = run.epochs()
-    saved = (
+    return (
         f"the checkpoints saved before are intact (newest: epoch {kept[-1]})"
         if kept
         else "no checkpoint was saved"
     )
-    return RunWriteError(f"training stopped: cannot write to the run folder: {reason}{where}; {saved}")
 
 
 def resume(run: RunDir, until_epoch: int | None = None, **options) -> RunState:

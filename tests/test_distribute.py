@@ -194,10 +194,12 @@ def _free_ports(count: int) -> list[int]:
     return ports
 
 
-def _start_workers(runs_dir, scratch, *flags) -> list[subprocess.Popen]:
+def _start_workers(runs_dir, scratch, *flags, worker_runs_dir=None) -> list[subprocess.Popen]:
     cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
     workers = []
     for index in range(2):
+        if index == 1 and worker_runs_dir:  # a second host that does not share the run folder
+            runs_dir = worker_runs_dir
         tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
         env = {**os.environ, "GANLIB_OFFLINE": "1", "TF_CONFIG": tf_config, "TMPDIR": str(scratch)}
         command = [sys.executable, "-m", "ganlib", "train", "--run", "mw", "--runs-dir", str(runs_dir)]
@@ -273,6 +275,32 @@ def test_two_workers_write_one_run_and_resume_after_both_are_killed(tmp_path):
         app.switch_page("pages/gallery.py").run()
     assert not app.exception, [e.value for e in app.exception]
     assert not app.error and app.get("image")
+
+
+def test_a_worker_that_cannot_see_the_run_stops_both_workers_with_a_message(tmp_path):
+    runs_dir, scratch = tmp_path / "runs", tmp_path / "scratch"
+    scratch.mkdir()
+    ganlib_cli("train", "--run", "mw", "--runs-dir", runs_dir, *TINY_FLAGS, "--model", "mlp", "--epochs", 1)
+    # Resuming records the status and the epochs asked for (config.json); nothing else may change.
+    kept = [
+        p
+        for p in (runs_dir / "mw").rglob("*")
+        if p.is_file() and p.name not in ("status.json", "config.json")
+    ]
+    before = {path: path.read_bytes() for path in kept}
+    workers = _start_workers(
+        runs_dir, scratch, "--resume", "--epochs", "3", worker_runs_dir=tmp_path / "elsewhere"
+    )
+    outputs = [worker.communicate(timeout=240)[0] for worker in workers]
+    assert [worker.returncode for worker in workers] == [2, 2], outputs
+    assert "every worker must see the run folder at the same path" in outputs[1]
+    assert "a worker of the cluster stopped or cannot be reached" in outputs[0]
+    assert "start every worker again with --resume" in outputs[0]
+    assert not any("Traceback" in output for output in outputs)
+    run = RunDir(runs_dir, "mw")
+    assert run.status()["state"] == RunState.FAILED and run.epochs() == [1]
+    changed = [path.name for path, data in before.items() if path.read_bytes() != data]
+    assert changed == [], changed  # nothing saved changed
 
 
 def test_multiworker_without_a_cluster_says_what_to_set(tmp_path, monkeypatch):
