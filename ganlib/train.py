@@ -6,16 +6,14 @@ import contextlib
 import platform
 import traceback
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+
+import tensorflow as tf
 
 from ganlib import GanlibError, callbacks, checkpoints, distribute, latents, models
 from ganlib import data as data_lib
 from ganlib import gan as gan_lib
 from ganlib.config import ConfigError, TrainConfig
 from ganlib.rundir import RunDir, RunError, RunState, RunWriteError
-
-if TYPE_CHECKING:
-    import tensorflow as tf
 
 # How often the live view's grid is redrawn: often enough to watch digits form, and at a few
 # milliseconds per 64-image grid, free next to the training step.
@@ -58,11 +56,9 @@ def train(
 
     ``strategy`` (default: the one in scope) and ``precision`` (``distribute.PRECISIONS``;
     default: the process's dtype policy) say how to compute, not what: a run resumes under any
-    of them. Under a multi-worker strategy
-    every worker calls this; only the chief writes ``run`` (``distribute.run_for_this_worker``).
+    of them. Under a multi-worker strategy every worker calls this; only the chief writes
+    ``run`` (``distribute.run_for_this_worker``).
     """
-    import tensorflow as tf
-
     strategy = strategy or tf.distribute.get_strategy()
     with (
         distribute.run_for_this_worker(run, strategy, resume) as own_run,
@@ -125,8 +121,6 @@ def _train(config, run, resume, control, report, verbose, log, chief) -> RunStat
 
 def _check_batch_splits(config: TrainConfig) -> None:
     """Every replica must get an equal share of each critic batch (see GAN._critic_batches)."""
-    import tensorflow as tf
-
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     if config.batch_size % replicas:
         raise ConfigError(
@@ -173,8 +167,6 @@ def _meta(dataset: data_lib.ImageSet) -> dict:
 
 
 def _fit(config, run, dataset, control, report, verbose, log) -> RunState:
-    import tensorflow as tf
-
     # Each step takes a fresh real batch for every critic update (WGAN-GP as published), so an
     # epoch, one pass over the data, has 1/critic_steps as many generator steps.
     real_per_step = config.batch_size * config.critic_steps()

@@ -70,8 +70,14 @@ EQUIVALENCE = textwrap.dedent(
     halves = two.experimental_local_results(
         two.run(tf.function(lambda: replica_rows(tf.random.stateless_normal, [3, 5], seed))))
     whole = tf.random.stateless_normal([6, 5], seed=seed).numpy()
+    from ganlib.replica import Dropout
+    with two.scope():
+        dropout = Dropout(0.5, seed=1)
+        dropout.build((4, 8))
+    masks = two.experimental_local_results(two.run(tf.function(lambda: dropout(tf.ones((4, 8)), training=True))))
     report["draws"] = {"halves_differ": not np.allclose(halves[0], halves[1]),
-                       "equal_one_device": bool(np.array_equal(np.concatenate(halves), whole))}
+                       "equal_one_device": bool(np.array_equal(np.concatenate(halves), whole)),
+                       "dropout_masks_differ": not np.array_equal(masks[0], masks[1])}
     for floatx in ("float64", "float32"):
         keras.config.set_floatx(floatx)
         keras.config.set_dtype_policy(floatx)  # the policy caches floatx when first read
@@ -161,8 +167,12 @@ def test_two_replicas_train_what_one_device_would(replica_report, case):
     assert ("ema_generator" in exact["weights"]) == case.endswith("0.999")
 
 
-def test_each_replica_draws_its_own_rows_of_one_devices_draw(replica_report):
-    assert replica_report["draws"] == {"halves_differ": True, "equal_one_device": True}
+def test_each_replica_draws_its_own_rows_of_one_devices_draw_and_its_own_dropout_mask(replica_report):
+    assert replica_report["draws"] == {
+        "halves_differ": True,
+        "equal_one_device": True,
+        "dropout_masks_differ": True,
+    }
 
 
 def test_a_run_resumes_under_another_strategy_and_precision(replica_report):
