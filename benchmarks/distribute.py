@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -71,6 +72,13 @@ def main() -> None:
     parser.add_argument("--preset", default="quick-start")
     args = parser.parse_args()
     runs_dir = Path(tempfile.mkdtemp(prefix="distribute-bench-"))
+    try:
+        measure(args, runs_dir)
+    finally:
+        shutil.rmtree(runs_dir, ignore_errors=True)
+
+
+def measure(args: argparse.Namespace, runs_dir: Path) -> None:
     env = {**os.environ, "GANLIB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     results = []
     # Several replicas run one step per call (train.py), so one device is measured both ways.
