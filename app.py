@@ -2,4 +2,6 @@
 
 import ui
 
-ui.navigation().run()
+page = ui.navigation()
+ui.admit_session()
+ui.run_page(page)

@@ -6,7 +6,9 @@ Only view code lives here; everything it computes comes from ``ganlib``.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import re
 import sys
 import uuid
 from dataclasses import dataclass
@@ -17,7 +19,7 @@ import streamlit as st
 from ganlib import GanlibError, checkpoints, images
 from ganlib.jobs import JobManager
 from ganlib.rundir import RunDir, default_runs_dir, list_runs
-from ganlib.visitors import VisitorLimits, VisitorTraining
+from ganlib.visitors import TabCap, VisitorLimits, VisitorTraining
 
 
 def _stop_streamlit_clearing_keras() -> None:
@@ -38,6 +40,28 @@ def _stop_streamlit_clearing_keras() -> None:
 
 
 _stop_streamlit_clearing_keras()
+log = logging.getLogger("ganlib.app")
+
+
+def _refuse_uploads() -> None:
+    """The app has no file uploader, yet Streamlit's upload endpoint (``PUT
+    /_stcore/upload_file/SESSION/FILE``) takes files for any live session, any number of file
+    ids, each up to ``server.maxUploadSize``, and keeps them in memory until the session ends: a
+    way to fill a small host's memory. Refuse every upload at the server's file manager (403);
+    config.toml keeps the size a refused request may send at 1 MB."""
+    from starlette.exceptions import HTTPException
+    from streamlit.runtime import Runtime
+
+    if not Runtime.exists():  # AppTest and bare mode run without a server
+        return
+
+    def refuse(session_id: str, file) -> None:
+        raise HTTPException(status_code=403, detail="this app takes no uploads")
+
+    Runtime.instance().uploaded_file_mgr.add_file = refuse
+
+
+_refuse_uploads()
 
 
 @dataclass(frozen=True)
@@ -63,6 +87,45 @@ def navigation() -> st.Page:
     st.set_page_config(page_title="GAN Workbench", page_icon=":material/tune:", layout="wide")
     pages = [st.Page(p.path, title=p.title, icon=p.icon, default=key == "home") for key, p in PAGES.items()]
     return st.navigation(pages)
+
+
+def run_page(page: st.Page) -> None:
+    """Run the chosen page. A run folder can change under a page while it reads (a visitor run
+    pruned, a checkpoint replaced): say so in a sentence, log the details, and carry on."""
+    try:
+        page.run()
+    except GanlibError as exc:  # e.g. "no run at ...": the library's own sentence
+        show_error(exc)
+    except OSError as exc:
+        log.warning("a page read a file that changed meanwhile", exc_info=exc)
+        st.warning("A run changed while this page was reading it (removed or rewritten). Reload the page.")
+
+
+def client() -> str | None:
+    """The visitor's address as the server sees it; None when it cannot tell (from this machine,
+    or behind a reverse proxy such as Streamlit Community Cloud's)."""
+    return st.context.ip_address
+
+
+@st.cache_resource
+def _tab_cap() -> TabCap:
+    return TabCap(int(os.environ.get("GANLIB_DEMO_MAX_TABS", "8")))
+
+
+def admit_session() -> None:
+    """In demo mode, stop this script run when its address already holds the most sessions."""
+    if not demo_mode():
+        return
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or not Runtime.exists():
+        return
+    cap = _tab_cap()
+    if not cap.admit(client(), ctx.session_id, Runtime.instance().is_active_session):
+        st.error(f"This demo takes at most {cap.per_address} open tabs from one address: close one.")
+        st.stop()
 
 
 def route_through_app() -> None:
@@ -104,8 +167,11 @@ def visitor_training() -> VisitorTraining | None:
         return None
     try:
         limits = VisitorLimits.from_env()
+        if limits:
+            limits.check(Path(runs_dir()))
     except GanlibError as exc:
-        st.error(f"Visitor training is off: {exc}")
+        log.error("visitor training is off: %s", exc)
+        st.error("Visitor training is off: this host's settings for it are wrong (see its log).")
         return None
     return _visitor_training(limits) if limits else None
 
@@ -124,9 +190,9 @@ def run_folders() -> list[Path]:
 
 
 @st.cache_resource
-def job_manager(path: str) -> JobManager:
+def job_manager(path: str, read_only: bool = False) -> JobManager:
     """One manager per process and runs directory, shared by every tab and session."""
-    manager = JobManager(path)
+    manager = JobManager(path, read_only=read_only)
     if os.environ.get("GANLIB_AUTO_RESUME", "1") == "1" and not demo_mode():
         with contextlib.suppress(GanlibError):  # e.g. another process holds the run's lock
             manager.recover()  # a restarted app picks up the run it was training
@@ -136,7 +202,7 @@ def job_manager(path: str) -> JobManager:
 def manager() -> JobManager:
     """The job the app trains: visitors' runs go to their scratch folder, never the runs folder."""
     visitors = visitor_training()
-    return visitors.manager if visitors else job_manager(str(runs_dir()))
+    return visitors.manager if visitors else job_manager(str(runs_dir()), read_only=demo_mode())
 
 
 def all_runs() -> list[RunDir]:
@@ -181,8 +247,35 @@ def warn_if_damaged(run: RunDir) -> None:
         st.warning(f"Damaged checkpoint(s), left out: {listed}.")
 
 
+_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][^\s'\";,()\\/]+)+[\\/]?")
+
+
+def public_text(text: str) -> str:
+    """A message fit for a stranger: absolute paths cut to their last part."""
+    return _PATH.sub(lambda m: re.split(r"[\\/]", m.group(0).rstrip("\\/"))[-1], text)
+
+
 def show_error(exc: Exception) -> None:
-    st.error(str(exc) if isinstance(exc, GanlibError) else f"{type(exc).__name__}: {exc}")
+    """One line on the page. On a public link: the library's own message without the host's
+    paths, anything else a plain sentence; the details go to the server's log."""
+    if not demo_mode():
+        st.error(str(exc) if isinstance(exc, GanlibError) else f"{type(exc).__name__}: {exc}")
+        return
+    log.warning("an error shown to a visitor", exc_info=exc)
+    if isinstance(exc, GanlibError):
+        st.error(public_text(str(exc)))
+    else:
+        st.error("Something went wrong here; the details are in the server's log.")
+
+
+def show_job_error(error: str) -> None:
+    """Why a training job stopped. A crashed worker's message holds the end of its stderr
+    (TensorFlow's log, traceback lines): on a public link only the server's log gets it."""
+    if demo_mode():
+        log.warning("training failed: %s", error)
+        st.error("Training stopped with an error; the details are in the server's log.")
+    else:
+        st.error(f"Training failed: {error}")
 
 
 def smooth(values: list[float], weight: float) -> list[float]:

@@ -61,8 +61,11 @@ class JobSnapshot:
 
 
 class JobManager:
-    def __init__(self, runs_dir: Path | str):
+    def __init__(self, runs_dir: Path | str, read_only: bool = False):
+        """``read_only``: a public demo's manager, which starts nothing and sends no command,
+        whatever a page asks (a second layer under the pages' disabled buttons)."""
         self.runs_dir = Path(runs_dir)
+        self.read_only = read_only
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._worker: subprocess.Popen | None = None
@@ -86,6 +89,8 @@ class JobManager:
         self._launch(run_name, {"until_epoch": until_epoch}, paused)
 
     def _launch(self, run_name: str, request: dict, paused: bool) -> None:
+        if self.read_only:
+            raise GanlibError("this is a read-only demo: nothing is trained here")
         run = RunDir(self.runs_dir, run_name)
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
@@ -168,7 +173,7 @@ class JobManager:
         """Send a command to the worker; False when there is no live job to take it."""
         with self._lock:
             worker = self._worker
-            if worker is None or worker.poll() is not None or not self._snapshot.active:
+            if self.read_only or worker is None or worker.poll() is not None or not self._snapshot.active:
                 return False
             try:
                 worker.stdin.write(word + "\n")

@@ -364,15 +364,15 @@ def list_runs(runs_dir: Path | str | None = None) -> list[RunDir]:
     root = Path(runs_dir) if runs_dir is not None else default_runs_dir()
     if not root.is_dir():
         return []
-    runs = []
+    made: list[tuple[float, RunDir]] = []
     for path in root.iterdir():
         try:
             run = RunDir(root, path.name)
-        except GanlibError:
+            if run.exists():
+                made.append((run.config_path.stat().st_mtime, run))
+        except (GanlibError, FileNotFoundError):  # not a run, or one removed while listing
             continue
-        if run.exists():
-            runs.append(run)
-    return sorted(runs, key=lambda r: r.config_path.stat().st_mtime, reverse=True)
+    return [run for _, run in sorted(made, key=lambda pair: pair[0], reverse=True)]
 
 
 def showcase(runs_dir: Path | str | None = None, limit: int = 2) -> list[tuple[RunDir, Checkpoint]]:

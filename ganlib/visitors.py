@@ -7,16 +7,21 @@ settings (the quick-start preset) for at most N seconds. The host is small and s
   place; a visitor whose page stops asking (a closed tab) for ``ABANDON_AFTER_SEC`` leaves it;
 - the time limit is enforced by the training process itself (``JobManager.start(max_seconds=)``),
   which stops the run with a checkpoint, so a closed tab or a paused run cannot hold the host;
+- one place per client address (a person with many tabs holds one), and at most
+  ``GANLIB_DEMO_MAX_QUEUE`` (default 20) waiting; a visitor's failed start is told to them, not
+  lost, and never stops the queue;
 - visitor runs live in a scratch runs folder of their own (``GANLIB_DEMO_SCRATCH_DIR``, default
-  a folder in the system's temporary directory), never beside the shipped runs, capped in count
-  (``GANLIB_DEMO_MAX_RUNS``, default 4) and disk (``GANLIB_DEMO_MAX_MB``, default 400): the
-  oldest runs are removed first, before a new run starts and after each ends.
+  a folder of this user's in the system's temporary directory), never the runs folder nor inside
+  or around it, owned by the server's user, capped in count (``GANLIB_DEMO_MAX_RUNS``, default 4)
+  and disk (``GANLIB_DEMO_MAX_MB``, default 400): the oldest runs are removed first, before a new
+  run starts and after each ends.
 
 The queue lives in the app's process (one per host, like the job manager); the pages poll it.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -32,6 +37,8 @@ from ganlib.jobs import JobManager
 from ganlib.rundir import list_runs
 
 ABANDON_AFTER_SEC = 30.0  # the Train page asks every 2 s while its tab is open
+FORGET_AFTER_SEC = 600.0  # a visitor not seen this long is forgotten (their run stays listed)
+log = logging.getLogger(__name__)
 # The quick-start preset with a checkpoint every 200 steps (5-20 s on a small CPU) and no end:
 # the time limit ends it.
 VISITOR_CONFIG = QUICK_START.replace(steps_per_epoch=200, epochs=10_000)
@@ -43,6 +50,7 @@ class VisitorLimits:
     scratch_dir: Path
     max_runs: int = 4
     max_bytes: int = 400 * 1_000_000
+    max_queue: int = 20
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> VisitorLimits | None:
@@ -51,6 +59,7 @@ class VisitorLimits:
             "GANLIB_DEMO_TRAIN_SECONDS": environ.get("GANLIB_DEMO_TRAIN_SECONDS", "0"),
             "GANLIB_DEMO_MAX_RUNS": environ.get("GANLIB_DEMO_MAX_RUNS", "4"),
             "GANLIB_DEMO_MAX_MB": environ.get("GANLIB_DEMO_MAX_MB", "400"),
+            "GANLIB_DEMO_MAX_QUEUE": environ.get("GANLIB_DEMO_MAX_QUEUE", "20"),
         }
         values, problems = {}, []
         for name, text in raw.items():
@@ -65,13 +74,37 @@ class VisitorLimits:
             raise GanlibError("; ".join(problems))
         if values["GANLIB_DEMO_TRAIN_SECONDS"] <= 0:
             return None
-        default_scratch = Path(tempfile.gettempdir()) / "ganlib-visitor-runs"
+        # Per user: another user of a shared host cannot have made it first (checked anyway).
+        default_scratch = (
+            Path(tempfile.gettempdir()) / f"ganlib-visitor-runs-{getattr(os, 'getuid', lambda: 0)()}"
+        )
         return cls(
             seconds=values["GANLIB_DEMO_TRAIN_SECONDS"],
             scratch_dir=Path(environ.get("GANLIB_DEMO_SCRATCH_DIR") or default_scratch),
             max_runs=max(1, int(values["GANLIB_DEMO_MAX_RUNS"])),
             max_bytes=int(values["GANLIB_DEMO_MAX_MB"] * 1_000_000),
+            max_queue=max(1, int(values["GANLIB_DEMO_MAX_QUEUE"])),
         )
+
+    def check(self, runs_dir: Path) -> None:
+        """Refuse a scratch folder that is the runs folder, inside it or around it: pruning it
+        would delete runs that are not visitors'."""
+        scratch, runs = self.scratch_dir.resolve(), Path(runs_dir).resolve()
+        if scratch == runs or runs in scratch.parents or scratch in runs.parents:
+            raise GanlibError(
+                f"GANLIB_DEMO_SCRATCH_DIR must be a folder apart from the runs folder, not {self.scratch_dir}"
+            )
+
+
+def own_folder(path: Path) -> None:
+    """Make ``path`` (only this user may write in it) or accept it only if this user owns it and
+    it is a real folder, not a link another user left to point elsewhere."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.lstat()
+    if path.is_symlink() or not path.is_dir():
+        raise GanlibError(f"the visitors' scratch folder {path} is a link or not a folder")
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        raise GanlibError(f"the visitors' scratch folder {path} belongs to another user")
 
 
 def folder_bytes(path: Path) -> int:
@@ -103,6 +136,8 @@ class Turn:
     place: int | None = None
     run: str | None = None
     training: bool = False
+    refused: str | None = None  # why this visitor has no place (one a client; a full queue)
+    error: str | None = None  # why their run could not start
 
 
 class VisitorTraining:
@@ -124,16 +159,33 @@ class VisitorTraining:
         self._lock = threading.Lock()
         self._queue: list[str] = []
         self._seen: dict[str, float] = {}
+        self._clients: dict[str, str] = {}  # visitor -> their client's address
         self._runs: dict[str, str] = {}  # visitor -> their newest run
+        self._errors: dict[str, str] = {}  # visitor -> why their run could not start
         self._owner: str | None = None  # whose job the manager is running
         self._count = 0
 
-    def request(self, visitor: str) -> Turn:
-        """Ask to train: join the queue (once), and start at once if nobody is ahead."""
+    def request(self, visitor: str, client: str | None = None) -> Turn:
+        """Ask to train: join the queue (once per client address), and start at once if nobody
+        is ahead. ``client`` defaults to the visitor (one session, one place)."""
+        client = client or visitor
+        refused = None
         with self._lock:
-            if visitor not in self._queue and not self._training(visitor):
+            holders = [
+                v for v in [*self._queue, self._owner] if v is not None and self._clients.get(v) == client
+            ]
+            if visitor in self._queue or self._training(visitor):
+                pass
+            elif any(v in self._queue or self._training(v) for v in holders):
+                refused = "your address already has a place: one run at a time from one address"
+            elif len(self._queue) >= self.limits.max_queue:
+                refused = f"the queue is full ({self.limits.max_queue} waiting): try again in a few minutes"
+            else:
+                self._clients[visitor] = client
+                self._errors.pop(visitor, None)
                 self._queue.append(visitor)
-        return self.poll(visitor)
+        turn = self.poll(visitor)
+        return Turn(turn.place, turn.run, turn.training, refused, turn.error) if refused else turn
 
     def leave(self, visitor: str) -> None:
         with self._lock:
@@ -153,26 +205,74 @@ class VisitorTraining:
             now = self._clock()
             self._seen[visitor] = now
             self._queue = [v for v in self._queue if now - self._seen.get(v, now) <= ABANDON_AFTER_SEC]
+            self._forget(now)
             if self._owner is not None and not self.manager.snapshot().active:
                 finished = self._runs[self._owner]  # the run just ended: the newest, kept
                 prune(self.limits.scratch_dir, self.limits.max_runs, self.limits.max_bytes, keep=finished)
                 self._owner = None
-            if self._queue and not self.manager.snapshot().active:
-                self._start_next()
+            while self._queue and not self.manager.snapshot().active:
+                if self._start_next():
+                    break
             place = self._queue.index(visitor) + 1 if visitor in self._queue else None
-            return Turn(place, self._runs.get(visitor), self._training(visitor))
+            return Turn(
+                place, self._runs.get(visitor), self._training(visitor), error=self._errors.get(visitor)
+            )
+
+    def _forget(self, now: float) -> None:
+        """Drop what is kept of visitors long gone, so the maps stay as small as the audience."""
+        gone = [v for v, seen in self._seen.items() if now - seen > FORGET_AFTER_SEC and v != self._owner]
+        for visitor in gone:
+            for kept in (self._seen, self._clients, self._runs, self._errors):
+                kept.pop(visitor, None)
 
     def _training(self, visitor: str) -> bool:
         return self._owner == visitor and self.manager.snapshot().active
 
-    def _start_next(self) -> None:
+    def _start_next(self) -> bool:
+        """Start the first visitor's run; False (and they are told why) when it cannot start."""
         limits = self.limits
-        limits.scratch_dir.mkdir(parents=True, exist_ok=True)
-        # Room for the new run: one run fewer than the cap, and its share of the disk.
-        prune(limits.scratch_dir, limits.max_runs - 1, limits.max_bytes - limits.max_bytes // limits.max_runs)
         visitor = self._queue.pop(0)
         self._count += 1
         name = f"visitor-{time.strftime('%Y%m%d-%H%M%S')}-{self._count}"
-        self.manager.start(self.config, name, max_seconds=limits.seconds)
+        try:
+            own_folder(limits.scratch_dir)
+            # Room for the new run: one run fewer than the cap, and its share of the disk.
+            prune(
+                limits.scratch_dir,
+                limits.max_runs - 1,
+                limits.max_bytes - limits.max_bytes // limits.max_runs,
+            )
+            self.manager.start(self.config, name, max_seconds=limits.seconds)
+        except Exception as exc:  # whatever it is, the queue goes on; the host's log has it all
+            log.warning("a visitor's run could not start", exc_info=exc)
+            self._errors[visitor] = "your run could not start on this host; the details are in its log"
+            return False
         self._owner = visitor
         self._runs[visitor] = name
+        return True
+
+
+class TabCap:
+    """At most ``per_address`` live sessions (tabs) from one client address, each one a share of
+    a small host's memory. An unknown address (None: this machine, or behind a reverse proxy that
+    hides it) is never grouped: there the proxy must cap per address. 0 turns the cap off."""
+
+    def __init__(self, per_address: int):
+        self.per_address = per_address
+        self._lock = threading.Lock()
+        self._sessions: dict[str, set[str]] = {}  # address -> its sessions
+
+    def admit(self, address: str | None, session: str, live: Callable[[str], bool]) -> bool:
+        """Whether ``session`` from ``address`` may go on; ``live`` tells ended sessions apart."""
+        if address is None or self.per_address <= 0:
+            return True
+        with self._lock:
+            for known in list(self._sessions):  # forget ended sessions, and addresses with none
+                self._sessions[known] = {s for s in self._sessions[known] if live(s)}
+                if not self._sessions[known]:
+                    del self._sessions[known]
+            mine = self._sessions.setdefault(address, set())
+            if session not in mine and len(mine) >= self.per_address:
+                return False
+            mine.add(session)
+            return True

@@ -22,7 +22,9 @@ if not epochs:
 
 c1, c2 = st.columns([1, 3])
 samples = c1.select_slider("Samples per epoch", [1000, 2000, 5000, 10_000], value=10_000)
-chosen = c2.multiselect("Epochs", epochs, default=epochs)
+# Each epoch once, in order, whatever the widget sends (it keeps duplicates of valid options).
+picked_epochs = set(c2.multiselect("Epochs", epochs, default=epochs))
+chosen = [e for e in epochs if e in picked_epochs]
 demo = ui.demo_mode()
 try:
     engine = evaluation.Engine(run, samples, read_only=demo)  # a public demo writes nothing
@@ -187,7 +189,7 @@ if result.per_class:
 chooser = best.get("chosen_by")
 counted = f" at {best['samples']:,} samples" if best.get("samples") else ""
 c3.caption(f"Best: epoch {best_epoch} (chosen by {chooser}{counted})" if best_epoch else "No best epoch yet.")
-if c3.button(f"Mark epoch {epoch} as best", disabled=ui.demo_mode() or epoch == best_epoch):
+if c3.button(f"Mark epoch {epoch} as best", disabled=demo or epoch == best_epoch) and not demo:
     run.set_best(
         epoch,
         ChosenBy.PERSON,
@@ -241,7 +243,8 @@ elif st.button(f"Compute FID at truncation levels for epoch {epoch}"):
 st.subheader("Compare runs")
 runs = ui.runs_by_name()
 others = [n for n in runs if n != run.name]
-picked = st.multiselect("Overlay the FID curves of", others)
+overlaid = set(st.multiselect("Overlay the FID curves of", others))
+picked = [name for name in others if name in overlaid]
 if picked:
     figure = go.Figure([go.Scatter(x=x, y=[r.fid for r in results], name=run.name, mode="lines+markers")])
     for name in picked:

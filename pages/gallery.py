@@ -15,14 +15,18 @@ st.title("Gallery")
 run = ui.pick_run()
 if run is None:
     st.stop()
-checkpoints = {c.epoch: c for c in run.checkpoints()}
-ui.warn_if_damaged(run)
+try:  # a visitor run can be pruned between the listing and these reads
+    checkpoints = {c.epoch: c for c in run.checkpoints()}
+    ui.warn_if_damaged(run)
+    config = run.config()
+    best = (run.best() or {}).get("epoch")
+except (GanlibError, OSError) as exc:
+    ui.show_error(exc)
+    st.stop()
 if not checkpoints:
     st.info(f"{run.name} has no checkpoint yet.")
     st.stop()
 epochs = list(checkpoints)
-config = run.config()
-best = (run.best() or {}).get("epoch")
 best = best if best in checkpoints else None  # a best epoch since damaged is not offered
 
 # -- the grid of one epoch, beside another -------------------------------------------------------
@@ -87,7 +91,8 @@ for row in range(0, len(epochs), CONTACT_COLUMNS):
         tile.button(f"Open epoch {e}", key=f"open-{e}", on_click=open_epoch, args=(e,), disabled=e == epoch)
 if epoch != best and len(epochs) > 1:
     result = scores.get(epoch)
-    if st.button(f"Mark epoch {epoch} as best", disabled=ui.demo_mode(), key="gallery-mark-best"):
+    demo = ui.demo_mode()
+    if st.button(f"Mark epoch {epoch} as best", disabled=demo, key="gallery-mark-best") and not demo:
         info = dict(fid=result.fid, kid=result.kid, samples=result.samples) if result else {}
         run.set_best(epoch, ChosenBy.PERSON, **info)
         st.rerun()
@@ -172,7 +177,11 @@ def nearest_training(run_path: str, epoch: int, fingerprint: str) -> tuple[bytes
 
 
 st.subheader("Nearest training images")
-if config.dataset in data.BUILTIN and not data.installed(config.dataset):
+if ui.demo_mode():
+    # Decided: measuring 60,000 training images takes TensorFlow (+540 MB) and seconds of CPU
+    # in the server: not for a shared host. The copy share on Evaluate answers the same question.
+    st.caption("Not computed in the read-only demo: see the copy share on the Evaluate page.")
+elif config.dataset in data.BUILTIN and not data.installed(config.dataset):
     st.caption(f"Needs the {config.dataset} training images, which this host does not have.")
 elif st.button(f"Show 8 samples of epoch {epoch} beside their nearest training images"):
     with st.spinner("measuring every training image (the first time takes seconds)..."):

@@ -84,7 +84,7 @@ def start_form() -> None:
             st.markdown(f"**{item.name}**: {item.description}")
     if demo:
         st.caption("Training is switched off in the read-only demo.")
-    if not submitted:
+    if not submitted or demo:  # refused here too, not only by the disabled button
         return
     # Settings the form does not show (steps per call, image size) keep the preset's values.
     config = defaults.replace(**{key: SETTINGS[key].from_input(value) for key, value in values.items()})
@@ -264,7 +264,7 @@ def job_status() -> None:
             f"{progress['images_per_sec']:.0f} images/s{eta_text}",
         )
     if job.error:
-        st.error(f"Training failed: {job.error}")
+        ui.show_job_error(job.error)
     if job.active and visitors is not None:
         # A visitor may stop their own run, nothing more: the time limit keeps the queue moving.
         own = visitors.poll(ui.visitor_id()).training
@@ -339,8 +339,11 @@ def visitor_panel() -> None:
             "on this host, then browse your run in the Gallery. One run at a time: you may have to wait."
         )
         if st.button(f"Train for {seconds}", type="primary"):
-            visitors.request(me)
+            st.session_state["visitor_refused"] = visitors.request(me, ui.client()).refused
             st.rerun(scope="app")
+        for why in (st.session_state.get("visitor_refused"), turn.error):
+            if why:
+                st.warning(why[0].upper() + why[1:] + ".")
         if turn.run:
             st.page_link(
                 ui.PAGES["gallery"].path, label=f"Your last run: {turn.run}", query_params={"run": turn.run}

@@ -96,6 +96,11 @@ for run in ("demo-mnist", "demo-fashion-mnist"):
         assert not at.exception, [e.value for e in at.exception]
         if page == "pages/gallery.py":
             assert len(at.get("image")) >= 6
+        for label in [b.label for b in at.button if not b.disabled]:  # a visitor clicks everything
+            button = next((b for b in at.button if b.label == label), None)
+            if button is not None and not button.disabled:
+                button.click().run()
+                assert not at.exception, [e.value for e in at.exception]
 print(sorted(m for m in ("tensorflow", "keras") if m in sys.modules))
 """
     done = subprocess.run(
