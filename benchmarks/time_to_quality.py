@@ -63,7 +63,7 @@ def main() -> None:
     # Each of these overrides the preset's value when given.
     overrides = {
         "dataset": str, "model": str, "loss": str, "width": float, "batch_size": int, "lr_g": float, "lr_d": float,
-        "beta_1": float, "ema": float, "steps_per_execution": int,
+        "beta_1": float, "ema": float, "steps_per_execution": int, "augment": str,
     }  # fmt: skip
     for name, kind in overrides.items():
         parser.add_argument("--" + name.replace("_", "-"), type=kind, default=None)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ganlib import GanlibError, checkpoints
-from ganlib.config import PRESETS, SETTINGS, TrainConfig, setting_type
+from ganlib.config import DEFAULT_PRESET, PRESETS, SETTINGS, setting_type
 from ganlib.data import BUILTIN
 from ganlib.distribute import PRECISIONS, STRATEGIES
 from ganlib.rundir import RunDir, default_runs_dir, list_runs
@@ -26,7 +26,7 @@ class _SettingsHelp(argparse.HelpFormatter):
         setting = SETTINGS.get(action.dest)
         if setting is None:
             return super()._get_help_string(action)
-        default = getattr(TrainConfig(), action.dest)
+        default = getattr(PRESETS[DEFAULT_PRESET], action.dest)
         text = f"{setting.input_text()} (default: {'off' if default is False else default})"
         return text.replace("%", "%%")
 
@@ -79,8 +79,9 @@ def build_parser() -> ArgumentParser:
     train.add_argument(
         "--preset",
         choices=PRESETS,
-        help="start from a named configuration (quick-start: the app's default; tutorial: the TF "
-        "DCGAN tutorial); the flags below override it",
+        default=DEFAULT_PRESET,
+        help="start from a named configuration (quick-start, the default: the app's Train form; "
+        "tutorial: the TF DCGAN tutorial as written); the flags below override it",
     )
     for name in SETTINGS:
         flag = "--" + name.replace("_", "-")
@@ -179,7 +180,7 @@ def cmd_train(args) -> int:
         for name, setting in SETTINGS.items()
         if getattr(args, name) is not None
     }
-    config = (PRESETS[args.preset] if args.preset else TrainConfig()).replace(**given)
+    config = PRESETS[args.preset].replace(**given)
     from ganlib import distribute
 
     strategy = distribute.make_strategy(args.strategy)  # first: a multi-worker strategy sets up TensorFlow

@@ -45,6 +45,12 @@ def _losses() -> list[str]:
     return list(losses.LOSSES)
 
 
+def _augmentations() -> list[str]:
+    from ganlib import augment
+
+    return list(augment.POLICIES)
+
+
 @dataclass(frozen=True)
 class Setting:
     """What one ``TrainConfig`` field means and accepts: the one source from which the validator,
@@ -162,6 +168,12 @@ SETTINGS: dict[str, Setting] = {
         "Gaussian noise of this std, annealed to 0 over the first half, on D's inputs: real and fake overlap early.",
         0.0, 2.0, step=0.05,
     ),
+    "augment": Setting(
+        "Augment D's inputs",
+        "DiffAugment: real and generated images reach D randomly shifted and/or with a square cut out, "
+        "so D cannot memorise the training images (its held-out accuracy stays up).",
+        choices=_augmentations,
+    ),
     "spectral_norm": Setting(
         "Spectral norm in D",
         "Normalises each D layer by its largest singular value: a smoother D, steadier training.",
@@ -222,6 +234,7 @@ class TrainConfig:
     label_flip: float = 0.0  # share of D's real/fake pairs swapped each step
     instance_noise: float = 0.0  # std of Gaussian noise on D's inputs, annealed to 0
     spectral_norm: bool = False  # spectral normalisation of D's layers
+    augment: str = "none"  # DiffAugment policy on D's inputs (ganlib/augment.py)
     ema: float = 0.0  # decay of the generator's weight average used for sampling; 0 = off
     d_steps: int | None = None  # D updates per G update; None = the loss's default (WGAN-GP: 5)
     checkpoint_every: int = 1  # epochs between checkpoints; the last epoch is always saved
@@ -310,6 +323,7 @@ QUICK_START = TrainConfig(
 # step per call): the baseline that time to quality is compared with.
 TUTORIAL_DCGAN = TrainConfig(model="dcgan", width=1.0, batch_size=256, lr_g=1e-4, lr_d=1e-4, beta_1=0.9)
 PRESETS = {"quick-start": QUICK_START, "tutorial": TUTORIAL_DCGAN}
+DEFAULT_PRESET = "quick-start"  # what the Train form starts from, and the CLI without --preset
 
 
 def penalty_meets_batch_norm(loss: str, model: str) -> bool:

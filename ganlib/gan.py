@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ganlib import distribute, images, losses, models, replica
+from ganlib import augment, distribute, images, losses, models, replica
 from ganlib.config import TrainConfig
 from ganlib.data import to_uint8
 from ganlib.latents import GRID_COLUMNS, uniform_labels
@@ -47,6 +47,7 @@ class GAN(keras.Model):
         instance_noise_steps: int = 1,
         d_steps: int | None = None,
         ema: float = 0.0,
+        augment_policy: str = "none",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -62,6 +63,7 @@ class GAN(keras.Model):
         self.instance_noise = instance_noise
         self.instance_noise_steps = max(1, instance_noise_steps)
         self.d_steps = d_steps or loss.d_steps
+        self.augment_policy = augment_policy
         self.ema = ema
         self.ema_generator = None
         if ema > 0:
@@ -136,6 +138,10 @@ class GAN(keras.Model):
         return self.generator([latent, labels] if self.conditional else latent, training=training)
 
     def _discriminate(self, images, labels, salt: int):
+        # DiffAugment: the same random policy on every image D sees, real or fake, in D's update
+        # and in G's (differentiable, so G learns through it).
+        draw = lambda shape, s: self._draw(tf.random.stateless_uniform, shape, s)  # noqa: E731
+        images = augment.augment(self.augment_policy, images, draw, salt)
         if self.instance_noise > 0:
             # Instance noise (Sonderby et al. 2016), annealed to zero: overlapping supports early on.
             progress = tf.cast(self.g_optimizer.iterations, tf.float32) / self.instance_noise_steps
@@ -330,6 +336,7 @@ def build_gan(
         instance_noise_steps=total_steps // 2,  # anneal to zero over the first half of the run
         d_steps=config.d_steps,
         ema=config.ema,
+        augment_policy=config.augment,
     )
     gan.compile(
         g_optimizer=_optimizer(config.lr_g, config.beta_1),

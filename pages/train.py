@@ -9,7 +9,7 @@ from plotly.subplots import make_subplots
 
 import ui
 from ganlib import GanlibError, data, losses, models
-from ganlib.config import QUICK_START, SETTINGS, setting_type
+from ganlib.config import DEFAULT_PRESET, PRESETS, SETTINGS, setting_type
 from ganlib.jobs import JobBusy, JobState
 from ganlib.rundir import RunDir, list_runs
 
@@ -25,7 +25,15 @@ FORM_ROWS = [
     ["latent_dim", "width", "batch_size", "epochs"],
     ["lr_g", "lr_d", "beta_1", "steps_per_epoch"],
 ]
-STABILISER_ROW = ["label_smoothing", "spectral_norm", "instance_noise", "label_flip", "ema", "d_steps"]
+STABILISER_ROW = [
+    "augment",
+    "label_smoothing",
+    "spectral_norm",
+    "instance_noise",
+    "label_flip",
+    "ema",
+    "d_steps",
+]
 LAST_ROW = ["checkpoint_every", "log_every", "live_fid_samples", "seed"]
 RUN_NAME_HELP = "Letters, digits, '.', '_' and '-'; the run's folder name."
 
@@ -64,7 +72,7 @@ def setting_widget(container, name: str, initial):
 
 
 def start_form() -> None:
-    defaults = QUICK_START  # the settings that show digits soonest (docs/benchmarks.md)
+    defaults = PRESETS[DEFAULT_PRESET]  # the settings that show digits soonest (docs/benchmarks.md)
     values = {}
     with st.form("train"):
         st.subheader("New run")

@@ -92,3 +92,42 @@ def serve_folder(folder: Path) -> Iterator[tuple[str, list[str]]]:
         yield f"http://127.0.0.1:{server.server_port}/", requested
     finally:
         server.shutdown()
+
+
+# -- the app, through streamlit.testing.v1.AppTest ---------------------------------------------------
+APP = str(ROOT / "app.py")
+
+
+@pytest.fixture
+def app_runs(tmp_path, monkeypatch):
+    """A copy of the shipped runs as the app's runs folder (no auto-resume)."""
+    import shutil
+
+    runs = tmp_path / "runs"
+    shutil.copytree(ROOT / "checkpoints", runs)
+    monkeypatch.setenv("GANLIB_RUNS_DIR", str(runs))
+    monkeypatch.setenv("GANLIB_AUTO_RESUME", "0")
+    return runs
+
+
+def open_page(page: str, run: str = "demo-mnist"):
+    """The app opened on ``page`` with ``?run=RUN``, checked to have raised nothing."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["run"] = run
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """Every file below ``root`` and its sha256: equal digests, byte-for-byte equal trees."""
+    import hashlib
+
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }

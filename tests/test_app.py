@@ -6,7 +6,7 @@ import sys
 import time
 
 import pytest
-from conftest import ROOT
+from conftest import APP, ROOT, open_page, tree_digest
 from streamlit.testing.v1 import AppTest
 
 from ganlib import evaluation
@@ -14,25 +14,6 @@ from ganlib.rundir import RunDir, list_runs
 
 SHIPPED = ROOT / "checkpoints"
 DEMO = SHIPPED / "demo-mnist"
-APP = str(ROOT / "app.py")
-
-
-@pytest.fixture
-def app_runs(tmp_path, monkeypatch):
-    runs = tmp_path / "runs"
-    shutil.copytree(SHIPPED, runs)
-    monkeypatch.setenv("GANLIB_RUNS_DIR", str(runs))
-    monkeypatch.setenv("GANLIB_AUTO_RESUME", "0")
-    return runs
-
-
-def open_page(page: str, run: str = "demo-mnist") -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.query_params["run"] = run
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def by_label(widgets, label):
@@ -147,7 +128,7 @@ def test_a_demo_visitor_trains_within_the_hosts_time_limit_and_finds_the_run(app
     monkeypatch.setenv("GANLIB_DEMO", "1")
     monkeypatch.setenv("GANLIB_DEMO_TRAIN_SECONDS", "20")
     monkeypatch.setenv("GANLIB_DEMO_SCRATCH_DIR", str(scratch))
-    before = _tree_digest(app_runs)
+    before = tree_digest(app_runs)
     at = open_page("pages/train.py")
     assert not [b for b in at.button if b.label == "Start"]  # no free-form training on the link
     next(b for b in at.button if b.label == "Train for 20 s").click().run()
@@ -165,7 +146,7 @@ def test_a_demo_visitor_trains_within_the_hosts_time_limit_and_finds_the_run(app
     assert any(f"Your last run: {run.name}" in str(link.proto.label) for link in at.get("page_link"))
     gallery = open_page("pages/gallery.py")
     assert run.name in by_label(gallery.selectbox, "Run").options
-    assert _tree_digest(app_runs) == before  # the shipped runs are untouched
+    assert tree_digest(app_runs) == before  # the shipped runs are untouched
 
 
 def test_script_runs_leave_the_keras_session_alone(app_runs, monkeypatch):
@@ -208,19 +189,9 @@ def test_the_train_form_takes_its_widgets_bounds_and_help_from_the_settings(app_
             assert widget.value == (0 if initial is None else initial), name
 
 
-def _tree_digest(root) -> dict[str, str]:
-    import hashlib
-
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
-
-
 def test_a_visitor_on_the_demo_link_changes_nothing(app_runs, monkeypatch):
     monkeypatch.setenv("GANLIB_DEMO", "1")
-    before = _tree_digest(app_runs)
+    before = tree_digest(app_runs)
     at = open_page("pages/evaluate.py")
     by_label(at.select_slider, "Samples per epoch").set_value(1000).run()  # nothing cached at 1,000
     assert not at.exception
@@ -237,7 +208,7 @@ def test_a_visitor_on_the_demo_link_changes_nothing(app_runs, monkeypatch):
         page.run()
         page.switch_page("pages/gallery.py").run()
         assert not page.exception
-    assert _tree_digest(app_runs) == before  # byte for byte
+    assert tree_digest(app_runs) == before  # byte for byte
 
 
 def test_the_contact_sheet_shows_every_checkpoint_with_its_fid_and_opens_one(app_runs):

@@ -50,6 +50,21 @@ def test_preset_sets_the_defaults_and_flags_override_it(runs_dir):
     assert RunDir(runs_dir, "quick").epochs() == [1]
 
 
+def test_without_a_preset_the_cli_trains_what_the_train_form_starts_from(runs_dir):
+    from ganlib.config import DEFAULT_PRESET, PRESETS
+
+    ganlib_cli("train", "--run", "plain", "--epochs", 1, "--runs-dir", runs_dir, *TINY)
+    config = RunDir(runs_dir, "plain").config()
+    form = PRESETS[DEFAULT_PRESET]
+    assert (config.model, config.lr_g, config.ema, config.augment) == (
+        form.model,
+        form.lr_g,
+        form.ema,
+        form.augment,
+    )
+    assert f"(default: {form.model})" in ganlib_cli("train", "--help").stdout.replace("\n", " ")
+
+
 def test_refuses_to_overwrite_and_reports_user_errors_in_one_line(runs_dir):
     ganlib_cli("train", "--run", "once", "--epochs", 1, "--runs-dir", runs_dir, *TINY)
     for args, message in [

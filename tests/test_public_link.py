@@ -5,16 +5,14 @@ TensorFlow (tests/test_inference.py walks them for that)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
-from conftest import ROOT, tiny_config
+from conftest import open_page, tiny_config, tree_digest
 from streamlit.testing.v1 import AppTest
 
 import ui
@@ -24,40 +22,18 @@ from ganlib.jobs import JobManager
 from ganlib.rundir import RunDir, list_runs
 from ganlib.visitors import FORGET_AFTER_SEC, TabCap, VisitorLimits, VisitorTraining, own_folder
 
-APP = str(ROOT / "app.py")
-
-
-def _digest(root: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
-
 
 @pytest.fixture
-def demo_runs(tmp_path, monkeypatch):
-    runs = shipped_runs(tmp_path / "runs")
-    monkeypatch.setenv("GANLIB_RUNS_DIR", str(runs))
-    monkeypatch.setenv("GANLIB_AUTO_RESUME", "0")
+def demo_runs(app_runs, monkeypatch):
     monkeypatch.setenv("GANLIB_DEMO", "1")
-    return runs
-
-
-def _open(page: str, run: str = "demo-mnist") -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.query_params["run"] = run
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return app_runs
 
 
 def test_ten_thousand_copies_of_one_epoch_are_read_once(demo_runs, monkeypatch):
     reads = []
     original = evaluation.Engine.cached
     monkeypatch.setattr(evaluation.Engine, "cached", lambda self, e: reads.append(e) or original(self, e))
-    at = _open("pages/evaluate.py")
+    at = open_page("pages/evaluate.py")
     epochs = RunDir(demo_runs, "demo-mnist").epochs()
     reads.clear()
     next(m for m in at.multiselect if m.label == "Epochs").set_value([epochs[2]] * 10_000).run()
@@ -82,8 +58,8 @@ def _forge_click(at: AppTest, button) -> None:
 
 
 def test_forged_clicks_on_disabled_buttons_change_nothing(demo_runs):
-    before = _digest(demo_runs)
-    at = _open("pages/evaluate.py")
+    before = tree_digest(demo_runs)
+    at = open_page("pages/evaluate.py")
     assert [b.disabled for b in at.button if b.label.startswith("Mark epoch")] == [True]
     _forge_click(at, next(b for b in at.button if b.label.startswith("Mark epoch")))
     at.switch_page("pages/gallery.py").run()
@@ -94,7 +70,7 @@ def test_forged_clicks_on_disabled_buttons_change_nothing(demo_runs):
     for label in [b.label for b in at.button]:  # Start (a form's submit button) among them
         _forge_click(at, next(b for b in at.button if b.label == label))
     assert not list_runs(demo_runs)[2:]  # no new run
-    assert _digest(demo_runs) == before
+    assert tree_digest(demo_runs) == before
 
 
 def test_a_read_only_job_manager_starts_nothing(tmp_path):
@@ -114,7 +90,7 @@ def test_a_run_removed_while_a_page_reads_it_gives_a_sentence_not_a_traceback(de
         shutil.rmtree(self.path, ignore_errors=True)
         return original(self)
 
-    at = _open("pages/gallery.py")
+    at = open_page("pages/gallery.py")
     monkeypatch.setattr(RunDir, "config", vanish)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -275,7 +251,7 @@ def _put(url: str, session: str, xsrf: str, size: int) -> int:
 def test_uploads_to_a_live_session_are_refused_and_not_kept(tmp_path):
     runs = shipped_runs(tmp_path / "runs")
     env = {**host_env(tmp_path / "home"), "GANLIB_DEMO_MAX_TABS": "3"}
-    before = _digest(runs)
+    before = tree_digest(runs)
     with serve(runs, tmp_path / "streamlit.log", env) as host, chromium() as browser:
         page = browser.new_page()
         ids = _ids_sent_to(page)
@@ -301,4 +277,4 @@ def test_uploads_to_a_live_session_are_refused_and_not_kept(tmp_path):
             tab.get_by_text("What the best checkpoints draw").wait_for(timeout=120_000)
         assert all(tab.get_by_text("open tabs from one address").count() == 0 for tab in tabs)
         assert "Traceback" not in host.log()
-    assert _digest(runs) == before
+    assert tree_digest(runs) == before
