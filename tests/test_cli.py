@@ -15,10 +15,25 @@ from conftest import TINY_FLAGS as TINY
 from ganlib import images
 from ganlib.rundir import RunDir
 
+# One step per call into TensorFlow (the default preset runs 4): a log point at every step, so a
+# lost or repeated history line shows.
+EVERY_STEP = ["--steps-per-execution", "1"]
+
 
 @pytest.mark.parametrize("model, dataset", [("dcgan", "mnist"), ("mlp", "fashion_mnist")])
 def test_train_resume_and_sample(runs_dir, tmp_path, model, dataset):
-    common = ["--run", "smoke", "--dataset", dataset, "--model", model, "--runs-dir", runs_dir, *TINY]
+    common = [
+        "--run",
+        "smoke",
+        "--dataset",
+        dataset,
+        "--model",
+        model,
+        "--runs-dir",
+        runs_dir,
+        *TINY,
+        *EVERY_STEP,
+    ]
     ganlib_cli("train", *common, "--epochs", 2)
     run = RunDir(runs_dir, "smoke")
     assert run.epochs() == [1, 2]
@@ -90,7 +105,7 @@ def test_refuses_to_overwrite_and_reports_user_errors_in_one_line(runs_dir):
 def test_resume_after_kill_9(runs_dir):
     """A run killed mid-training resumes from its last complete checkpoint, history intact."""
     env = {**os.environ, "GANLIB_OFFLINE": "1"}
-    args = ["train", "--run", "killed", "--runs-dir", runs_dir, "--epochs", 200, *TINY]
+    args = ["train", "--run", "killed", "--runs-dir", runs_dir, "--epochs", 200, *TINY, *EVERY_STEP]
     process = subprocess.Popen(
         [sys.executable, "-m", "ganlib", *map(str, args)],
         cwd=ROOT,
@@ -108,7 +123,16 @@ def test_resume_after_kill_9(runs_dir):
     assert run.status()["state"] == "interrupted"  # the lock's process is gone
     last = run.checkpoint()
     ganlib_cli(
-        "train", "--run", "killed", "--runs-dir", runs_dir, "--epochs", last.epoch + 1, "--resume", *TINY
+        "train",
+        "--run",
+        "killed",
+        "--runs-dir",
+        runs_dir,
+        "--epochs",
+        last.epoch + 1,
+        "--resume",
+        *TINY,
+        *EVERY_STEP,
     )
     steps = [r["step"] for r in run.history() if r["kind"] == "step"]
     assert steps == list(range(1, (last.epoch + 1) * 3 + 1))
