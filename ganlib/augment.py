@@ -14,13 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import tensorflow as tf
+from ganlib import deferred
+
+# TensorFlow on first use: the Train form lists POLICIES, and a demo server imports no TensorFlow.
+tf = deferred("tensorflow")
 
 TRANSLATION_RATIO = 0.125  # shift by up to 1/8 of the side (3 pixels of 28), as in the paper
 CUTOUT_RATIO = 0.5  # a square of half the side, as in the paper
 BACKGROUND = -1.0  # what shifts in from the border and fills the cut-out: black in [-1, 1]
 
-Draw = Callable[[list, int], tf.Tensor]
+Draw = Callable[[list, int], "tf.Tensor"]
 
 
 def translation(images: tf.Tensor, draw: Draw, salt: int) -> tf.Tensor:

@@ -279,9 +279,10 @@ def test_two_workers_write_one_run_and_resume_after_both_are_killed(tmp_path):
 
     # The same run as one device trains it uninterrupted: the same log points (none twice) and
     # the same weights, to float tolerance.
+    # (One step per call, as the replicas run: the default preset's 4 would log every 3rd step.)
     ganlib_cli(
         "train", "--run", "one", "--runs-dir", runs_dir, *TINY_FLAGS, "--model", "mlp", "--ema", "0.99",
-        "--epochs", killed_at + 2,
+        "--epochs", killed_at + 2, "--steps-per-execution", "1",
     )  # fmt: skip
     uninterrupted = RunDir(runs_dir, "one").history()
     assert [row["step"] for row in run.history()] == [row["step"] for row in uninterrupted]
