@@ -11,6 +11,8 @@ from conftest import ROOT
 
 from benchmarks.appdriver import CHROMIUM, chromium, host_env, serve, settle, shipped_runs
 
+pytestmark = pytest.mark.slow  # minutes, not seconds: left out of the editing subset
+
 ARTIFACTS = ROOT / "tests" / "artifacts"
 NAVIGATION = ["Home", "Train", "Gallery", "Evaluate"]
 

@@ -23,6 +23,8 @@ from conftest import ROOT, TINY_FLAGS, ganlib_cli
 from ganlib import checkpoints
 from ganlib.rundir import RunDir, RunState
 
+pytestmark = pytest.mark.slow  # minutes, not seconds: left out of the editing subset
+
 # Two replicas against one device, from the same initial weights on the same global batches.
 # In float64 the only differences are the order of additions: they must agree to 1e-12. In
 # float32 rounding differences (summing two halves instead of one batch; BatchNorm's variance

@@ -10,10 +10,13 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import pytest
 from conftest import ROOT, ganlib_cli
 from conftest import TINY_FLAGS as TINY
 
 from ganlib.rundir import RunDir
+
+pytestmark = pytest.mark.slow  # minutes, not seconds: left out of the editing subset
 
 EPOCHS = 100  # 3 steps each: more than twenty kills' worth of progress
 # What each kill waits for: a moment after start (TensorFlow still importing, or data loading),

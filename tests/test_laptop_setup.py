@@ -28,6 +28,8 @@ from conftest import ROOT, serve_folder
 from benchmarks.appdriver import CHROMIUM, chromium, free_port
 from ganlib import data
 
+pytestmark = pytest.mark.slow  # minutes, not seconds: left out of the editing subset
+
 NOBODY = 65534
 README_APP_COMMAND = "pip install -r requirements.txt && python -m ganlib data fetch && streamlit run app.py"
 

@@ -19,6 +19,8 @@ from conftest import ROOT
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
+pytestmark = pytest.mark.slow  # minutes, not seconds: left out of the editing subset
+
 # name: (PEP 508 marker environment, pip's --platform tags for a current machine of that kind;
 # pip does not widen a manylinux tag to older glibc versions by itself)
 PLATFORMS = {

@@ -248,6 +248,7 @@ def _put(url: str, session: str, xsrf: str, size: int) -> int:
 
 
 @needs_browser
+@pytest.mark.slow
 def test_uploads_to_a_live_session_are_refused_and_not_kept(tmp_path):
     runs = shipped_runs(tmp_path / "runs")
     env = {**host_env(tmp_path / "home"), "GANLIB_DEMO_MAX_TABS": "3"}

@@ -11,6 +11,8 @@ from ganlib.config import ConfigError, penalty_meets_batch_norm
 from ganlib.rundir import RunDir
 from ganlib.train import train
 
+pytestmark = pytest.mark.slow  # minutes, not seconds: left out of the editing subset
+
 
 def _changed(before, after):
     moved = [not np.allclose(a, b) for a, b in zip(before, after)]
