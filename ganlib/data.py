@@ -158,12 +158,7 @@ def _keras_cache_npz() -> Path:
 
 def read_idx(path: Path, kind: str, expected_count: int | None = None) -> np.ndarray:
     """Read an IDX file (optionally gzipped), validating its magic number and item count."""
-    opener = gzip.open if str(path).endswith(".gz") else open
-    try:
-        with opener(path, "rb") as f:
-            raw = f.read()
-    except OSError as exc:
-        raise DatasetError(f"cannot read {path}: {exc}") from exc
+    raw = _idx_content(path)
     header = 16 if kind == "images" else 8
     if len(raw) < header:
         raise DatasetError(f"{path} is truncated ({len(raw)} bytes)")
