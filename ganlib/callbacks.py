@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 import keras
 import numpy as np
 
-from ganlib import GanlibError, alerts, checkpoints
+from ganlib import GanlibError, alerts, checkpoints, schedules
 from ganlib import gan as gan_lib
 from ganlib.gan import METRIC_NAMES
 from ganlib.rundir import RunDir, RunState
@@ -82,7 +82,7 @@ class Progress:
     run: str
     state: RunState
     epoch: int  # epochs completed
-    epochs: int
+    epochs: int  # the run's epochs (with a time budget: the epochs expected to fit in it)
     step: int  # global step
     steps_per_epoch: int
     images_per_sec: float = 0.0
@@ -131,16 +131,34 @@ class ControlCallback(keras.callbacks.Callback):
 
 
 class StepClock(keras.callbacks.Callback):
-    """Global step, epoch and throughput, shared by the history and progress callbacks."""
+    """Global step, epoch, throughput and the run's end, shared by the callbacks that need them.
 
-    def __init__(self, steps_per_epoch: int, images_per_step: int, first_epoch: int, elapsed_before: float):
+    The end (``end_step``) is ``epochs`` epochs, or with a time budget the last epoch end that
+    fits in it, re-estimated after every call into TensorFlow from the speed measured since
+    training (re)started. It runs first among the callbacks, so at an epoch's end the others see
+    whether this epoch is the run's last (``at_end``); it ends ``fit()`` there when time is up.
+    """
+
+    def __init__(
+        self,
+        steps_per_epoch: int,
+        images_per_step: int,
+        first_epoch: int,
+        elapsed_before: float,
+        epochs: int,
+        budget_sec: float = 0.0,
+    ):
         super().__init__()
         self.steps_per_epoch = steps_per_epoch
         self.images_per_step = images_per_step  # real images a step consumes
         self.epoch = first_epoch
         self.step = first_epoch * steps_per_epoch
         self.elapsed_before = elapsed_before
+        self.budget_sec = budget_sec  # 0: no time budget
+        self.end_step = epochs * steps_per_epoch
+        self._cap = self.end_step
         self._start = time.perf_counter()
+        self._session = (self._start, self.step)  # since this fit() began: the speed for the end
         self._window = (self._start, self.step)
         self.images_per_sec = 0.0
 
@@ -149,12 +167,17 @@ class StepClock(keras.callbacks.Callback):
         return self.step == (epoch + 1) * self.steps_per_epoch
 
     @property
+    def at_end(self) -> bool:
+        """True once the run's last step is trained."""
+        return self.step >= self.end_step
+
+    @property
     def elapsed(self) -> float:
         return self.elapsed_before + time.perf_counter() - self._start
 
     def on_train_begin(self, logs=None):
         self._start = time.perf_counter()
-        self._window = (self._start, self.step)
+        self._session = self._window = (self._start, self.step)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
@@ -166,6 +189,37 @@ class StepClock(keras.callbacks.Callback):
         if now - since >= 1.0:  # a one-second window: responsive, yet not noisy
             self.images_per_sec = (self.step - step_then) * self.images_per_step / (now - since)
             self._window = (now, self.step)
+        if self.budget_sec:
+            self.end_step = self._end_within_budget(now)
+
+    def _end_within_budget(self, now: float) -> int:
+        started, first_step = self._session
+        steps_per_sec = (self.step - first_step) / max(now - started, 1e-9)
+        reachable = self.step + max(0.0, self.budget_sec - self.elapsed) * steps_per_sec
+        per_epoch = self.steps_per_epoch
+        this_epoch_end = -(-self.step // per_epoch) * per_epoch  # an epoch once begun is finished
+        return min(self._cap, max(this_epoch_end, int(reachable // per_epoch) * per_epoch))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.at_end:
+            self.model.stop_training = True  # the time budget's end (the epochs end fit() anyway)
+
+
+class LearningRateSchedule(keras.callbacks.Callback):
+    """Sets both optimizers' learning rates before each call into TensorFlow: the base rate
+    times ``schedules.factor`` at the share of the run done. Without a time budget the share is
+    a function of the step alone, so a resumed run follows the same rates."""
+
+    def __init__(self, clock: StepClock, schedule: str, lr_g: float, lr_d: float):
+        super().__init__()
+        self.clock = clock
+        self.schedule = schedule
+        self.base_rates = (lr_g, lr_d)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        share = schedules.factor(self.schedule, self.clock.step / self.clock.end_step)
+        for optimizer, rate in zip((self.model.g_optimizer, self.model.d_optimizer), self.base_rates):
+            optimizer.learning_rate = rate * share
 
 
 class HistoryLogger(keras.callbacks.Callback):
@@ -232,21 +286,21 @@ class HistoryLogger(keras.callbacks.Callback):
 
 
 class Checkpointer(keras.callbacks.Callback):
-    """Saves weights, optimizer state and the fixed-seed grid every ``every`` epochs and at the end."""
+    """Saves weights, optimizer state and the fixed-seed grid every ``every`` epochs and at the
+    run's end (the clock's: the last epoch, or the last that fits in the time budget)."""
 
-    def __init__(self, run: RunDir, clock: StepClock, every: int, epochs: int, grid_inputs):
+    def __init__(self, run: RunDir, clock: StepClock, every: int, grid_inputs):
         super().__init__()
         self.run = run
         self.clock = clock
         self.every = every
-        self.epochs = epochs
         self.grid_inputs = grid_inputs  # (latents, labels or None), fixed for the whole run
 
         self.saved: int | None = None  # the epoch of the checkpoint saved last
 
     def on_epoch_end(self, epoch, logs=None):
         done = epoch + 1
-        if not self.clock.epoch_completed(epoch) or (done % self.every and done != self.epochs):
+        if not self.clock.epoch_completed(epoch) or (done % self.every and not self.clock.at_end):
             return
         grid_png = gan_lib.grid_png(self.model, self.grid_inputs)
         state = {"step": self.clock.step, "elapsed": round(self.clock.elapsed, 3)}
@@ -380,22 +434,21 @@ class PreviewWriter(keras.callbacks.Callback):
 class ProgressReporter(keras.callbacks.Callback):
     """Hands a ``Progress`` to ``report`` after every step (it reads no tensors: no host sync)."""
 
-    def __init__(self, run: RunDir, clock: StepClock, epochs: int, report: Callable[[Progress], None]):
+    def __init__(self, run: RunDir, clock: StepClock, report: Callable[[Progress], None]):
         super().__init__()
         self.run = run
         self.clock = clock
-        self.epochs = epochs
         self.report = report
 
     def progress(self, state: RunState = RunState.TRAINING) -> Progress:
         clock = self.clock
-        remaining = self.epochs * clock.steps_per_epoch - clock.step
+        remaining = max(0, clock.end_step - clock.step)
         rate = clock.images_per_sec
         return Progress(
             run=self.run.name,
             state=state,
             epoch=clock.step // clock.steps_per_epoch,
-            epochs=self.epochs,
+            epochs=clock.end_step // clock.steps_per_epoch,
             step=clock.step,
             steps_per_epoch=clock.steps_per_epoch,
             images_per_sec=rate,

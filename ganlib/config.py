@@ -45,6 +45,12 @@ def _losses() -> list[str]:
     return list(losses.LOSSES)
 
 
+def _schedules() -> list[str]:
+    from ganlib import schedules
+
+    return list(schedules.SCHEDULES)
+
+
 def _augmentations() -> list[str]:
     from ganlib import augment
 
@@ -140,6 +146,13 @@ SETTINGS: dict[str, Setting] = {
     ),
     "batch_size": Setting("Batch size", "Real images per step (and as many fakes).", 1, 4096),
     "epochs": Setting("Epochs", "Full passes over the data (or over the step cap).", 1, 100_000),
+    "minutes": Setting(
+        "Time budget (min, 0 = none)",
+        "Train for this many minutes: the run ends at the last epoch end that fits (or at the epochs, "
+        "if sooner), and the learning-rate schedule and the ETA aim at that end, re-estimated from the "
+        "measured speed. One machine only (not under multiworker).",
+        0.1, 100_000.0, off=0.0, step=1.0,
+    ),
     "steps_per_epoch": Setting(
         "Steps per epoch (0 = all)", "Cap an epoch at this many steps for quick tries.", 1, 100_000,
         zero_means="a full pass",
@@ -151,6 +164,12 @@ SETTINGS: dict[str, Setting] = {
         "LR discriminator",
         "Adam learning rate of the discriminator (a rate other than G's is TTUR).",
         0.0, 1.0, low_open=True, high_open=True, step=1e-5,
+    ),
+    "lr_schedule": Setting(
+        "LR schedule",
+        "Both learning rates over the run: constant, or decayed to zero at its end (the epochs or the "
+        "time budget), so the last checkpoint is a settled one.",
+        choices=_schedules,
     ),
     "beta_1": Setting("Adam beta_1", "Adam's first-moment decay (the DCGAN paper: 0.5).", 0.0, 1.0, high_open=True, step=0.05),
     "label_smoothing": Setting(
@@ -226,9 +245,11 @@ class TrainConfig:
     width: float = 1.0  # channel/unit multiplier of the architecture: 0.5 halves every layer
     batch_size: int = 128
     epochs: int = 10
+    minutes: float = 0.0  # time budget: end at the last epoch end that fits; 0 = the epochs decide
     steps_per_epoch: int | None = None  # cap an epoch for quick tries; None = full pass
     lr_g: float = 2e-4
     lr_d: float = 2e-4
+    lr_schedule: str = "constant"  # ganlib/schedules.py: factor on both rates over the run
     beta_1: float = 0.5
     label_smoothing: float = 0.0  # one-sided: real targets become 1 - label_smoothing
     label_flip: float = 0.0  # share of D's real/fake pairs swapped each step

@@ -83,6 +83,9 @@ def _train(config, run, resume, control, report, verbose, log, chief) -> RunStat
         config = run.config().replace(epochs=max(config.epochs, 1))
     config.validate()
     _check_batch_splits(config)
+    if config.minutes and isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+        # Each worker would measure its own speed and could end at another epoch than the rest.
+        raise ConfigError(["a time budget (minutes) needs one machine: under multiworker give epochs"])
     if not chief:  # the chief measures quality; the other workers only take part in the steps
         config = config.replace(live_fid_samples=0)
     dataset = data_lib.load_dataset(config.dataset, "train", config.image_size)
@@ -184,15 +187,17 @@ def _fit(config, run, dataset, control, report, verbose, log) -> RunState:
     first_epoch, elapsed = _restore(gan, run, log)
     if not run.generator_config_path.is_file():  # for sampling without TensorFlow
         run.save_generator_config(gan.sampler.get_config())
-    if first_epoch >= config.epochs:
-        log(f"run {run.name} already has {first_epoch} epochs; nothing to do")
+    if first_epoch >= config.epochs or _budget_spent(config.minutes, first_epoch, elapsed):
+        log(f"run {run.name} already has {first_epoch} epochs ({elapsed / 60:.1f} minutes); nothing to do")
         run.set_status(RunState.FINISHED, epoch=first_epoch)
         return RunState.FINISHED
     batches = data_lib.training_dataset(
         dataset, real_per_step, steps, config.seed, first_epoch, config.epochs
     )
-    clock = callbacks.StepClock(steps, real_per_step, first_epoch, elapsed)
-    reporter = callbacks.ProgressReporter(run, clock, config.epochs, report or (lambda progress: None))
+    clock = callbacks.StepClock(
+        steps, real_per_step, first_epoch, elapsed, config.epochs, config.minutes * 60
+    )
+    reporter = callbacks.ProgressReporter(run, clock, report or (lambda progress: None))
 
     def set_state(state: RunState) -> None:
         run.set_status(state, epoch=clock.step // steps, step=clock.step)
@@ -201,9 +206,14 @@ def _fit(config, run, dataset, control, report, verbose, log) -> RunState:
     grid_inputs = latents.grid_inputs(config.latent_dim, config.seed, gan.num_classes)
     preview = callbacks.PreviewWriter(run, clock, grid_inputs, PREVIEW_EVERY_SEC)
     watch = callbacks.AlertWatch(run)
-    checkpointer = callbacks.Checkpointer(run, clock, config.checkpoint_every, config.epochs, grid_inputs)
+    checkpointer = callbacks.Checkpointer(run, clock, config.checkpoint_every, grid_inputs)
     fit_callbacks = [
         clock,
+        *(
+            [callbacks.LearningRateSchedule(clock, config.lr_schedule, config.lr_g, config.lr_d)]
+            if config.lr_schedule != "constant"
+            else []
+        ),
         callbacks.EpochReseeder(config.seed),
         callbacks.HistoryLogger(run, clock, config.log_every, watch),
         checkpointer,
@@ -230,6 +240,12 @@ def _fit(config, run, dataset, control, report, verbose, log) -> RunState:
     final = RunState.STOPPED if stopped_early else RunState.FINISHED
     set_state(final)
     return final
+
+
+def _budget_spent(minutes: float, epochs_done: int, elapsed: float) -> bool:
+    """Whether a time budget has no room for another epoch at the run's mean pace so far (the
+    rule that ended it: the last epoch end that fits)."""
+    return bool(minutes) and elapsed + (elapsed / epochs_done if epochs_done else 0.0) > minutes * 60
 
 
 def _restore(gan: gan_lib.GAN, run: RunDir, log) -> tuple[int, float]:

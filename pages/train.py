@@ -22,8 +22,8 @@ visitors = ui.visitor_training()  # None unless a demo host lets visitors train
 # Where each setting sits in the form; what it means, its bounds and label are in SETTINGS.
 FORM_ROWS = [
     ["dataset", "model", "loss"],
-    ["latent_dim", "width", "batch_size", "epochs"],
-    ["lr_g", "lr_d", "beta_1", "steps_per_epoch"],
+    ["latent_dim", "width", "batch_size", "epochs", "minutes"],
+    ["lr_g", "lr_d", "lr_schedule", "beta_1", "steps_per_epoch"],
 ]
 STABILISER_ROW = [
     "augment",

@@ -1,5 +1,6 @@
 import dataclasses
 import json
+import shutil
 import socket
 import threading
 
@@ -244,3 +245,35 @@ def test_step_while_paused_trains_that_many_steps_then_pauses_with_a_fresh_grid(
     first, second = seen.index(("paused", 2)), seen.index(("paused", 5))
     assert sorted({step for _, step in seen[first:second]}) == [2, 3, 4, 5]  # exactly 3 steps between
     assert preview_steps == [5]  # the live grid was redrawn at the new pause
+
+
+def test_linear_schedule_decays_both_rates_to_zero_at_the_end_and_resumes_exactly(runs_dir):
+    config = tiny_config(epochs=3, lr_schedule="linear", lr_g=3e-4, lr_d=6e-4)
+    straight, resumed = RunDir(runs_dir, "straight"), RunDir(runs_dir, "resumed")
+    train(config, straight)
+    # A crash after epoch 2: the last checkpoint is lost, the resumed run retrains epoch 3.
+    train(config, resumed)
+    shutil.rmtree(resumed.checkpoints()[-1].path)
+    train(config, resumed, resume=True)
+    gan = gan_lib.build_gan(config, (28, 28, 1), seeded=False)
+    checkpoints.load_into(gan, straight.checkpoints()[-1], with_optimizer=True)
+    # Rates are set before each step: the 9th and last step of 9 trains at 1/9 of the base.
+    assert float(gan.g_optimizer.learning_rate) == pytest.approx(3e-4 / 9)
+    assert float(gan.d_optimizer.learning_rate) == pytest.approx(6e-4 / 9)
+    a, _ = checkpoints.load_models(straight)
+    b, _ = checkpoints.load_models(resumed)
+    for wa, wb in zip(a.generator.get_weights(), b.generator.get_weights()):
+        np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
+
+
+def test_a_time_budget_ends_the_run_at_an_epoch_end_and_checkpoints_it(runs_dir):
+    run = RunDir(runs_dir, "budget")
+    state = train(tiny_config(minutes=0.2, epochs=100_000, steps_per_epoch=2, checkpoint_every=1000), run)
+    assert state == "finished"
+    status, last = run.status(), run.checkpoints()[-1]
+    assert 1 <= status["epoch"] < 100_000 and status["step"] == 2 * status["epoch"]
+    # The checkpoint interval is 1,000 epochs, yet the run's end is saved: its last epoch.
+    assert last.epoch == status["epoch"] and last.step == status["step"]
+    # Resuming a run whose budget is spent trains nothing more.
+    assert train(tiny_config(epochs=100_000), run, resume=True) == "finished"
+    assert run.checkpoints()[-1].epoch == last.epoch
