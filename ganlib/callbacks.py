@@ -5,6 +5,7 @@ progress, pause/stop from another thread, and per-epoch reseeding for exact resu
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import logging
 import math
 import threading
@@ -355,6 +356,14 @@ class QualityProbe(keras.callbacks.Callback):
         self._off = False
 
     def _load_reference(self):
+        # On a thread of its own: a tf.distribute scope holds per thread, and the evaluator's
+        # variables, created inside a multi-worker scope, would be initialised by collectives
+        # that every worker must join, while only the chief measures quality (the first
+        # checkpoint crashed: "Collective instance ... expected type 0").
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="quality-reference") as pool:
+            return pool.submit(self._build_reference).result()
+
+    def _build_reference(self):
         from ganlib import evaluation
         from ganlib import metrics as metrics_lib
 

@@ -101,10 +101,11 @@ EQUIVALENCE = textwrap.dedent(
     keras.config.set_dtype_policy("float32")
 
     # A run started on two replicas in mixed bfloat16 resumes on one device in float32, and
-    # one in mixed float16 (loss scaling) resumes on two replicas.
+    # one in mixed float16 (loss scaling) resumes on two replicas; the quick FID, EMA and
+    # alerts on, as by default.
     for precision, first, then in (("mixed_bfloat16", two, None), ("mixed_float16", None, two)):
         config = TrainConfig(model="cdcgan-lean", width=0.25, batch_size=16, epochs=2, steps_per_epoch=3,
-                             log_every=1, ema=0.999, live_fid_samples=0)
+                             log_every=1, ema=0.999)
         run = RunDir(runs, precision)
         train(config, run, strategy=first, precision=precision)
         assert keras.config.dtype_policy().name == "float32"  # restored after training
@@ -116,7 +117,8 @@ EQUIVALENCE = textwrap.dedent(
         gan, checkpoint = checkpoints.load_models(run)
         assert checkpoint.epoch == 3
         assert gan.sample(np.zeros((2, 100), np.float32)).dtype == np.uint8
-        report[precision] = {"steps": steps[-1], "last_d_loss": rows[-1]["d_loss"]}
+        report[precision] = {"steps": steps[-1], "last_d_loss": rows[-1]["d_loss"],
+                             "quality_epochs": [q["epoch"] for q in run.quality() if np.isfinite(q["fid"])]}
 
     # Under a mixed policy the variables stay float32, the images and scores come out float32.
     from ganlib import distribute, gan as gan_lib
@@ -192,8 +194,9 @@ def test_each_replica_draws_its_own_rows_of_one_devices_draw_and_its_own_dropout
 
 
 def test_a_run_resumes_under_another_strategy_and_precision(replica_report):
-    assert replica_report["mixed_bfloat16"]["steps"] == 9
-    assert replica_report["mixed_float16"]["steps"] == 9
+    for precision in ("mixed_bfloat16", "mixed_float16"):
+        assert replica_report[precision]["steps"] == 9
+        assert replica_report[precision]["quality_epochs"] == [1, 2, 3]  # the quick FID, as by default
 
 
 def test_mixed_precision_keeps_variables_images_and_scores_float32(replica_report):
@@ -226,7 +229,10 @@ def _free_ports(count: int) -> list[int]:
     return ports
 
 
-def _start_workers(runs_dir, scratch, *flags, worker_runs_dir=None) -> list[subprocess.Popen]:
+MLP_FLAGS = [*TINY_FLAGS, "--model", "mlp", "--ema", "0.99"]
+
+
+def _start_workers(runs_dir, scratch, *flags, worker_runs_dir=None, base=MLP_FLAGS) -> list[subprocess.Popen]:
     cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
     workers = []
     for index in range(2):
@@ -235,7 +241,7 @@ def _start_workers(runs_dir, scratch, *flags, worker_runs_dir=None) -> list[subp
         tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
         env = {**os.environ, "GANLIB_OFFLINE": "1", "TF_CONFIG": tf_config, "TMPDIR": str(scratch)}
         command = [sys.executable, "-m", "ganlib", "train", "--run", "mw", "--runs-dir", str(runs_dir)]
-        command += ["--strategy", "multiworker", *TINY_FLAGS, "--model", "mlp", "--ema", "0.99", *flags]
+        command += ["--strategy", "multiworker", *base, *flags]
         workers.append(
             subprocess.Popen(
                 command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -308,6 +314,21 @@ def test_two_workers_write_one_run_and_resume_after_both_are_killed(tmp_path):
         app.switch_page("pages/gallery.py").run()
     assert not app.exception, [e.value for e in app.exception]
     assert not app.error and app.get("image")
+
+
+def test_two_workers_train_with_every_default_on_the_live_quality_included(tmp_path):
+    # Only the size is small; the model, EMA, quick FID (1,000 samples) and alerts are the
+    # defaults. The quick FID is the chief's alone: it once crashed the first checkpoint.
+    runs_dir, scratch = tmp_path / "runs", tmp_path / "scratch"
+    scratch.mkdir()
+    small = ["--steps-per-epoch", "3", "--batch-size", "16", "--width", "0.25", "--epochs", "2"]
+    _finish(_start_workers(runs_dir, scratch, base=small))
+    run = RunDir(runs_dir, "mw")
+    assert run.status()["state"] == RunState.FINISHED and run.epochs() == [1, 2]
+    config = run.config()
+    assert (config.model, config.ema, config.live_fid_samples) == ("cdcgan-lean", 0.999, 1000)
+    quality = run.quality()
+    assert [q["epoch"] for q in quality] == [1, 2] and all(np.isfinite(q["fid"]) for q in quality)
 
 
 def test_a_worker_that_cannot_see_the_run_stops_both_workers_with_a_message(tmp_path):
