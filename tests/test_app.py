@@ -95,12 +95,14 @@ def test_train_page_starts_a_tiny_job_and_shows_its_history(app_runs):
         ("Live FID samples", 200),
     ]:
         by_label(at.number_input, label).set_value(value)
+    by_label(at.selectbox, "LR schedule").set_value("linear")
     next(b for b in at.button if b.label == "Start").click().run()
     run = RunDir(app_runs, "from-the-app")
     deadline = time.monotonic() + 180
     while run.status().get("state") != "finished" and time.monotonic() < deadline:
         time.sleep(0.2)
     assert run.status()["state"] == "finished" and run.epochs() == [1, 2]
+    assert run.config().lr_schedule == "linear"
     assert [r["step"] for r in run.history() if r["kind"] == "epoch"] == [3, 6]
     at.run()
     assert not at.exception
@@ -123,6 +125,7 @@ def test_demo_mode_switches_training_off(app_runs, monkeypatch):
     assert not [b for b in at.button if b.label.startswith("Train for")]  # no visitor training either
 
 
+@pytest.mark.slow
 def test_a_demo_visitor_trains_within_the_hosts_time_limit_and_finds_the_run(app_runs, tmp_path, monkeypatch):
     scratch = tmp_path / "visitor-runs"
     monkeypatch.setenv("GANLIB_DEMO", "1")
@@ -244,6 +247,7 @@ def test_damaged_checkpoints_are_marked_and_every_other_epoch_shows(app_runs):
     assert gallery.select_slider[0].options == [str(e) for e in (1, 2, 16, 32, 64)]
 
 
+@pytest.mark.slow
 def test_the_train_page_says_why_a_run_stopped(app_runs, monkeypatch):
     import errno
 
@@ -271,6 +275,7 @@ def test_the_train_page_says_why_a_run_stopped(app_runs, monkeypatch):
     assert "intact (newest: epoch 1)" in errors
 
 
+@pytest.mark.slow
 def test_per_class_truncation_and_memorisation_views(app_runs):
     at = open_page("pages/evaluate.py")  # demo-mnist is conditional and evaluated with engine 2
     assert not at.exception
@@ -291,6 +296,7 @@ def test_per_class_truncation_and_memorisation_views(app_runs):
     assert any(c.startswith("each row: a sample, then its 4 nearest training images") for c in captions)
 
 
+@pytest.mark.slow
 def test_an_unconditional_run_gets_its_class_histogram_per_epoch(app_runs, trained_run):
     run = RunDir(app_runs, "unconditional")
     shutil.copytree(trained_run.path, run.path)

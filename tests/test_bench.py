@@ -9,12 +9,14 @@ import sys
 
 import keras
 import numpy as np
+import pytest
 from conftest import ROOT
 
 from benchmarks import time_to_quality
 from ganlib import bench, evaluation
 
 
+@pytest.mark.slow
 def test_bench_runs_every_contender_and_the_baseline_trains_d():
     lines = []
     results = bench.run(model="mlp", batch_size=32, seconds=0.5, width=0.125, print_fn=lines.append)
@@ -40,6 +42,7 @@ def test_forward_flops_counts_dense_and_convolutions():
     assert bench.forward_flops(up) == 2 * 4 * 4 * 2 * 5 * 5 * 3
 
 
+@pytest.mark.slow
 def test_time_to_quality_trains_evaluates_and_summarises(tmp_path):
     command = [sys.executable, "-m", "benchmarks.time_to_quality", "--minutes", "0.25"]
     command += ["--width", "0.125", "--batch-size", "16", "--steps", "10", "--samples", "100"]

@@ -20,6 +20,7 @@ from ganlib.rundir import RunDir
 EVERY_STEP = ["--steps-per-execution", "1"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model, dataset", [("dcgan", "mnist"), ("mlp", "fashion_mnist")])
 def test_train_resume_and_sample(runs_dir, tmp_path, model, dataset):
     common = [
@@ -53,6 +54,7 @@ def test_train_resume_and_sample(runs_dir, tmp_path, model, dataset):
     assert "smoke" in table and dataset in table and "3/3" in table and "finished" in table
 
 
+@pytest.mark.slow
 def test_preset_sets_the_defaults_and_flags_override_it(runs_dir):
     from ganlib.config import QUICK_START
 
@@ -65,6 +67,7 @@ def test_preset_sets_the_defaults_and_flags_override_it(runs_dir):
     assert RunDir(runs_dir, "quick").epochs() == [1]
 
 
+@pytest.mark.slow
 def test_without_a_preset_the_cli_trains_what_the_train_form_starts_from(runs_dir):
     from ganlib.config import DEFAULT_PRESET, PRESETS
 
@@ -80,6 +83,7 @@ def test_without_a_preset_the_cli_trains_what_the_train_form_starts_from(runs_di
     assert f"(default: {form.model})" in ganlib_cli("train", "--help").stdout.replace("\n", " ")
 
 
+@pytest.mark.slow
 def test_refuses_to_overwrite_and_reports_user_errors_in_one_line(runs_dir):
     ganlib_cli("train", "--run", "once", "--epochs", 1, "--runs-dir", runs_dir, *TINY)
     for args, message in [
@@ -102,6 +106,7 @@ def test_refuses_to_overwrite_and_reports_user_errors_in_one_line(runs_dir):
     assert not (runs_dir / "x").exists()
 
 
+@pytest.mark.slow
 def test_resume_after_kill_9(runs_dir):
     """A run killed mid-training resumes from its last complete checkpoint, history intact."""
     env = {**os.environ, "GANLIB_OFFLINE": "1"}
@@ -148,6 +153,7 @@ def test_data_command_lists_datasets():
     assert np.all([d["path"] for d in lines])
 
 
+@pytest.mark.slow
 def test_runs_and_evaluate_report_a_damaged_epoch_and_go_on(trained_run, runs_dir):
     import shutil
 

@@ -12,6 +12,7 @@ from ganlib.features import EvaluatorError, load_evaluator
 from ganlib.rundir import ChosenBy, RunDir
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dataset, minimum", [("mnist", 0.99), ("fashion_mnist", 0.90)])
 def test_shipped_classifiers_reach_the_stated_accuracy(dataset, minimum):
     evaluator = load_evaluator(dataset)
@@ -24,6 +25,7 @@ def test_shipped_classifiers_reach_the_stated_accuracy(dataset, minimum):
     assert weights.label.endswith("-classifier features")
 
 
+@pytest.mark.slow
 def test_fid_separates_real_from_noise():
     evaluator = evaluation.cached_evaluator("mnist")
     test = evaluator(evaluation.real_images("mnist", "test", 2000))
@@ -38,6 +40,7 @@ def test_fid_separates_real_from_noise():
     assert real_vs_real.coverage.classes_covered == 10
 
 
+@pytest.mark.slow
 def test_second_evaluation_computes_nothing(trained_run, monkeypatch, tmp_path):
     import shutil
 
@@ -119,6 +122,7 @@ def test_best_epoch_is_lowest_fid_at_the_largest_count_unless_a_person_chose(tra
     )
 
 
+@pytest.mark.slow
 def test_evaluate_cli_prints_epochs_and_summary(trained_run):
     done = ganlib_cli("evaluate", "--run", trained_run.path, "--samples", 300, "--epochs", "1,3")
     lines = [json.loads(line) for line in done.stdout.splitlines()]
@@ -130,6 +134,7 @@ def test_evaluate_cli_prints_epochs_and_summary(trained_run):
     assert bad.returncode == 2 and "no checkpoint for epoch(s) [7]" in bad.stderr
 
 
+@pytest.mark.slow
 def test_fid_cli_compares_two_sources(trained_run):
     done = ganlib_cli("fid", "--real", "mnist:test", "--fake", "mnist:train", "--samples", 1000)
     floor = json.loads(done.stdout.splitlines()[0])
@@ -145,6 +150,7 @@ def test_missing_evaluators_are_named_not_substituted(tmp_path):
         load_evaluator(f"folder:{tmp_path}")
 
 
+@pytest.mark.slow
 def test_a_folder_of_samples_is_compared_whole_and_a_short_count_is_said(tmp_path):
     from PIL import Image
 
@@ -202,6 +208,7 @@ def test_per_class_figures_single_out_the_class_a_generator_gets_wrong():
     assert rows[3]["fid"] > 10 * max(rows[c]["fid"] for c in rows if c != 3)
 
 
+@pytest.mark.slow
 def test_the_copy_share_rises_when_the_samples_are_training_images():
     evaluator = evaluation.cached_evaluator("mnist")
     train_f = evaluation.real_features("mnist", "train", 10**9, "mnist")[0]
@@ -212,6 +219,7 @@ def test_the_copy_share_rises_when_the_samples_are_training_images():
     assert metrics.copy_share(copies, train_f, held_out) > 0.95
 
 
+@pytest.mark.slow
 def test_evaluate_per_class_and_neighbours_on_the_command_line(runs_dir, tmp_path):
     from conftest import tiny_config
 

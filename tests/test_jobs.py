@@ -23,6 +23,7 @@ def _wait_for(predicate, timeout=120):
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_one_job_at_a_time_even_when_two_tabs_press_start(runs_dir):
     manager = JobManager(runs_dir)
     config = tiny_config(epochs=200)
@@ -61,6 +62,7 @@ def test_one_job_at_a_time_even_when_two_tabs_press_start(runs_dir):
     assert sorted(p.name for p in runs_dir.iterdir()) == [started]  # the other tab made nothing
 
 
+@pytest.mark.slow
 def test_failure_is_reported_not_raised(runs_dir):
     manager = JobManager(runs_dir)
     manager.start(tiny_config(dataset="folder:/does/not/exist"), "broken")
@@ -68,6 +70,7 @@ def test_failure_is_reported_not_raised(runs_dir):
     assert final.state == "failed" and "does not exist" in final.error
 
 
+@pytest.mark.slow
 def test_recover_resumes_an_interrupted_run(runs_dir):
     from ganlib.train import train
 
@@ -91,6 +94,7 @@ def test_invalid_config_is_refused_before_any_thread_starts(runs_dir):
     assert manager.snapshot().state == "idle"
 
 
+@pytest.mark.slow
 def test_training_runs_in_a_worker_process_not_the_app(runs_dir):
     # The app's server must not train in its own process: there its page threads starve the
     # trainer of the GIL (a watched run trained 10-30x slower, issue 12).
@@ -104,6 +108,7 @@ def test_training_runs_in_a_worker_process_not_the_app(runs_dir):
     assert manager.wait(60).state == "stopped"
 
 
+@pytest.mark.slow
 def test_a_killed_worker_fails_the_job_but_not_the_app_and_the_run_resumes(runs_dir):
     manager = JobManager(runs_dir)
     manager.start(tiny_config(epochs=200), "oom")
@@ -119,6 +124,7 @@ def test_a_killed_worker_fails_the_job_but_not_the_app_and_the_run_resumes(runs_
     assert run.epochs()[-1] == saved + 1
 
 
+@pytest.mark.slow
 def test_the_worker_leaves_its_run_resumable_when_the_app_goes_away(runs_dir):
     request = {"runs_dir": str(runs_dir), "run": "orphan", "config": tiny_config(epochs=200).to_dict()}
     worker = subprocess.Popen(

@@ -3,6 +3,7 @@ collapse, divergence) recorded in the run and shown on the Train page."""
 
 import math
 
+import pytest
 from conftest import tiny_config
 
 from ganlib import alerts
@@ -61,6 +62,7 @@ def test_an_alert_is_recorded_once_when_it_starts_and_again_after_it_cleared(run
     assert [a["kind"] for a in run.alerts()] == ["D wins", "D wins"]
 
 
+@pytest.mark.slow
 def test_training_records_a_quick_fid_at_each_checkpoint(runs_dir):
     run = RunDir(runs_dir, "live-quality")
     train(tiny_config(model="cdcgan", epochs=3, live_fid_samples=200), run)

@@ -35,6 +35,7 @@ def test_torn_history_line_is_skipped(runs_dir):
         (lambda c: c.grid_path.unlink(), "no grid.png"),
     ],
 )
+@pytest.mark.slow
 def test_a_damaged_checkpoint_is_reported_the_others_load_and_resume_falls_back(
     trained_run, runs_dir, damage, problem
 ):

@@ -19,6 +19,7 @@ def _weights(model):
     return [w.copy() for w in model.get_weights()]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["dcgan", "mlp"])
 def test_training_changes_both_networks_and_writes_a_complete_run(runs_dir, model):
     run = RunDir(runs_dir, f"t-{model}")
@@ -139,6 +140,7 @@ def _digest(folder) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow
 def test_full_disk_fails_the_run_cleanly_and_keeps_earlier_checkpoints(runs_dir, monkeypatch):
     import errno
 
@@ -187,6 +189,7 @@ def test_a_read_only_run_folder_stops_training_with_a_message_and_loses_nothing(
     assert run.epochs() == [1]
 
 
+@pytest.mark.slow
 def test_history_with_several_steps_per_execution(runs_dir):
     run = RunDir(runs_dir, "multi-step")
     train(tiny_config(epochs=2, steps_per_epoch=6, steps_per_execution=2, log_every=3), run)
@@ -247,6 +250,7 @@ def test_step_while_paused_trains_that_many_steps_then_pauses_with_a_fresh_grid(
     assert preview_steps == [5]  # the live grid was redrawn at the new pause
 
 
+@pytest.mark.slow
 def test_linear_schedule_decays_both_rates_to_zero_at_the_end_and_resumes_exactly(runs_dir):
     config = tiny_config(epochs=3, lr_schedule="linear", lr_g=3e-4, lr_d=6e-4)
     straight, resumed = RunDir(runs_dir, "straight"), RunDir(runs_dir, "resumed")
@@ -266,11 +270,16 @@ def test_linear_schedule_decays_both_rates_to_zero_at_the_end_and_resumes_exactl
         np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_a_time_budget_ends_the_run_at_an_epoch_end_and_checkpoints_it(runs_dir):
     run = RunDir(runs_dir, "budget")
-    state = train(tiny_config(minutes=0.2, epochs=100_000, steps_per_epoch=2, checkpoint_every=1000), run)
-    assert state == "finished"
+    reports = []
+    config = tiny_config(minutes=0.2, epochs=100_000, steps_per_epoch=2, checkpoint_every=1000)
+    assert train(config, run, report=reports.append) == "finished"
     status, last = run.status(), run.checkpoints()[-1]
+    # The progress bar and ETA aim at the budget's end, not at the 100,000 epochs.
+    assert reports[-1].epochs == status["epoch"] and reports[-1].fraction == 1.0
+    assert reports[-1].eta_sec in (0.0, None)
     assert 1 <= status["epoch"] < 100_000 and status["step"] == 2 * status["epoch"]
     # The checkpoint interval is 1,000 epochs, yet the run's end is saved: its last epoch.
     assert last.epoch == status["epoch"] and last.step == status["step"]

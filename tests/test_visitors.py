@@ -41,6 +41,7 @@ def test_visitor_training_is_off_unless_the_host_sets_a_time_limit(tmp_path):
         VisitorLimits.from_env({"GANLIB_DEMO_TRAIN_SECONDS": "lots", "GANLIB_DEMO_MAX_RUNS": "-1"})
 
 
+@pytest.mark.slow
 def test_a_visitor_run_stops_at_the_time_limit_and_the_next_visitor_waits_their_turn(tmp_path):
     shipped = tmp_path / "shipped"
     RunDir(shipped, "demo").create(tiny_config(), {"image_shape": [28, 28, 1]})
@@ -72,6 +73,7 @@ def test_a_visitor_run_stops_at_the_time_limit_and_the_next_visitor_waits_their_
     assert _tree_digest(shipped) == before  # visitor runs never land beside the shipped runs
 
 
+@pytest.mark.slow
 def test_a_visitor_who_closed_the_tab_leaves_the_queue(tmp_path):
     now = [0.0]
     scratch = tmp_path / "scratch"
@@ -111,6 +113,7 @@ def test_the_scratch_folder_is_kept_under_its_caps_oldest_runs_first(tmp_path):
     assert prune(scratch, max_runs=1, max_bytes=1, keep="visitor-3") == ["visitor-4"]  # keep is kept
 
 
+@pytest.mark.slow
 def test_a_new_visitor_run_makes_room_in_the_scratch_folder_first(tmp_path):
     scratch = tmp_path / "scratch"
     for i in range(4):
