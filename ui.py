@@ -27,7 +27,7 @@ def _stop_streamlit_clearing_keras() -> None:
     imported, to free the models a script built. Ours are built only inside cached loaders, so
     there is nothing to free, and the call costs a ``gc.collect()`` over TensorFlow's heap and a
     reset of its caches on every rerun: every second on the live Train page, on every widget
-    change elsewhere (issue 12). Keep Streamlit's other clean-up (matplotlib figures)."""
+    change elsewhere (docs/live-train-page.md). Keep Streamlit's other clean-up (matplotlib figures)."""
     from streamlit.runtime.scriptrunner import script_runner
 
     def clean_problem_modules_but_keras() -> None:

@@ -62,13 +62,6 @@ def build_parser() -> ArgumentParser:
         + ". --batch-size is the global batch under every one",
     )
     train.add_argument(
-        "--mirrored",
-        action="store_const",
-        const="mirrored",
-        dest="strategy",
-        help="the same as --strategy mirrored (kept for older scripts)",
-    )
-    train.add_argument(
         "--precision",
         choices=PRECISIONS,
         default=next(iter(PRECISIONS)),

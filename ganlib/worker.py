@@ -2,9 +2,9 @@
 
 Why a process of its own: the app's server is a Python process whose threads (one per browser
 session, plus Streamlit's own) compete for the GIL and the cores with whatever trains in it. In
-one process a watched run trained 10-30x slower than an unwatched one (issue 12). A worker has
-its own interpreter, so a page that redraws charts cannot starve it, and a TensorFlow crash or
-an out-of-memory kill ends the worker, not the app.
+one process a watched run trained 10-30x slower than an unwatched one (docs/live-train-page.md).
+A worker has its own interpreter, so a page that redraws charts cannot starve it, and a
+TensorFlow crash or an out-of-memory kill ends the worker, not the app.
 
 The protocol is three pipes of plain text:
 

@@ -75,9 +75,10 @@ def open_epoch(chosen: int) -> None:
 
 st.subheader("All checkpoints at a glance")
 scores = evaluation.cached_results(run)
+features = next((result.evaluator for result in scores.values()), "the dataset's classifier features")
 st.caption(
-    "Each checkpoint's fixed-seed grid with its FID (MNIST-classifier features, the largest sample count "
-    "evaluated; lower is better). The best epoch is outlined. Evaluate computes what is missing."
+    f"Each checkpoint's fixed-seed grid with its FID ({features}, the largest sample count evaluated; "
+    "lower is better). The best epoch is outlined. Evaluate computes what is missing."
 )
 for row in range(0, len(epochs), CONTACT_COLUMNS):
     for column, e in zip(st.columns(CONTACT_COLUMNS), epochs[row : row + CONTACT_COLUMNS]):
@@ -97,7 +98,7 @@ if epoch != best and len(epochs) > 1:
         run.set_best(epoch, ChosenBy.PERSON, **info)
         st.rerun()
 
-# -- latent interpolation --------------------------------------------------------------------------
+# -- draw samples ----------------------------------------------------------------------------------
 try:
     model = ui.sampler(run, epoch)
 except GanlibError as exc:

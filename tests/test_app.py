@@ -231,6 +231,12 @@ def test_the_contact_sheet_shows_every_checkpoint_with_its_fid_and_opens_one(app
     assert run.best()["epoch"] == chosen and run.best()["chosen_by"] == "person"
 
 
+def test_the_contact_sheet_names_the_runs_own_evaluator(app_runs):
+    at = open_page("pages/gallery.py", run="demo-fashion-mnist")
+    (caption,) = [c.value for c in at.caption if "fixed-seed grid with its FID" in c.value]
+    assert "(Fashion-MNIST-classifier features," in caption, caption
+
+
 def test_damaged_checkpoints_are_marked_and_every_other_epoch_shows(app_runs):
     run = RunDir(app_runs, "demo-mnist")
     run.checkpoint(4).grid_path.unlink()

@@ -170,10 +170,10 @@ def test_runs_and_evaluate_report_a_damaged_epoch_and_go_on(trained_run, runs_di
     assert [line["epoch"] for line in lines[1:-1]] == [1, 3]  # every other epoch is evaluated
 
 
-def test_mirrored_is_kept_as_the_name_of_strategy_mirrored():
+def test_the_strategy_and_precision_default_to_one_device_in_float32():
     from ganlib.cli import build_parser
 
     parse = build_parser().parse_args
-    assert parse(["train", "--run", "x", "--mirrored"]).strategy == "mirrored"
+    assert parse(["train", "--run", "x", "--strategy", "mirrored"]).strategy == "mirrored"
     assert parse(["train", "--run", "x"]).strategy == "default"
     assert parse(["train", "--run", "x"]).precision == "float32"
