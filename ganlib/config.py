@@ -118,6 +118,12 @@ class Setting:
         allowed = self.allowed_text().replace(", or none (", ", or 0 (")
         return f"{self.help} Allowed: {allowed}." if allowed else self.help
 
+    @property
+    def form_low(self) -> float | None:
+        """The lowest value a form field or flag takes: 0 where 0 means "none" or "off", else the
+        validator's bound."""
+        return 0 if self.zero_means or self.off is not None else self.low
+
     def from_input(self, value: Any) -> Any:
         """A form's or flag's value as the config holds it: 0 means None where ``zero_means``."""
         return None if self.zero_means and value == 0 else value

@@ -54,8 +54,7 @@ def setting_widget(container, name: str, initial):
         return container.selectbox(setting.label, options, index=index, help=help_text)
     if kind is bool:
         return container.checkbox(setting.label, bool(initial), help=help_text)
-    # The lowest a field takes: 0 where 0 means "none" or "off", else the validator's bound.
-    low = 0 if setting.zero_means or setting.off is not None else setting.low
+    low = setting.form_low
     value = 0 if initial is None else initial
     if kind is int:
         return container.number_input(setting.label, int(low), int(setting.high), int(value), help=help_text)

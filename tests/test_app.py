@@ -186,8 +186,7 @@ def test_the_train_form_takes_its_widgets_bounds_and_help_from_the_settings(app_
         widget = widgets[setting.label]
         assert widget.help == setting.input_text()
         if widget.type == "number_input":
-            floor = 0 if setting.zero_means or setting.off is not None else setting.low
-            assert (widget.min, widget.max) == (floor, setting.high), name  # the validator's numbers
+            assert (widget.min, widget.max) == (setting.form_low, setting.high), name  # the validator's
             initial = getattr(QUICK_START, name)
             assert widget.value == (0 if initial is None else initial), name
 

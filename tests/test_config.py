@@ -86,3 +86,13 @@ def test_the_validator_enforces_each_settings_bounds_and_names_the_field():
             assert TrainConfig().replace(**{name: None}).problems() == []
             assert setting.from_input(0) is None
     assert TrainConfig(ema=0.0).problems() == [] and TrainConfig(ema=0.3).problems()
+
+
+def test_a_forms_lowest_value_is_the_bound_or_the_zero_that_switches_a_setting_off():
+    assert SETTINGS["batch_size"].form_low == 1  # the validator's bound
+    assert SETTINGS["ema"].form_low == 0 and SETTINGS["ema"].low == 0.5  # 0: off
+    assert SETTINGS["minutes"].form_low == 0 and SETTINGS["minutes"].low == 0.1  # 0: no budget
+    assert SETTINGS["steps_per_epoch"].form_low == 0  # 0: a full pass
+    for name in ("ema", "minutes", "steps_per_epoch", "d_steps", "live_fid_samples"):
+        setting = SETTINGS[name]
+        assert setting.allows(setting.from_input(setting.form_low)), name
