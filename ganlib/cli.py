@@ -301,7 +301,7 @@ def cmd_evaluate(args) -> int:
     hidden = {"fingerprint"} | (set() if args.per_class else {"per_class"})
     for result in results:
         print(json.dumps({k: v for k, v in result.to_dict().items() if k not in hidden}))
-    best = evaluation.record_best(run, results, engine.metric_label)
+    best = evaluation.record_best(run, results)
     summary = {
         "summary": run.name,
         "metric": engine.metric_label,

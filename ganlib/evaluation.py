@@ -226,7 +226,7 @@ class Engine:
 
     @property
     def metric_label(self) -> str:
-        return f"FID ({self.evaluator_label})"
+        return metric_label(self.evaluator_label)
 
     def cached(self, epoch: int) -> EpochResult | None:
         """The cached result of ``epoch`` if it is of these weights; None if it must be computed."""
@@ -398,7 +398,23 @@ def nearest_training_images(
     return samples, train[index], distances
 
 
-def record_best(run: RunDir, results: list[EpochResult], label: str) -> dict | None:
+def metric_label(evaluator_label: str) -> str:
+    """What a FID is measured in, as best.json, Home and the charts say it."""
+    return f"FID ({evaluator_label})"
+
+
+def mark_best(run: RunDir, epoch: int, chosen_by: ChosenBy, result: EpochResult | None = None) -> None:
+    """The one writer of ``best.json``: the epoch, who chose it and, when it is evaluated, its
+    figures with the metric and sample count they are in."""
+    figures = {}
+    if result is not None:
+        figures = dict(
+            fid=result.fid, kid=result.kid, metric=metric_label(result.evaluator), samples=result.samples
+        )
+    run.set_best(epoch, chosen_by, **figures)
+
+
+def record_best(run: RunDir, results: list[EpochResult]) -> dict | None:
     """Store the best epoch by FID, unless a person has marked one by hand, or the best was
     chosen among results of more samples: FID is biased by the sample count, so only results of
     one count compare, and a smaller pass never replaces a larger one's choice."""
@@ -408,7 +424,7 @@ def record_best(run: RunDir, results: list[EpochResult], label: str) -> dict | N
         return current or None
     if current and current.get("samples", 0) > best.samples:
         return current
-    run.set_best(best.epoch, ChosenBy.FID, fid=best.fid, kid=best.kid, metric=label, samples=best.samples)
+    mark_best(run, best.epoch, ChosenBy.FID, best)
     return run.best()
 
 

@@ -45,7 +45,7 @@ elif missing:
         try:
             engine.floor()
             results = engine.evaluate(chosen, progress=lambda f, m: bar.progress(f, text=m))
-            evaluation.record_best(run, results, engine.metric_label)
+            evaluation.record_best(run, results)
         except GanlibError as exc:
             ui.show_error(exc)
             st.stop()
@@ -190,14 +190,7 @@ chooser = best.get("chosen_by")
 counted = f" at {best['samples']:,} samples" if best.get("samples") else ""
 c3.caption(f"Best: epoch {best_epoch} (chosen by {chooser}{counted})" if best_epoch else "No best epoch yet.")
 if c3.button(f"Mark epoch {epoch} as best", disabled=demo or epoch == best_epoch) and not demo:
-    run.set_best(
-        epoch,
-        ChosenBy.PERSON,
-        fid=result.fid,
-        kid=result.kid,
-        metric=engine.metric_label,
-        samples=result.samples,
-    )
+    evaluation.mark_best(run, epoch, ChosenBy.PERSON, result)
     st.rerun()
 
 

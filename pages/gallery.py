@@ -94,8 +94,7 @@ if epoch != best and len(epochs) > 1:
     result = scores.get(epoch)
     demo = ui.demo_mode()
     if st.button(f"Mark epoch {epoch} as best", disabled=demo, key="gallery-mark-best") and not demo:
-        info = dict(fid=result.fid, kid=result.kid, samples=result.samples) if result else {}
-        run.set_best(epoch, ChosenBy.PERSON, **info)
+        evaluation.mark_best(run, epoch, ChosenBy.PERSON, result)
         st.rerun()
 
 # -- draw samples ----------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ def evaluate(run: RunDir, samples: int) -> None:
     engine.floor()
     engine.real_grid()
     results = engine.evaluate(progress=lambda f, m: print(f"  {run.name}: {m}", file=sys.stderr))
-    best = evaluation.record_best(run, results, engine.metric_label)
+    best = evaluation.record_best(run, results)
     for r in results:
         print(
             f"  epoch {r.epoch:4d} step {r.step:6d} FID {r.fid:9.3f} copy share {r.copy_share:.3f}",

@@ -228,6 +228,7 @@ def test_the_contact_sheet_shows_every_checkpoint_with_its_fid_and_opens_one(app
     next(b for b in at.button if b.label == f"Mark epoch {chosen} as best").click().run()
     assert not at.exception
     assert run.best()["epoch"] == chosen and run.best()["chosen_by"] == "person"
+    assert run.best()["metric"] == "FID (MNIST-classifier features)"  # as Evaluate's mark writes it
 
 
 def test_the_contact_sheet_names_the_runs_own_evaluator(app_runs):
