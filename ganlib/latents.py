@@ -16,7 +16,8 @@ def fixed_latents(latent_dim: int, seed: int, count: int = 64) -> np.ndarray:
 def truncated_latents(latent_dim: int, seed: int, count: int, truncation: float | None = None) -> np.ndarray:
     """Latents from the normal, or with ``truncation`` t from the normal truncated to [-t, t]
     (the truncation trick, Brock et al. 2019): every value outside is drawn again. Smaller t
-    trades diversity for fidelity."""
+    trades diversity for fidelity. Every panel that takes a seed draws through this, so a
+    seed means the same vectors everywhere (untruncated, a longer draw starts with a shorter one)."""
     if truncation is not None and truncation <= 0:
         raise ValueError("truncation must be positive (or None for none)")
     rng = np.random.default_rng([seed, 4242])

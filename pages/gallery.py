@@ -140,11 +140,10 @@ st.subheader("Latent interpolation")
 c1, c2, c3, c4 = st.columns(4)
 source = c1.radio("Between", ["two seeds", "two grid samples"])
 if source == "two seeds":
-    a = c2.number_input("Seed A", 0, 2**31 - 1, 1)
-    b = c3.number_input("Seed B", 0, 2**31 - 1, 2)
-    z_a, z_b = (
-        np.random.default_rng(int(s)).standard_normal(config.latent_dim).astype(np.float32) for s in (a, b)
-    )
+    same = "The first sample Draw samples shows for this seed."
+    a = c2.number_input("Seed A", 0, 2**31 - 1, 1, help=same)
+    b = c3.number_input("Seed B", 0, 2**31 - 1, 2, help=same)
+    z_a, z_b = (latents.truncated_latents(config.latent_dim, int(s), 1)[0] for s in (a, b))
 else:
     grid_latents, grid_labels = latents.grid_inputs(config.latent_dim, config.seed, model.num_classes)
     a = c2.number_input("Grid sample A (0 = top left)", 0, len(grid_latents) - 1, 0)

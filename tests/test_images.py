@@ -19,3 +19,5 @@ def test_truncated_latents_stay_inside_the_cut_and_repeat_by_seed():
     np.testing.assert_array_equal(cut, latents.truncated_latents(16, seed=3, count=200, truncation=0.5))
     free = latents.truncated_latents(16, seed=3, count=200)
     assert np.abs(free).max() > 2  # no cut: the normal's tails are there
+    # The Gallery's interpolation from "seed 3" starts at Draw samples' first sample of seed 3.
+    np.testing.assert_array_equal(latents.truncated_latents(16, seed=3, count=1)[0], free[0])
