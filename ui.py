@@ -295,9 +295,7 @@ def _sampler(run_path: str, epoch: int, fingerprint: str):
 def sampler(run: RunDir, epoch: int):
     """One checkpoint's generator for drawing samples (NumPy when it can: no TensorFlow in the
     server), loaded once per process and reused while its file is unchanged."""
-    checkpoint = run.checkpoint(epoch)
-    stat = checkpoint.sampler_path.stat()
-    return _sampler(str(run.path), epoch, f"{stat.st_size}:{stat.st_mtime_ns}")
+    return _sampler(str(run.path), epoch, run.checkpoint(epoch).fingerprint)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -20,6 +20,7 @@ come in as arguments (or from ``ganlib.gan`` when ``load_models`` builds them).
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import shutil
 from collections.abc import Callable
@@ -80,6 +81,22 @@ class Checkpoint:
     def sampler_path(self) -> Path:
         """The weights samples are drawn from: the EMA generator's when kept, else G's."""
         return self.ema_path if self.ema_path.is_file() else self.generator_path
+
+    @property
+    def fingerprint(self) -> str:
+        """Which sampling weights these are, by content (a copied run keeps it, a re-saved
+        checkpoint changes it): the one key of every cache of what a checkpoint draws."""
+        stat = self.sampler_path.stat()
+        return f"{self.step}:{_content_digest(str(self.sampler_path), stat.st_size, stat.st_mtime_ns)}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _content_digest(path: str, size: int, mtime_ns: int) -> str:  # size and mtime: the cache key
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]
 
 
 def find(epochs_dir: Path) -> list[Checkpoint]:

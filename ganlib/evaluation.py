@@ -151,26 +151,13 @@ def _cache_key(evaluator_name: str, samples: int) -> str:
     return f"{evaluator_name}|n={samples}|v={ENGINE_VERSION}"
 
 
-def _fingerprint(checkpoint: checkpoints.Checkpoint) -> str:
-    """Identifies the weights evaluated: content, not mtime, so a cloned run keeps its cache."""
-    path = checkpoint.sampler_path
-    stat = path.stat()
-    digest = _sha256(str(path), stat.st_size, stat.st_mtime_ns)
-    return f"{checkpoint.step}:{digest}"
-
-
-@functools.lru_cache(maxsize=1024)
-def _sha256(path: str, size: int, mtime_ns: int) -> str:  # size and mtime: the cache key
-    return data_lib.sha256(Path(path))[:16]
-
-
 def _result_of(entry: Any, checkpoint: checkpoints.Checkpoint) -> EpochResult | None:
     """A cache entry as a result, if it is one and of the weights on disk now."""
     try:
         result = EpochResult.from_dict(entry if isinstance(entry, dict) else {})
     except ValueError:  # none cached, or not a result: compute it again
         return None
-    return result if result.fingerprint == _fingerprint(checkpoint) else None
+    return result if result.fingerprint == checkpoint.fingerprint else None
 
 
 def _read_cache(path: Path) -> dict:
@@ -299,7 +286,7 @@ class Engine:
             d_acc_real=d_acc_real,
             d_acc_fake=d_acc_fake,
             seconds=round(time.perf_counter() - started, 2),
-            fingerprint=_fingerprint(checkpoint),
+            fingerprint=checkpoint.fingerprint,
         )
         if not self.read_only:
             path = self._cache_path(epoch)

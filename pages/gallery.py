@@ -185,8 +185,7 @@ elif config.dataset in data.BUILTIN and not data.installed(config.dataset):
 elif st.button(f"Show 8 samples of epoch {epoch} beside their nearest training images"):
     with st.spinner("measuring every training image (the first time takes seconds)..."):
         try:
-            fingerprint = str(checkpoints[epoch].sampler_path.stat().st_mtime_ns)
-            sheet, distances = nearest_training(str(run.path), epoch, fingerprint)
+            sheet, distances = nearest_training(str(run.path), epoch, checkpoints[epoch].fingerprint)
         except GanlibError as exc:
             ui.show_error(exc)
             st.stop()
