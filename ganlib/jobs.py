@@ -23,6 +23,7 @@ from pathlib import Path
 from ganlib import GanlibError
 from ganlib.config import TrainConfig
 from ganlib.rundir import RunDir, RunState, list_runs
+from ganlib.worker import Command, Event
 
 
 class JobBusy(GanlibError):
@@ -34,12 +35,12 @@ class JobState(StrEnum):
 
     IDLE = "idle"  # no job yet in this process
     STARTING = "starting"  # the worker is importing TensorFlow and loading data
-    TRAINING = "training"
-    PAUSED = "paused"
+    TRAINING = RunState.TRAINING.value
+    PAUSED = RunState.PAUSED.value
     STOPPING = "stopping"  # asked to stop; the worker finishes its step and writes a checkpoint
-    STOPPED = "stopped"
-    FINISHED = "finished"
-    FAILED = "failed"
+    STOPPED = RunState.STOPPED.value
+    FINISHED = RunState.FINISHED.value
+    FAILED = RunState.FAILED.value
 
     @property
     def active(self) -> bool:
@@ -119,11 +120,11 @@ class JobManager:
             self._thread.start()
 
     def pause(self) -> None:
-        if self._command("pause"):
+        if self._command(Command.PAUSE):
             self._set(state=JobState.PAUSED)
 
     def resume(self) -> None:
-        if self._command("resume"):
+        if self._command(Command.RESUME):
             self._set(state=JobState.TRAINING)
 
     def step(self, steps: int) -> None:
@@ -131,10 +132,10 @@ class JobManager:
         if not 1 <= steps <= 100_000:
             raise GanlibError("steps must be between 1 and 100000")
         if self.snapshot().state == JobState.PAUSED:
-            self._command(f"step {steps}")
+            self._command(Command.STEP, steps)
 
     def stop(self) -> None:
-        if self._command("stop"):
+        if self._command(Command.STOP):
             self._set(state=JobState.STOPPING)
 
     def wait(self, timeout: float | None = None) -> JobSnapshot:
@@ -169,14 +170,14 @@ class JobManager:
             for key, value in changes.items():
                 setattr(self._snapshot, key, value)
 
-    def _command(self, word: str) -> bool:
+    def _command(self, command: Command, steps: int | None = None) -> bool:
         """Send a command to the worker; False when there is no live job to take it."""
         with self._lock:
             worker = self._worker
             if self.read_only or worker is None or worker.poll() is not None or not self._snapshot.active:
                 return False
             try:
-                worker.stdin.write(word + "\n")
+                worker.stdin.write(command.line(steps))
                 worker.stdin.flush()
             except (OSError, ValueError):  # the worker has just exited
                 return False
@@ -192,20 +193,20 @@ class JobManager:
                 event = json.loads(line)
             except ValueError:
                 continue
-            if "progress" in event:
+            if Event.PROGRESS in event:
                 with self._lock:  # read and write in one step: a Stop pressed meanwhile is not lost
                     snapshot = self._snapshot
-                    snapshot.progress = event["progress"]
+                    snapshot.progress = event[Event.PROGRESS]
                     # The worker reports "training" between steps; keep a pending "stopping" visible.
                     if snapshot.state != JobState.STOPPING:
-                        snapshot.state = JobState(event["progress"]["state"])
+                        snapshot.state = JobState(snapshot.progress["state"])
             else:
                 final = event
         code = worker.wait()
-        if "done" in final:
-            self._set(state=JobState(final["done"]))
-        elif "failed" in final:
-            self._set(state=JobState.FAILED, error=final["failed"])
+        if Event.DONE in final:
+            self._set(state=JobState(final[Event.DONE]))
+        elif Event.FAILED in final:
+            self._set(state=JobState.FAILED, error=final[Event.FAILED])
         else:  # killed (out of memory, a signal) or crashed before it could say why
             detail = " | ".join(line.strip() for line in stderr_tail if line.strip())[-500:]
             self._set(

@@ -28,6 +28,7 @@ import os
 import sys
 import threading
 import time
+from enum import StrEnum
 from typing import Any, TextIO
 
 from ganlib import GanlibError
@@ -35,17 +36,50 @@ from ganlib import GanlibError
 PROGRESS_EVERY_SEC = 0.25  # the page polls once a second; four updates a second keep it current
 
 
+class Command(StrEnum):
+    """What the app tells the worker, one line on its stdin (``step`` takes a count)."""
+
+    PAUSE = "pause"
+    RESUME = "resume"
+    STOP = "stop"
+    STEP = "step"
+
+    def line(self, steps: int | None = None) -> str:
+        return f"{self} {steps}\n" if self is Command.STEP else f"{self}\n"
+
+    @classmethod
+    def parse(cls, line: str) -> tuple[Command, int] | None:
+        """A command line as (command, steps), or None if it is not one."""
+        word, _, count = line.strip().partition(" ")
+        if word not in cls.__members__.values():
+            return None
+        command = cls(word)
+        takes_count = command is cls.STEP
+        if takes_count != bool(count) or (takes_count and not count.isdigit()):
+            return None
+        return command, int(count) if takes_count else 0
+
+
+class Event(StrEnum):
+    """What the worker tells the app, the key of a JSON line on its stdout."""
+
+    PROGRESS = "progress"  # {"progress": Progress.to_dict()}
+    DONE = "done"  # {"done": RunState}: the last line of a run that ended
+    FAILED = "failed"  # {"failed": message}: the last line of a run that could not go on
+
+
 def _read_commands(control, stdin: TextIO) -> None:
+    actions = {
+        Command.PAUSE: lambda steps: control.pause(),
+        Command.RESUME: lambda steps: control.resume(),
+        Command.STOP: lambda steps: control.stop(),
+        Command.STEP: control.step,
+    }
     for line in stdin:
-        command = line.strip()
-        if command == "pause":
-            control.pause()
-        elif command == "resume":
-            control.resume()
-        elif command == "stop":
-            control.stop()
-        elif command.startswith("step ") and command[5:].isdigit():
-            control.step(int(command[5:]))
+        parsed = Command.parse(line)
+        if parsed is not None:
+            command, steps = parsed
+            actions[command](steps)
     # The app closed our stdin by exiting (or crashing). Nobody is left to watch or stop this
     # run: leave it as a kill -9 would, resumable from its newest checkpoint.
     os._exit(3)
@@ -68,7 +102,7 @@ class _Events:
         now, (then, state) = time.monotonic(), self.last_sent
         if progress.state != state or now - then >= PROGRESS_EVERY_SEC:
             self.last_sent = (now, progress.state)
-            self.send({"progress": progress.to_dict()})
+            self.send({Event.PROGRESS: progress.to_dict()})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,13 +132,13 @@ def main(argv: list[str] | None = None) -> int:
             state = train(config, run, control=control, report=events.progress)
         else:
             state = resume(run, request.get("until_epoch"), control=control, report=events.progress)
-        events.send({"done": state})
+        events.send({Event.DONE: state})
         return 0
     except GanlibError as exc:
-        events.send({"failed": str(exc)})
+        events.send({Event.FAILED: str(exc)})
         return 1
     except Exception as exc:  # the run's status.json has the traceback
-        events.send({"failed": f"{type(exc).__name__}: {exc}"})
+        events.send({Event.FAILED: f"{type(exc).__name__}: {exc}"})
         return 1
 
 

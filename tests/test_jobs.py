@@ -138,3 +138,13 @@ def test_the_worker_leaves_its_run_resumable_when_the_app_goes_away(runs_dir):
     worker.stdin.close()  # what the app's exit does to the pipe
     assert worker.wait(60) == 3
     assert run.status()["state"] == "interrupted"
+
+
+def test_the_worker_protocol_reads_back_every_command_it_writes_and_nothing_else():
+    from ganlib.worker import Command
+
+    for command in Command:
+        steps = 7 if command is Command.STEP else None
+        assert Command.parse(command.line(steps)) == (command, steps or 0)
+    for junk in ("", "step", "step x", "stop 3", "pause now", "rm -rf /"):
+        assert Command.parse(junk) is None, junk
