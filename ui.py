@@ -16,7 +16,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ganlib import GanlibError, checkpoints, images
+from ganlib import GanlibError, images, model_io
 from ganlib.jobs import JobManager
 from ganlib.rundir import RunDir, default_runs_dir, list_runs
 from ganlib.visitors import TabCap, VisitorLimits, VisitorTraining
@@ -289,7 +289,7 @@ def smooth(values: list[float], weight: float) -> list[float]:
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the generator...")
 def _sampler(run_path: str, epoch: int, fingerprint: str):
-    return checkpoints.load_sampler(RunDir.from_path(run_path), epoch)
+    return model_io.load_sampler(RunDir.from_path(run_path), epoch)
 
 
 def sampler(run: RunDir, epoch: int):

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ganlib import bench, checkpoints, evaluation
+from ganlib import bench, evaluation, model_io
 from ganlib.config import PRESETS
 from ganlib.rundir import RunDir
 
@@ -47,7 +47,7 @@ def recognisability(probabilities: np.ndarray) -> dict:
 
 
 def probe(run: RunDir, epoch: int, classify) -> dict:
-    gan, _ = checkpoints.load_models(run, epoch)
+    gan, _ = model_io.load_models(run, epoch)
     latents = np.random.default_rng(31337).standard_normal((PROBE_SAMPLES, gan.latent_dim))
     return recognisability(classify(gan.sample(latents.astype(np.float32)))[1])
 

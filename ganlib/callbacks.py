@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 import keras
 import numpy as np
 
-from ganlib import GanlibError, alerts, checkpoints, schedules
+from ganlib import GanlibError, alerts, model_io, schedules
 from ganlib import gan as gan_lib
 from ganlib.gan import METRIC_NAMES
 from ganlib.rundir import RunDir, RunState
@@ -305,7 +305,7 @@ class Checkpointer(keras.callbacks.Callback):
             return
         grid_png = gan_lib.grid_png(self.model, self.grid_inputs)
         state = {"step": self.clock.step, "elapsed": round(self.clock.elapsed, 3)}
-        self.run.save_checkpoint(done, state, checkpoints.writers(self.model, grid_png))
+        self.run.save_checkpoint(done, state, model_io.writers(self.model, grid_png))
         self.saved = done
 
 

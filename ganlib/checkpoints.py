@@ -1,4 +1,4 @@
-"""A checkpoint folder, ``epochs/NNNN/``: its file names, writing it, finding it, loading it.
+"""A checkpoint folder, ``epochs/NNNN/``: its file names, writing it, finding it, checking it.
 
     generator.weights.h5        G's weights (Keras)
     discriminator.weights.h5    D's weights (Keras)
@@ -13,8 +13,8 @@ browsed and evaluated, not resumed.
 
 A folder is written under a temporary name and renamed into place when complete, so a folder
 with a ``state.json`` is a complete checkpoint. Weights only ever load into architectures the
-library builds: no pickle, no model deserialisation. Keras is not imported here: the models
-come in as arguments (or from ``ganlib.gan`` when ``load_models`` builds them).
+library builds (``ganlib.model_io``): no pickle, no model deserialisation. This module knows
+files, not models: it imports neither Keras nor the rest of the library.
 """
 
 from __future__ import annotations
@@ -26,13 +26,9 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ganlib import GanlibError, atomic
-
-if TYPE_CHECKING:
-    from ganlib.gan import GAN
-    from ganlib.rundir import RunDir
 
 GENERATOR_FILE = "generator.weights.h5"
 DISCRIMINATOR_FILE = "discriminator.weights.h5"
@@ -212,82 +208,9 @@ def write(
         old.optimizer_path.unlink(missing_ok=True)
 
 
-def writers(gan: GAN, grid_png: bytes) -> dict[str, Callable[[Path], None]]:
-    """What a checkpoint of ``gan`` holds, as ``{file name: writer(path)}`` for ``write``."""
-    out = {
-        GENERATOR_FILE: gan.generator.save_weights,
-        DISCRIMINATOR_FILE: gan.discriminator.save_weights,
-        OPTIMIZER_FILE: gan.optimizer_state().save_weights,
-        GRID_FILE: lambda path: Path(path).write_bytes(grid_png),
-    }
-    if gan.ema_generator is not None:
-        out[EMA_FILE] = gan.ema_generator.save_weights
-    return out
-
-
-def _load(model, path: Path, checkpoint: Checkpoint) -> None:
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint of epoch {checkpoint.epoch} has no {path.name}")
-    try:
-        model.load_weights(path)
-    except Exception as exc:  # h5py raises OSError, Keras ValueError; either way it is unusable
-        raise CheckpointError(
-            f"checkpoint of epoch {checkpoint.epoch} is unreadable ({path.name}: {type(exc).__name__}: "
-            f"{str(exc)[:200]})"
-        ) from exc
-
-
-def load_into(gan: GAN, checkpoint: Checkpoint, with_optimizer: bool = True) -> None:
-    """Load a checkpoint's weights (and optimizer state) into a GAN of the same settings."""
-    _load(gan.generator, checkpoint.generator_path, checkpoint)
-    _load(gan.discriminator, checkpoint.discriminator_path, checkpoint)
-    if gan.ema_generator is not None:
-        _load(gan.ema_generator, checkpoint.ema_path, checkpoint)
-    if with_optimizer:
-        _load(gan.optimizer_state(), checkpoint.optimizer_path, checkpoint)
-
-
 def slim(checkpoint: Checkpoint) -> None:
     """Reduce a checkpoint to what browsing and evaluating need (a shipped demo run): the sampled
     generator, D, the grid and the state. The EMA generator, when there is one, replaces G."""
     checkpoint.optimizer_path.unlink(missing_ok=True)
     if checkpoint.ema_path.is_file():
         checkpoint.generator_path.unlink(missing_ok=True)
-
-
-def load_sampler(run: RunDir, epoch: int | None = None):
-    """Something with ``sample(latents, labels=None)``, ``conditional`` and ``num_classes`` for
-    drawing images from ``epoch``: the NumPy generator (no TensorFlow: ganlib/inference.py) when
-    the run saved its generator's config and the layers are ones it knows, else the Keras GAN."""
-    from ganlib.inference import NumpyGenerator, Unsupported
-
-    checkpoint = run.checkpoint(epoch)
-    if run.generator_config_path.is_file():
-        try:
-            num_classes = int(run.meta().get("num_classes") or 0)
-            return NumpyGenerator.from_files(run.generator_config_path, checkpoint.sampler_path, num_classes)
-        except Unsupported:
-            pass
-    return load_models(run, checkpoint.epoch)[0]
-
-
-def load_models(run: RunDir, epoch: int | None = None, image_shape=None) -> tuple[GAN, Checkpoint]:
-    """A run's GAN with the weights of ``epoch`` (default: newest), for sampling and evaluation."""
-    from ganlib.config import TrainConfig
-    from ganlib.gan import build_gan
-
-    meta = run.meta()
-    config = TrainConfig.from_dict(meta["config"])
-    checkpoint = run.checkpoint(epoch)
-    shape = tuple(image_shape or meta["image_shape"])
-    gan = build_gan(config, shape, meta.get("num_classes", 0), seeded=False)  # weights come from disk
-    if gan.ema_generator is not None and not checkpoint.ema_path.is_file():
-        gan.ema_generator = None  # a checkpoint from before EMA was switched on
-    if gan.ema_generator is not None and not checkpoint.generator_path.is_file():
-        # A slim checkpoint: its EMA generator is the one sampled, so it loads as G.
-        _load(gan.generator, checkpoint.ema_path, checkpoint)
-        gan.ema_generator = None
-        _load(gan.discriminator, checkpoint.discriminator_path, checkpoint)
-        return gan, checkpoint
-    load_into(gan, checkpoint, with_optimizer=False)
-    return gan, checkpoint

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from ganlib import GanlibError, checkpoints
+from ganlib import GanlibError, model_io
 from ganlib.config import DEFAULT_PRESET, PRESETS, SETTINGS, setting_type
 from ganlib.data import BUILTIN
 from ganlib.distribute import PRECISIONS, STRATEGIES
@@ -210,7 +210,7 @@ def cmd_sample(args) -> int:
     if not 1 <= args.n <= 1024:
         raise GanlibError("--n must be between 1 and 1024")
     run = RunDir.from_path(args.run)
-    gan, checkpoint = checkpoints.load_models(run, args.epoch)
+    gan, checkpoint = model_io.load_models(run, args.epoch)
     samples = gan.sample(latents.fixed_latents(gan.latent_dim, args.seed, args.n))
     from ganlib import atomic
 

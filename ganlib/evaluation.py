@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ganlib import GanlibError, atomic, checkpoints, images, latents, losses, metrics
+from ganlib import GanlibError, atomic, checkpoints, images, latents, losses, metrics, model_io
 from ganlib import data as data_lib
 from ganlib.features import Evaluator, identify, load_evaluator
 from ganlib.rundir import ChosenBy, RunDir
@@ -263,7 +263,7 @@ class Engine:
 
     def _evaluate_epoch(self, epoch: int) -> EpochResult:
         started = time.perf_counter()
-        gan, checkpoint = checkpoints.load_models(self.run, epoch)
+        gan, checkpoint = model_io.load_models(self.run, epoch)
         seed = self.config.seed
         z = np.random.default_rng([seed, 777, epoch]).standard_normal((self.samples, gan.latent_dim))
         asked = latents.uniform_labels(self.samples, gan.num_classes)  # balanced classes
@@ -300,7 +300,7 @@ class Engine:
         level (None: not truncated), at ``samples`` samples, the same latents' seed at every
         level: the diversity (recall) a person gives up for fidelity (precision). In memory only."""
         config = self.config
-        sampler = checkpoints.load_sampler(self.run, epoch)
+        sampler = model_io.load_sampler(self.run, epoch)
         real = real_features(config.dataset, "test", samples, self.evaluator_name, config.image_size)
         rows = []
         for level in levels:
@@ -376,7 +376,7 @@ def nearest_training_images(
     training images in the evaluator's feature space. Returns (samples, neighbours of shape
     (count, k, H, W, C), their feature distances (count, k))."""
     config = run.config()
-    sampler = checkpoints.load_sampler(run, epoch)
+    sampler = model_io.load_sampler(run, epoch)
     z = latents.truncated_latents(config.latent_dim, seed, count)
     samples = sampler.sample(z, latents.uniform_labels(count, sampler.num_classes))
     train = real_images(config.dataset, "train", 10**9, config.image_size)
@@ -425,7 +425,7 @@ def source_images(spec: str, samples: int) -> tuple[np.ndarray, str]:
     if spec.startswith("run:"):
         path, _, epoch = spec[4:].partition("@")
         run = RunDir.from_path(path)
-        gan, _ = checkpoints.load_models(run, int(epoch) if epoch else None)
+        gan, _ = model_io.load_models(run, int(epoch) if epoch else None)
         latents = np.random.default_rng(777).standard_normal((samples, gan.latent_dim)).astype(np.float32)
         return gan.sample(latents), run.config().dataset
     if spec.startswith(data_lib.FOLDER_PREFIX):

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from ganlib import GanlibError, callbacks, checkpoints, distribute, latents, models
+from ganlib import GanlibError, callbacks, checkpoints, distribute, latents, model_io, models
 from ganlib import data as data_lib
 from ganlib import gan as gan_lib
 from ganlib.config import ConfigError, TrainConfig
@@ -254,7 +254,7 @@ def _restore(gan: gan_lib.GAN, run: RunDir, log) -> tuple[int, float]:
         log(f"removed the unfinished checkpoint folder {name}")
     for checkpoint in reversed(run.checkpoints()):
         try:
-            checkpoints.load_into(gan, checkpoint, with_optimizer=True)
+            model_io.load_into(gan, checkpoint, with_optimizer=True)
         except checkpoints.CheckpointError as exc:
             log(f"skipping checkpoint: {exc}")
             continue

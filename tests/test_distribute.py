@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, TINY_FLAGS, ganlib_cli
 
-from ganlib import checkpoints
+from ganlib import model_io
 from ganlib.rundir import RunDir, RunState
 
 pytestmark = pytest.mark.slow  # minutes, not seconds: left out of the editing subset
@@ -39,7 +39,7 @@ EQUIVALENCE = textwrap.dedent(
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras
     import numpy as np
-    from ganlib import checkpoints
+    from ganlib import model_io
     from ganlib.config import ConfigError, TrainConfig
     from ganlib.rundir import RunDir
     from ganlib.train import train
@@ -49,7 +49,7 @@ EQUIVALENCE = textwrap.dedent(
     assert two.num_replicas_in_sync == 2
 
     def weights(run):
-        gan, _ = checkpoints.load_models(run)
+        gan, _ = model_io.load_models(run)
         return {name: getattr(gan, name).get_weights() for name in ("generator", "discriminator", "ema_generator")
                 if getattr(gan, name) is not None}
 
@@ -114,7 +114,7 @@ EQUIVALENCE = textwrap.dedent(
         steps = [row["step"] for row in rows]
         assert steps == sorted(steps) and set(steps) == set(range(1, 10)), steps  # each step once (+ epoch ends)
         assert all(np.isfinite(row[key]) for row in rows for key in ("d_loss", "g_loss"))
-        gan, checkpoint = checkpoints.load_models(run)
+        gan, checkpoint = model_io.load_models(run)
         assert checkpoint.epoch == 3
         assert gan.sample(np.zeros((2, 100), np.float32)).dtype == np.uint8
         report[precision] = {"steps": steps[-1], "last_d_loss": rows[-1]["d_loss"],
@@ -294,8 +294,8 @@ def test_two_workers_write_one_run_and_resume_after_both_are_killed(tmp_path):
     )  # fmt: skip
     uninterrupted = RunDir(runs_dir, "one").history()
     assert [row["step"] for row in run.history()] == [row["step"] for row in uninterrupted]
-    one, _ = checkpoints.load_models(RunDir(runs_dir, "one"))
-    two, _ = checkpoints.load_models(run)
+    one, _ = model_io.load_models(RunDir(runs_dir, "one"))
+    two, _ = model_io.load_models(run)
     for name in ("generator", "discriminator", "ema_generator"):
         pairs = zip(getattr(one, name).get_weights(), getattr(two, name).get_weights())
         assert max(float(np.max(np.abs(a - b))) for a, b in pairs) < 1e-4, name

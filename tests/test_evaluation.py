@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import ganlib_cli
 
-from ganlib import checkpoints, data, evaluation, images, metrics
+from ganlib import data, evaluation, images, metrics, model_io
 from ganlib import gan as gan_lib
 from ganlib.features import EvaluatorError, load_evaluator
 from ganlib.rundir import ChosenBy, RunDir
@@ -68,7 +68,7 @@ def test_second_evaluation_computes_nothing(trained_run, monkeypatch, tmp_path):
     evaluation.Engine(run, samples=300).evaluate()
     assert calls == []
     # ...and re-saved, different weights are evaluated again, the other epochs still cached.
-    gan, _ = checkpoints.load_models(run, 2)
+    gan, _ = model_io.load_models(run, 2)
     gan.generator.set_weights([w * 1.01 for w in gan.generator.get_weights()])
     gan.generator.save_weights(weights)
     evaluation.Engine(run, samples=300).evaluate()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, tiny_config
 
-from ganlib import checkpoints, latents, models
+from ganlib import latents, model_io, models
 from ganlib.gan import build_gan
 from ganlib.inference import NumpyGenerator, Unsupported, _snake_case
 from ganlib.rundir import RunDir
@@ -56,9 +56,9 @@ def test_weights_are_found_under_the_names_keras_gives_them():
 
 
 def test_a_trained_run_is_sampled_without_keras_and_draws_the_same_images(trained_run):
-    sampler = checkpoints.load_sampler(trained_run, 3)
+    sampler = model_io.load_sampler(trained_run, 3)
     assert isinstance(sampler, NumpyGenerator)  # the run saved its generator's config
-    gan, _ = checkpoints.load_models(trained_run, 3)
+    gan, _ = model_io.load_models(trained_run, 3)
     z = latents.truncated_latents(gan.latent_dim, seed=1, count=16, truncation=0.7)
     difference = np.abs(sampler.sample(z).astype(int) - gan.sample(z).astype(int))
     assert difference.max() <= 1  # float32 rounding may move a pixel by one level
@@ -74,7 +74,7 @@ def test_a_generator_with_a_layer_it_does_not_know_is_sampled_with_keras(runs_di
     run.generator_config_path.write_text(json.dumps(config))
     with pytest.raises(Unsupported, match="Conv3DTranspose"):
         NumpyGenerator(config, run.checkpoint().sampler_path)
-    sampler = checkpoints.load_sampler(run)
+    sampler = model_io.load_sampler(run)
     assert not isinstance(sampler, NumpyGenerator)
     assert sampler.sample(latents.fixed_latents(sampler.latent_dim, 0, 2)).shape == (2, 28, 28, 1)
 

@@ -4,7 +4,7 @@ import shutil
 import pytest
 from conftest import tiny_config
 
-from ganlib import checkpoints
+from ganlib import checkpoints, model_io
 from ganlib.rundir import RunDir, RunError, list_runs
 from ganlib.train import train
 
@@ -44,7 +44,7 @@ def test_a_damaged_checkpoint_is_reported_the_others_load_and_resume_falls_back(
     damage(run.checkpoint(3))
     assert list(run.damaged()) == [3] and problem in run.damaged()[3]
     assert run.epochs() == [1, 2]  # every other epoch is listed and loads
-    checkpoints.load_models(run, 2)
+    model_io.load_models(run, 2)
     with pytest.raises(RunError, match=f"epoch 3 is damaged \\({problem}"):
         run.checkpoint(3)
     assert problem in run.summary()["damaged"]
@@ -141,4 +141,4 @@ def test_weights_of_another_shape_give_a_clear_error_not_a_crash(trained_run, ru
     meta["config"]["width"] = 0.5  # the weights on disk are of width 0.25
     run.config_path.write_text(json.dumps(meta))
     with pytest.raises(checkpoints.CheckpointError, match="checkpoint of epoch 3 is unreadable"):
-        checkpoints.load_models(run, 3)
+        model_io.load_models(run, 3)

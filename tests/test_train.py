@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from conftest import tiny_config
 
-from ganlib import checkpoints, losses
 from ganlib import gan as gan_lib
+from ganlib import losses, model_io
 from ganlib.callbacks import TrainingControl, TrainingDiverged
 from ganlib.rundir import RunDir, RunError, RunWriteError
 from ganlib.train import train
@@ -27,7 +27,7 @@ def test_training_changes_both_networks_and_writes_a_complete_run(runs_dir, mode
     initial = gan_lib.build_gan(config, (28, 28, 1))
     state = train(config, run)
     assert state == "finished"
-    trained, checkpoint = checkpoints.load_models(run)
+    trained, checkpoint = model_io.load_models(run)
     assert checkpoint.epoch == 2 and run.epochs() == [1, 2]
     # Under Keras 3 the tutorials' `d.trainable = False` freezes D silently: check both moved.
     for before, after in (
@@ -67,8 +67,8 @@ def test_exact_resume_matches_an_uninterrupted_run(runs_dir):
     train(config, straight)
     train(config.replace(epochs=2), resumed)
     train(config, resumed, resume=True)
-    a, _ = checkpoints.load_models(straight)
-    b, _ = checkpoints.load_models(resumed)
+    a, _ = model_io.load_models(straight)
+    b, _ = model_io.load_models(resumed)
     for wa, wb in zip(
         _weights(a.generator) + _weights(a.discriminator), _weights(b.generator) + _weights(b.discriminator)
     ):
@@ -124,7 +124,7 @@ def test_nan_loss_fails_the_run_but_keeps_checkpoints(runs_dir, monkeypatch):
     status = run.status()
     assert status["state"] == "failed" and "nan" in status["error"]
     monkeypatch.setitem(losses.LOSSES, "bce", bce)
-    _, checkpoint = checkpoints.load_models(run)  # the epoch before the failure still loads
+    _, checkpoint = model_io.load_models(run)  # the epoch before the failure still loads
     assert checkpoint.epoch == 1
 
 
@@ -147,7 +147,7 @@ def test_full_disk_fails_the_run_cleanly_and_keeps_earlier_checkpoints(runs_dir,
     run = RunDir(runs_dir, "full-disk")
     train(tiny_config(epochs=1), run)
     saved = _digest(run.epochs_dir)
-    real_writers = checkpoints.writers
+    real_writers = model_io.writers
 
     def writers_on_a_full_disk(gan, grid_png):
         def no_space(path):
@@ -155,7 +155,7 @@ def test_full_disk_fails_the_run_cleanly_and_keeps_earlier_checkpoints(runs_dir,
 
         return {**real_writers(gan, grid_png), "grid.png": no_space}
 
-    monkeypatch.setattr(checkpoints, "writers", writers_on_a_full_disk)
+    monkeypatch.setattr(model_io, "writers", writers_on_a_full_disk)
     with pytest.raises(RunWriteError, match="cannot write to the run folder: No space left on device"):
         train(tiny_config(epochs=2), run, resume=True)
     status = run.status()
@@ -208,7 +208,7 @@ def test_loading_a_run_does_not_reseed_the_global_random_state(trained_run):
     np.random.seed(7)
     expected = np.random.rand(3)
     np.random.seed(7)
-    checkpoints.load_models(trained_run)
+    model_io.load_models(trained_run)
     assert np.array_equal(np.random.rand(3), expected)
     # ...while building a fresh model stays reproducible from the config's seed.
     fresh = [gan_lib.build_gan(trained_run.config(), (28, 28, 1)).generator.get_weights() for _ in range(2)]
@@ -260,12 +260,12 @@ def test_linear_schedule_decays_both_rates_to_zero_at_the_end_and_resumes_exactl
     shutil.rmtree(resumed.checkpoints()[-1].path)
     train(config, resumed, resume=True)
     gan = gan_lib.build_gan(config, (28, 28, 1), seeded=False)
-    checkpoints.load_into(gan, straight.checkpoints()[-1], with_optimizer=True)
+    model_io.load_into(gan, straight.checkpoints()[-1], with_optimizer=True)
     # Rates are set before each step: the 9th and last step of 9 trains at 1/9 of the base.
     assert float(gan.g_optimizer.learning_rate) == pytest.approx(3e-4 / 9)
     assert float(gan.d_optimizer.learning_rate) == pytest.approx(6e-4 / 9)
-    a, _ = checkpoints.load_models(straight)
-    b, _ = checkpoints.load_models(resumed)
+    a, _ = model_io.load_models(straight)
+    b, _ = model_io.load_models(resumed)
     for wa, wb in zip(a.generator.get_weights(), b.generator.get_weights()):
         np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
 

@@ -5,7 +5,7 @@ import pytest
 from conftest import TINY_FLAGS as TINY
 from conftest import ganlib_cli, tiny_config
 
-from ganlib import checkpoints, latents, losses, models
+from ganlib import checkpoints, latents, losses, model_io, models
 from ganlib import gan as gan_lib
 from ganlib.config import ConfigError, penalty_meets_batch_norm
 from ganlib.rundir import RunDir
@@ -31,7 +31,7 @@ def test_every_combination_trains(runs_dir, model, loss):
     g0, d0 = initial.generator.get_weights(), initial.discriminator.get_weights()
     run = RunDir(runs_dir, f"{model}-{loss}")
     assert train(config, run) == "finished"
-    trained, _ = checkpoints.load_models(run)
+    trained, _ = model_io.load_models(run)
     assert _changed(g0, trained.generator.get_weights()) > 0.5
     assert _changed(d0, trained.discriminator.get_weights()) > 0.5
     for record in run.history():
@@ -42,7 +42,7 @@ def test_every_combination_trains(runs_dir, model, loss):
 def test_conditional_grid_has_one_row_per_class_and_labels_reach_both_networks(runs_dir, model):
     run = RunDir(runs_dir, "cond")
     train(tiny_config(model=model, epochs=1), run)
-    gan, checkpoint = checkpoints.load_models(run)
+    gan, checkpoint = model_io.load_models(run)
     from ganlib import images
 
     grid = images.read_png(str(checkpoint.grid_path))
@@ -78,7 +78,7 @@ def test_wgan_gp_takes_several_critic_steps_per_generator_step(runs_dir):
     gan = gan_lib.build_gan(config, (28, 28, 1))
     assert gan.d_steps == 5
     train(config, run)
-    trained, checkpoint = checkpoints.load_models(run)
+    trained, checkpoint = model_io.load_models(run)
     from ganlib.gan import OptimizerState
 
     OptimizerState(trained.g_optimizer, trained.d_optimizer).load_weights(checkpoint.optimizer_path)
@@ -91,7 +91,7 @@ def test_stabilisers_train_and_ema_is_used_for_sampling(runs_dir):
     )
     run = RunDir(runs_dir, "stable")
     train(config, run)
-    gan, checkpoint = checkpoints.load_models(run)
+    gan, checkpoint = model_io.load_models(run)
     assert (checkpoint.path / checkpoints.EMA_FILE).is_file()
     assert gan.sampler is gan.ema_generator
     raw, ema = gan.generator.get_weights(), gan.ema_generator.get_weights()
@@ -131,7 +131,7 @@ def test_colour_folder_at_32x32_trains_with_dcgan(runs_dir, tmp_path):
     for model in ("dcgan", "cdcgan"):
         run = RunDir(runs_dir, f"colour-{model}")
         train(tiny_config(dataset=f"folder:{tmp_path}", model=model, batch_size=8, epochs=1), run)
-        gan, checkpoint = checkpoints.load_models(run)
+        gan, checkpoint = model_io.load_models(run)
         assert gan.sample(latents.fixed_latents(gan.latent_dim, 0, 2)).shape == (2, 32, 32, 3)
 
 
