@@ -296,12 +296,11 @@ def cmd_evaluate(args) -> int:
     for epoch, problem in run.damaged().items():  # reported, and every other epoch evaluated
         print(json.dumps({"epoch": epoch, "damaged": problem}))
     epochs = _parse_epochs(args.epochs, run.epochs())
-    floor = engine.floor()
-    results = engine.evaluate(epochs, progress=_progress_bar)
+    evaluated = evaluation.evaluate_run(engine, epochs, _progress_bar)
+    floor, results, best = evaluated.floor, evaluated.results, evaluated.best
     hidden = {"fingerprint"} | (set() if args.per_class else {"per_class"})
     for result in results:
         print(json.dumps({k: v for k, v in result.to_dict().items() if k not in hidden}))
-    best = evaluation.record_best(run, results)
     summary = {
         "summary": run.name,
         "metric": engine.metric_label,

@@ -385,6 +385,24 @@ def nearest_training_images(
     return samples, train[index], distances
 
 
+@dataclass
+class RunEvaluation:
+    floor: SetMetrics  # real data against real data at the same sample count
+    results: list[EpochResult]
+    best: dict | None  # best.json after this evaluation
+
+
+def evaluate_run(
+    engine: Engine, epochs: list[int] | None = None, progress: Progress = _quiet
+) -> RunEvaluation:
+    """The evaluate steps every caller takes (the CLI, the Evaluate page, the demo builder), in
+    order: the real-data floor at this sample count, each epoch's metrics (both cached), then the
+    best epoch recorded, unless a person has chosen one."""
+    floor = engine.floor()
+    results = engine.evaluate(epochs, progress=progress)
+    return RunEvaluation(floor, results, record_best(engine.run, results))
+
+
 def metric_label(evaluator_label: str) -> str:
     """What a FID is measured in, as best.json, Home and the charts say it."""
     return f"FID ({evaluator_label})"

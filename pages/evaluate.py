@@ -43,9 +43,7 @@ elif missing:
     if st.button(label, type="primary"):
         bar = st.progress(0.0, text="starting...")
         try:
-            engine.floor()
-            results = engine.evaluate(chosen, progress=lambda f, m: bar.progress(f, text=m))
-            evaluation.record_best(run, results)
+            evaluation.evaluate_run(engine, chosen, progress=lambda f, m: bar.progress(f, text=m))
         except GanlibError as exc:
             ui.show_error(exc)
             st.stop()

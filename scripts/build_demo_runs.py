@@ -72,17 +72,18 @@ def evaluate(run: RunDir, samples: int) -> None:
     """Evaluate every checkpoint afresh, with the floor and real test images, into the run."""
     shutil.rmtree(run.eval_dir, ignore_errors=True)
     engine = evaluation.Engine(run, samples)
-    engine.floor()
     engine.real_grid()
-    results = engine.evaluate(progress=lambda f, m: print(f"  {run.name}: {m}", file=sys.stderr))
-    best = evaluation.record_best(run, results)
+    evaluated = evaluation.evaluate_run(
+        engine, progress=lambda f, m: print(f"  {run.name}: {m}", file=sys.stderr)
+    )
+    results, best = evaluated.results, evaluated.best
     for r in results:
         print(
             f"  epoch {r.epoch:4d} step {r.step:6d} FID {r.fid:9.3f} copy share {r.copy_share:.3f}",
             file=sys.stderr,
         )
     print(
-        f"{run.name}: best epoch {best['epoch']} FID {best['fid']:.3f} at {samples:,} samples",
+        f"{run.name}: best epoch {best['epoch']} FID {best['fid']:.3f} at {best['samples']:,} samples",
         file=sys.stderr,
     )
 
