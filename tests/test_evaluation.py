@@ -166,6 +166,7 @@ def test_a_folder_of_samples_is_compared_whole_and_a_short_count_is_said(tmp_pat
     assert "only 30 images to compare (100 asked)" in done.stderr
 
 
+@pytest.mark.slow  # evaluates a checkpoint at 1,000 samples: the evaluator's first load
 def test_a_damaged_cache_file_is_recomputed_with_a_warning_not_a_crash(trained_run, tmp_path, caplog):
     import logging
     import shutil
