@@ -206,7 +206,7 @@ class StepClock(keras.callbacks.Callback):
             self.model.stop_training = True  # the time budget's end (the epochs end fit() anyway)
 
 
-class LearningRateSchedule(keras.callbacks.Callback):
+class ScheduledLearningRates(keras.callbacks.Callback):
     """Sets both optimizers' learning rates before each call into TensorFlow: the base rate
     times ``schedules.factor`` at the share of the run done. Without a time budget the share is
     a function of the step alone, so a resumed run follows the same rates."""

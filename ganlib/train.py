@@ -210,7 +210,7 @@ def _fit(config, run, dataset, control, report, verbose, log) -> RunState:
     fit_callbacks = [
         clock,
         *(
-            [callbacks.LearningRateSchedule(clock, config.lr_schedule, config.lr_g, config.lr_d)]
+            [callbacks.ScheduledLearningRates(clock, config.lr_schedule, config.lr_g, config.lr_d)]
             if config.lr_schedule != "constant"
             else []
         ),
