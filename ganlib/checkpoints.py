@@ -5,6 +5,8 @@
     ema_generator.weights.h5    the moving average of G's weights, when the run keeps one
     optimizer.weights.h5        both Adam states, for exact resume (the newest two keep it)
     grid.png                    the fixed-seed sample grid
+    directions.json             latent directions of the sampled generator (``ganlib.directions``),
+                                added on request after the checkpoint is written
     state.json                  epoch, global step, seconds trained; written last
 
 A demo checkpoint (``slim``: what a shipped, read-only run needs) keeps only the generator that
@@ -36,6 +38,7 @@ EMA_FILE = "ema_generator.weights.h5"
 OPTIMIZER_FILE = "optimizer.weights.h5"
 GRID_FILE = "grid.png"
 STATE_FILE = "state.json"
+DIRECTIONS_FILE = "directions.json"
 KEEP_OPTIMIZER_STATE = 2  # Adam's moments are twice the model's size and only a resume needs them
 
 
@@ -72,6 +75,10 @@ class Checkpoint:
     @property
     def grid_path(self) -> Path:
         return self.path / GRID_FILE
+
+    @property
+    def directions_path(self) -> Path:
+        return self.path / DIRECTIONS_FILE
 
     @property
     def sampler_path(self) -> Path:

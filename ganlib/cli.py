@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -119,6 +120,18 @@ def build_parser() -> ArgumentParser:
     neighbours.add_argument("--k", type=int, default=4, help="neighbours per sample, 1-16")
     neighbours.add_argument("--seed", type=int, default=0)
     neighbours.set_defaults(handler=cmd_neighbours)
+
+    directions = commands.add_parser(
+        "directions",
+        help="latent directions of a checkpoint for the Gallery's Steer sliders (principal and attribute)",
+    )
+    directions.add_argument("--run", required=True, help="DIR/NAME of the run")
+    directions.add_argument(
+        "--epoch", default=None, help="an epoch, a comma list or all (default: the newest)"
+    )
+    directions.add_argument("--samples", type=int, default=4000, help="generated samples to fit them on")
+    directions.add_argument("--seed", type=int, default=0)
+    directions.set_defaults(handler=cmd_directions)
 
     fid = commands.add_parser("fid", help="compare two image sources")
     fid.add_argument("--real", required=True, help="DATASET:SPLIT, folder:PATH or run:DIR/NAME[@EPOCH]")
@@ -332,6 +345,25 @@ def cmd_neighbours(args) -> int:
             {"run": run.name, "epoch": epoch, "out": str(args.out), "distances": distances.round(3).tolist()}
         )
     )
+    return 0
+
+
+def cmd_directions(args) -> int:
+    from ganlib import directions
+
+    if not 100 <= args.samples <= 100_000:
+        raise GanlibError("--samples must be between 100 and 100,000")
+    run = RunDir.from_path(args.run)
+    epochs = [run.checkpoint().epoch] if args.epoch is None else _parse_epochs(args.epoch, run.epochs())
+    for epoch in epochs:
+        found = directions.find_and_save(run, epoch, args.samples, args.seed)
+        for d in found.directions:
+            row = {"epoch": epoch, "direction": d.name, "kind": d.kind}
+            row["variance_share" if d.kind == directions.PRINCIPAL else "r2"] = round(d.explained, 4)
+            if d.entanglement is not None:  # infinite: it moves other attributes only
+                row["entanglement"] = round(d.entanglement, 3) if math.isfinite(d.entanglement) else "inf"
+            print(json.dumps(row))
+        print(f"saved {len(found.directions)} directions in {run.checkpoint(epoch).directions_path}")
     return 0
 
 

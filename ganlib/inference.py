@@ -30,6 +30,9 @@ from ganlib.latents import uniform_labels
 Array = np.ndarray
 
 
+_NONLINEAR = {"ReLU", "LeakyReLU", "Activation"}
+
+
 class Unsupported(GanlibError):
     pass
 
@@ -131,11 +134,14 @@ class NumpyGenerator:
         inputs = [inputs] if isinstance(inputs[0], str) else inputs  # one input: not a list of them
         self.inputs = [(name, "int" in layers[name]["config"]["dtype"]) for name, _, _ in inputs]
         self.output = output[0] if isinstance(output[0], str) else output[0][0]
+        latent_input = next(name for name, is_label in self.inputs if not is_label)
+        self.latent_dim = int(layers[latent_input]["config"]["batch_shape"][-1])
         self.num_classes = num_classes
         self.conditional = any(is_label for _, is_label in self.inputs)
         if self.conditional and num_classes < 2:
             raise Unsupported("a conditional generator needs its number of classes")
         self.steps: list[tuple[str, list[str], Callable[..., Array]]] = []
+        self.kinds = {layer["name"]: layer["class_name"] for layer in model_config["layers"]}
         counts: dict[str, int] = {}
         with h5py.File(weights_path, "r") as store:
             for layer in model_config["layers"]:
@@ -163,12 +169,20 @@ class NumpyGenerator:
         except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
             raise Unsupported(f"cannot read the generator ({type(exc).__name__}: {exc})") from exc
 
-    def __call__(self, latents: Array, labels: Array | None = None) -> Array:
-        """tanh images in [-1, 1], float32, (N, H, W, C)."""
+    def __call__(self, latents: Array, labels: Array | None = None, layer: str | None = None) -> Array:
+        """tanh images in [-1, 1], float32, (N, H, W, C); with ``layer``, that layer's output."""
         values = {name: np.asarray(labels if is_label else latents) for name, is_label in self.inputs}
         for name, sources, function in self.steps:
             values[name] = function(*(values[s] for s in sources)).astype(np.float32, copy=False)
+            if name == layer:
+                return values[name]
         return values[self.output]
+
+    @property
+    def first_hidden_layer(self) -> str:
+        """The first nonlinearity's layer (after the first Dense and its BatchNorm): the early
+        feature space in which GANSpace looks for principal directions."""
+        return next((name for name, kind in self.kinds.items() if kind in _NONLINEAR), self.output)
 
     def sample(self, latents: Array, labels: Array | None = None, batch_size: int = 500) -> Array:
         """uint8 images; conditional models get balanced labels by default (as ``GAN.sample``)."""

@@ -4,6 +4,7 @@ on 2 CPU cores.
     python scripts/build_demo_runs.py                     # demo-mnist and demo-fashion-mnist
     python scripts/build_demo_runs.py --datasets mnist    # one of them
     python scripts/build_demo_runs.py --evaluate-only     # evaluate the shipped runs again
+    python -m ganlib directions --run checkpoints/demo-mnist --epoch all   # their Steer directions
 
 Each demo run is the app's default configuration (the quick-start preset) trained for
 ``--steps`` steps with a checkpoint every 100 steps, of which those at doubling intervals are kept
@@ -11,8 +12,8 @@ Each demo run is the app's default configuration (the quick-start preset) traine
 curve tell the whole story in a few checkpoints. The kept checkpoints are slimmed to what a
 read-only host needs (``checkpoints.slim``: the EMA generator, D and the grid; no optimizer state,
 so a demo run cannot be resumed), then every one is evaluated at 10,000 samples with the results,
-the real-data floor and a grid of real test images cached in the run: a host without the dataset
-shows all of it.
+the real-data floor and a grid of real test images cached in the run, and given its latent
+directions (the Gallery's Steer sliders): a host without the dataset shows all of it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ganlib import checkpoints, evaluation
+from ganlib import checkpoints, directions, evaluation
 from ganlib.config import QUICK_START
 from ganlib.rundir import RunDir, RunState
 from ganlib.train import train
@@ -58,6 +59,7 @@ def build(dataset: str, steps: int, out: Path, samples: int) -> RunDir:
             shutil.rmtree(checkpoint.path)
         else:
             checkpoints.slim(checkpoint)
+            directions.find_and_save(run, checkpoint.epoch)
     evaluate(run, samples)
     final = out / run.name
     shutil.rmtree(final, ignore_errors=True)
