@@ -8,6 +8,8 @@ and times, each ``--repeats`` times:
 
 - Gallery, epoch slider: a key press on the slider until the grid's caption names the new epoch;
 - Gallery, interpolation: choosing slerp or lerp until the strip's caption says the new method;
+- Gallery, steer: a key press on the ink slider of the Steer panel until the sample's caption
+  names the new value;
 - Evaluate, opened from the sidebar (cached results): the click until its five charts are drawn.
 
 first idle, then while a run started from the Train form with its defaults trains with the Train
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import tempfile
 import time
@@ -72,6 +75,15 @@ def gallery_interpolation(page, step: int) -> float:
     )
 
 
+def gallery_steer(page, step: int) -> float:
+    """Move the Steer panel's ink slider one notch right, then back, and wait for the sample."""
+    key, caption = (
+        ("ArrowRight", "seed 0: ink +0.1") if step % 2 == 0 else ("ArrowLeft", "seed 0: no slider moved")
+    )
+    ink = page.get_by_role("slider", name=re.compile(r"^ink · R² \d"))
+    return _timed(lambda: (ink.focus(), ink.press(key)), lambda: _caption_shown(page, caption))
+
+
 def evaluate_open(page, base_url: str) -> float:
     page.goto(f"{base_url}/gallery?run=demo-mnist")
     page.get_by_role("slider").first.wait_for(timeout=TIMEOUT_MS)
@@ -85,7 +97,9 @@ def evaluate_open(page, base_url: str) -> float:
 
 
 def measure(page, base_url: str, epochs: list[int], repeats: int, condition: str) -> dict[str, list[float]]:
-    readings: dict[str, list[float]] = {"gallery_epoch": [], "gallery_interpolation": [], "evaluate_open": []}
+    readings: dict[str, list[float]] = {
+        "gallery_epoch": [], "gallery_interpolation": [], "gallery_steer": [], "evaluate_open": []
+    }  # fmt: skip
     page.goto(f"{base_url}/gallery?run=demo-mnist&epoch={epochs[len(epochs) // 2]}")
     _caption_shown(page, "as an animation")
     settle(page)
@@ -98,6 +112,8 @@ def measure(page, base_url: str, epochs: list[int], repeats: int, condition: str
         record("gallery_epoch", gallery_epoch(page, epochs, i))
         settle(page)
         record("gallery_interpolation", gallery_interpolation(page, i))
+        settle(page)
+        record("gallery_steer", gallery_steer(page, i))
         settle(page)
     for _ in range(repeats):
         record("evaluate_open", evaluate_open(page, base_url))

@@ -294,23 +294,3 @@ def load(checkpoint: Checkpoint) -> Directions | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return found if found.fingerprint == checkpoint.fingerprint else None
-
-
-def parse_amounts(text: str, names: Sequence[str]) -> dict[str, float]:
-    """``"ink:1.5,PC1:-2"`` (a deep link's) -> amounts: unknown names, non-numbers and
-    non-finite values are dropped, the rest clipped to the slider's range."""
-    amounts = {}
-    for part in str(text)[:4096].split(",")[:64]:  # a URL's worth, however long the one sent
-        name, _, value = part.partition(":")
-        try:
-            number = float(value)
-        except ValueError:
-            continue
-        if name in names and math.isfinite(number):
-            amounts[name] = round(min(max(number, -SLIDER_RANGE), SLIDER_RANGE), 2)
-    return amounts
-
-
-def format_amounts(amounts: dict[str, float]) -> str:
-    """The deep link's form of the non-zero amounts (``parse_amounts`` reads it back)."""
-    return ",".join(f"{name}:{value:g}" for name, value in amounts.items() if value)

@@ -1,9 +1,11 @@
-"""Gallery: every checkpoint's fixed-seed grid, latent interpolation, the training animation."""
+"""Gallery: every checkpoint's fixed-seed grid, new samples, steering, latent interpolation, the
+training animation."""
 
 import numpy as np
 import streamlit as st
 
 import ui
+import ui.steer
 from ganlib import GanlibError, data, evaluation, images, latents
 from ganlib.rundir import ChosenBy, RunDir
 
@@ -135,6 +137,8 @@ c2.image(
     images.png_bytes(images.grid(samples, columns=8), scale=2),
     caption=f"{what}, seed {seed}{cut}, epoch {epoch}",
 )
+
+ui.steer.panel(run, checkpoints[epoch], model, class_names, read_only=ui.demo_mode())
 
 st.subheader("Latent interpolation")
 c1, c2, c3, c4 = st.columns(4)

@@ -5,7 +5,7 @@ import base64
 import streamlit as st
 
 import ui
-from ganlib import GanlibError, rundir
+from ganlib import GanlibError, directions, rundir
 
 ui.route_through_app()
 st.title("GAN Workbench")
@@ -13,7 +13,8 @@ st.caption("Train, watch, compare and evaluate GANs on small image datasets.")
 if ui.demo_mode():
     visitors = ui.visitor_training()
     st.info(
-        "Read-only demo: browse the runs, draw new samples and compare their evaluations. "
+        "Read-only demo: browse the runs, draw new samples, steer them (the Gallery's Steer sliders "
+        "move slant, ink, size and brightness) and compare their evaluations. "
         + (
             f"You may train the default settings for {visitors.limits.seconds:.0f} s on the Train page."
             if visitors
@@ -52,7 +53,8 @@ if showcase:
                 )
             st.page_link(
                 ui.PAGES["gallery"].path,
-                label=f"Draw new samples from {run.name}",
+                label=f"Draw new samples from {run.name}"
+                + (", and steer them" if directions.load(checkpoint) is not None else ""),
                 icon=":material/photo_library:",
                 query_params={"run": run.name, "epoch": checkpoint.epoch},
             )

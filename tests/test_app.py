@@ -9,7 +9,7 @@ import pytest
 from conftest import APP, ROOT, open_page, tree_digest
 from streamlit.testing.v1 import AppTest
 
-from ganlib import evaluation
+from ganlib import directions, evaluation
 from ganlib.rundir import RunDir, list_runs
 
 SHIPPED = ROOT / "checkpoints"
@@ -32,6 +32,7 @@ def test_the_shipped_demo_runs_are_complete_slim_and_evaluated():
             assert checkpoint.grid_path.is_file() and checkpoint.ema_path.is_file()
             assert checkpoint.discriminator_path.is_file()
             assert not checkpoint.optimizer_path.exists() and not checkpoint.generator_path.exists()
+            assert directions.load(checkpoint) is not None  # the Gallery's Steer sliders
         engine = evaluation.Engine(run, 10_000, read_only=True)
         assert all(engine.cached(epoch) for epoch in epochs)  # every epoch evaluated, cache valid
     size = sum(f.stat().st_size for f in SHIPPED.rglob("*") if f.is_file())

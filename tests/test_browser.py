@@ -4,6 +4,7 @@ Screenshots of every page go to tests/artifacts/ (the README's come from this te
 """
 
 import os
+import re
 import time
 
 import pytest
@@ -177,7 +178,30 @@ def test_the_demo_link_works_on_a_host_with_only_the_repository(browser, tmp_pat
             page.get_by_text("real test images").wait_for()  # cached in the run: no dataset needed
             assert page.get_by_text("Real images are not shown").count() == 0
             _no_exception(page)
+        _steer(browser, page, host.url)
         page.goto(f"{host.url}/train")
         assert page.get_by_role("button", name="Start").is_disabled(timeout=120_000)
         _no_exception(page)
         page.close()
+
+
+def _steer(browser, page, url: str) -> None:
+    """The Gallery's Steer panel: a deep link sets its sliders, a key press moves one and redraws
+    the sample, the address bar follows (and opens the same view elsewhere), Reset clears."""
+    page.goto(f"{url}/gallery?run=demo-mnist&epoch=64&steer_slant=1.5&steer_seed=3")
+    page.get_by_text("seed 3: slant +1.5").wait_for(timeout=120_000)
+    settle(page)
+    ink = page.get_by_role("slider", name=re.compile(r"^ink · R² \d"))
+    ink.focus()
+    ink.press("ArrowRight")
+    page.get_by_text("seed 3: ink +0.1, slant +1.5").wait_for(timeout=60_000)
+    page.wait_for_url(re.compile(r"steer_ink=0\.1"))
+    page.get_by_text("along slant, -3 to +3 sd").wait_for()
+    _shot(page, "steer")
+    shared = browser.new_page(viewport={"width": 1400, "height": 1000})
+    shared.goto(page.url)
+    shared.get_by_text("seed 3: ink +0.1, slant +1.5").wait_for(timeout=120_000)
+    shared.close()
+    page.get_by_role("button", name="Reset the sliders").click()
+    page.get_by_text("seed 3: no slider moved").wait_for(timeout=60_000)
+    _no_exception(page)

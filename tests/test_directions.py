@@ -7,11 +7,12 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import APP, ROOT, ganlib_cli, open_page
+from streamlit.testing.v1 import AppTest
 
 from ganlib import directions, model_io
 from ganlib.latents import truncated_latents, uniform_labels
 from ganlib.rundir import RunDir
-from tests.conftest import ROOT, ganlib_cli
 
 DEMO_RUNS = ["demo-mnist", "demo-fashion-mnist"]
 CLEAN_ENOUGH = 0.2  # the R^2 above which the Steer panel's attribute slider is worth moving
@@ -111,15 +112,6 @@ def test_directions_saved_and_loaded_draw_the_same_images_and_go_stale_with_new_
     assert directions.load(run.checkpoint(32)) is None
 
 
-def test_deep_link_amounts_from_a_hostile_url_are_clipped_or_dropped():
-    names = ["ink", "slant", "PC1"]
-    text = "ink:1e308,slant:nan,PC1:abc,__class__:1,ink:-0.5"
-    assert directions.parse_amounts(text, names) == {"ink": -0.5}
-    assert directions.parse_amounts("ink:1e308,PC1:-9", names) == {"ink": 3.0, "PC1": -3.0}
-    assert directions.parse_amounts("x" * 10_000, names) == {}
-    assert directions.parse_amounts(directions.format_amounts({"ink": 1.5, "PC1": 0}), names) == {"ink": 1.5}
-
-
 @pytest.mark.slow  # a subprocess that loads TensorFlow and the classifier: 20-30 s
 def test_directions_command_adds_class_directions_to_an_unconditional_run(trained_run, tmp_path):
     run_path = tmp_path / trained_run.name
@@ -135,3 +127,68 @@ def test_directions_command_adds_class_directions_to_an_unconditional_run(traine
     assert refused.returncode == 2 and refused.stderr.startswith("ganlib: error: --samples")
     missing = ganlib_cli("directions", "--run", run_path, "--epoch", "99", check=False)
     assert missing.returncode == 2 and "no checkpoint for epoch" in missing.stderr
+
+
+# -- the Gallery's Steer panel, through AppTest ------------------------------------------------------
+
+
+def _steer_captions(at) -> list[str]:
+    captions = [image.proto.imgs[0].caption for image in at.get("image")]
+    return [c for c in captions if c.startswith(("seed ", "along "))]
+
+
+def _slider(at, name: str):
+    return next(s for s in at.slider if s.label.split(" · ")[0] == name)
+
+
+def test_steer_sliders_move_the_sample_and_the_strip_from_a_deep_link_and_reset(app_runs):
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params.update(run="demo-mnist", epoch="64", steer_slant="2", steer_seed="3", steer_class="7")
+    at.run()
+    at.switch_page("pages/gallery.py").run()
+    assert not at.exception
+    assert _slider(at, "slant").value == 2.0 and _slider(at, "ink").value == 0.0
+    assert _steer_captions(at) == [
+        "seed 3: slant +2.0",
+        "along slant, -3 to +3 sd (the slider is at +2.0), epoch 64",  # the best-predicted first
+    ]
+    sample = at.get("image")[_image_index(at, "seed 3")].proto.imgs[0].url
+    _slider(at, "ink").set_value(2.5).run()
+    assert _steer_captions(at)[0] == "seed 3: ink +2.5, slant +2.0"
+    assert at.get("image")[_image_index(at, "seed 3")].proto.imgs[0].url != sample
+    assert "Strip PNG" in {b.label for b in at.get("download_button")}
+    at.button(key="steer-reset").click().run()
+    assert _steer_captions(at)[0] == "seed 3: no slider moved"
+    assert not at.exception
+
+
+def _image_index(at, prefix: str) -> int:
+    captions = [image.proto.imgs[0].caption for image in at.get("image")]
+    return next(i for i, c in enumerate(captions) if c.startswith(prefix))
+
+
+def test_hostile_steer_parameters_are_ignored(app_runs):
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params.update(
+        run="demo-mnist", steer_slant="1e999", steer_ink="nan", steer_seed="-4", steer_class="<script>"
+    )
+    at.run()
+    at.switch_page("pages/gallery.py").run()
+    assert not at.exception and not at.error
+    assert _steer_captions(at)[0] == "seed 0: no slider moved"
+
+
+def test_a_checkpoint_without_directions_offers_to_find_them_except_on_the_demo_link(app_runs, monkeypatch):
+    run = RunDir(app_runs, "demo-fashion-mnist")
+    run.checkpoint(64).directions_path.unlink()
+    at = open_page("pages/gallery.py", run="demo-fashion-mnist")
+    assert not _steer_captions(at)
+    at.button(key="steer-find").click().run()
+    assert directions.load(run.checkpoint(64)) is not None
+    assert _steer_captions(at)[0] == "seed 0: no slider moved"
+
+    run.checkpoint(64).directions_path.unlink()
+    monkeypatch.setenv("GANLIB_DEMO", "1")
+    at = open_page("pages/gallery.py", run="demo-fashion-mnist")
+    assert not _steer_captions(at) and not [b for b in at.button if b.key == "steer-find"]
+    assert any("Epoch 64 has no latent directions" in c.value for c in at.caption)
