@@ -96,6 +96,8 @@ for run in ("demo-mnist", "demo-fashion-mnist"):
         assert not at.exception, [e.value for e in at.exception]
         if page == "pages/gallery.py":
             assert len(at.get("image")) >= 6
+            next(s for s in at.slider if s.label.startswith("slant")).set_value(2.0).run()  # Steer
+            assert any(i.proto.imgs[0].caption.endswith("slant +2.0") for i in at.get("image"))
         for label in [b.label for b in at.button if not b.disabled]:  # a visitor clicks everything
             button = next((b for b in at.button if b.label == label), None)
             if button is not None and not button.disabled:
