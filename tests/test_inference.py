@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, tiny_config
 
-from ganlib import latents, model_io, models
+from ganlib import GanlibError, directions, latents, model_io, models
 from ganlib.gan import build_gan
 from ganlib.inference import NumpyGenerator, Unsupported, _snake_case
 from ganlib.rundir import RunDir
@@ -77,6 +77,8 @@ def test_a_generator_with_a_layer_it_does_not_know_is_sampled_with_keras(runs_di
     sampler = model_io.load_sampler(run)
     assert not isinstance(sampler, NumpyGenerator)
     assert sampler.sample(latents.fixed_latents(sampler.latent_dim, 0, 2)).shape == (2, 28, 28, 1)
+    with pytest.raises(GanlibError, match="directions are found and steered with NumPy"):
+        directions.find_and_save(run)  # the Steer sliders need the NumPy sampler: said in a sentence
 
 
 def test_the_demo_servers_pages_never_import_tensorflow(tmp_path):
