@@ -279,3 +279,18 @@ def test_uploads_to_a_live_session_are_refused_and_not_kept(tmp_path):
         assert all(tab.get_by_text("open tabs from one address").count() == 0 for tab in tabs)
         assert "Traceback" not in host.log()
     assert tree_digest(runs) == before
+
+
+def test_forged_steer_values_draw_nothing_strange_and_raise_nothing(demo_runs):
+    # A forger sends slider and seed values no widget would: out of range, infinite, not a number.
+    at = open_page("pages/gallery.py")
+    for forged in [1e308, float("nan"), -float("inf")]:
+        next(s for s in at.slider if s.label.startswith("ink · "))._value = forged
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+    for forged in [-5, 2**63]:
+        next(n for n in at.number_input if n.label == "Base sample: seed")._value = forged
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+    captions = [i.proto.imgs[0].caption for i in at.get("image")]
+    assert "seed 0: no slider moved" in captions  # the forged values were refused, the view drawn
