@@ -67,7 +67,7 @@ def _reset(names: list[str]) -> None:
 def _slider_label(direction: directions.Direction) -> str:
     if direction.kind == directions.PRINCIPAL:
         return f"{direction.name} · {direction.explained:.1%} of the variance"
-    return f"{direction.name} · R² {direction.explained:.2f}"
+    return f"{direction.name} · R² {direction.explained:.2f} · entanglement {direction.entanglement:.2f}"
 
 
 @st.fragment
@@ -90,7 +90,10 @@ def _steer(run_name: str, epoch: int, found: directions.Directions, model, class
     setup.button("Reset the sliders", on_click=_reset, args=(found.names,), key="steer-reset")
 
     amounts = {}
-    attributes.caption("Attributes: the latent's best linear predictor of each (R² on held-out samples)")
+    attributes.caption(
+        "Attributes: R², how well the latent predicts it; entanglement, how much the others move "
+        "along it (0 = clean)"
+    )
     principal.caption("Principal directions of the generator's first layer (GANSpace)")
     for direction in found.directions:
         column = principal if direction.kind == directions.PRINCIPAL else attributes
