@@ -23,7 +23,7 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-from ganlib.rundir import RunDir
+from ganlib.runs.rundir import RunDir
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,8 +40,8 @@ IN_PROCESS = textwrap.dedent(
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * devices)
         strategy = tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(devices)])
     from ganlib.config import PRESETS
-    from ganlib.rundir import RunDir
-    from ganlib.train import train
+    from ganlib.runs.rundir import RunDir
+    from ganlib.training.train import train
     config = PRESETS[preset].replace(epochs=2, steps_per_epoch=steps, live_fid_samples=0, log_every=50,
                                      steps_per_execution=per_execution or PRESETS[preset].steps_per_execution)
     train(config, RunDir(runs_dir, name), strategy=strategy)

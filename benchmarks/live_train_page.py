@@ -28,9 +28,10 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.appdriver import chromium, serve, shipped_runs, start_run_from_form, stop_run_from_page
-from ganlib import atomic, images
-from ganlib.latents import GRID_COLUMNS
-from ganlib.rundir import RunDir
+from ganlib import atomic
+from ganlib.runs.rundir import RunDir
+from ganlib.sampling import images
+from ganlib.sampling.latents import GRID_COLUMNS
 
 STARTUP_SEC = 10.0
 CONFIDENCE, SHARE = 0.9, 0.8
@@ -77,7 +78,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="pairs of runs (unwatched, watched)")
     args = parser.parse_args()
 
-    from ganlib.features import load_evaluator
+    from ganlib.measure.features import load_evaluator
 
     runs_dir = shipped_runs(Path(tempfile.mkdtemp(prefix="live-")))
     results = []

@@ -36,7 +36,7 @@ from benchmarks.appdriver import (
     serve,
     shipped_runs,
 )
-from ganlib.rundir import RunDir
+from ganlib.runs.rundir import RunDir
 
 TIMEOUT_MS = 180_000
 THINK_SEC = 3.0  # a person looks at a page for a few seconds before the next click

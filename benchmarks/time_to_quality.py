@@ -26,9 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ganlib import bench, evaluation, model_io
+from benchmarks import trainer_speed
+from ganlib import evaluation
 from ganlib.config import PRESETS
-from ganlib.rundir import RunDir
+from ganlib.runs.rundir import RunDir
+from ganlib.training import model_io
 
 CONFIDENCE, CONFIDENT_SHARE, MIN_CLASS_SHARE = 0.9, 0.8, 0.05
 PROBE_SAMPLES = 1000
@@ -79,7 +81,7 @@ def main() -> None:
     config.validate()
     run = RunDir(runs_dir, "-".join(["ttq", args.preset, *(f"{k}{v}" for k, v in given.items())])[:64])
     if not args.evaluate_only:
-        bench.train_for(config, args.minutes * 60, run)
+        trainer_speed.train_for(config, args.minutes * 60, run)
     print(f"trained into {run.path}", file=sys.stderr)
 
     engine = evaluation.Engine(run, samples=args.samples)

@@ -12,9 +12,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ganlib import bench, evaluation, losses, models
+from benchmarks import trainer_speed
+from ganlib import evaluation
 from ganlib.config import TrainConfig
-from ganlib.rundir import RunDir
+from ganlib.runs.rundir import RunDir
+from ganlib.zoo import losses, models
 
 
 def main() -> None:
@@ -34,7 +36,7 @@ def main() -> None:
                 print(f"skipped {model} + {loss}: {'; '.join(config.problems())}", file=sys.stderr)
                 continue
             run = RunDir(runs_dir, f"{model}-{loss}")
-            bench.train_for(config, args.seconds, run)
+            trainer_speed.train_for(config, args.seconds, run)
             last = run.checkpoints()[-1]
             result = evaluation.Engine(run, samples=args.samples).evaluate([last.epoch])[0]
             row = {"model": model, "loss": loss, "steps": last.step, "fid": round(result.fid, 2),

@@ -8,11 +8,12 @@ import math
 import sys
 from pathlib import Path
 
-from ganlib import GanlibError, model_io
+from ganlib import GanlibError
 from ganlib.config import DEFAULT_PRESET, PRESETS, SETTINGS, setting_type
-from ganlib.data import BUILTIN
-from ganlib.distribute import PRECISIONS, STRATEGIES
-from ganlib.rundir import RunDir, default_runs_dir, list_runs
+from ganlib.data.catalog import BUILTIN
+from ganlib.runs.rundir import RunDir, default_runs_dir, list_runs
+from ganlib.training import model_io
+from ganlib.training.distribute import PRECISIONS, STRATEGIES
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -146,16 +147,6 @@ def build_parser() -> ArgumentParser:
     train_evaluator.add_argument("--image-size", type=int, default=None)
     train_evaluator.set_defaults(handler=cmd_train_evaluator)
 
-    bench = commands.add_parser("bench", help="images/s of our trainer vs the tutorials' loop")
-    bench.add_argument("--model", choices=["dcgan", "mlp"], default="dcgan")
-    bench.add_argument("--batch-size", type=int, default=128)
-    bench.add_argument("--width", type=float, default=1.0)
-    bench.add_argument("--seconds", type=float, default=20.0, help="measuring time per contender")
-    bench.add_argument(
-        "--steps-per-execution", type=int, default=1, help="for our trainer (Keras compile option)"
-    )
-    bench.set_defaults(handler=cmd_bench)
-
     runs = commands.add_parser("runs", help="list the runs in a runs directory")
     _add_runs_dir(runs)
     runs.set_defaults(handler=cmd_runs)
@@ -179,7 +170,7 @@ def _add_runs_dir(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_train(args) -> int:
-    from ganlib.train import train
+    from ganlib.training.train import train
 
     given = {
         name: setting.from_input(getattr(args, name))
@@ -187,7 +178,7 @@ def cmd_train(args) -> int:
         if getattr(args, name) is not None
     }
     config = PRESETS[args.preset].replace(**given)
-    from ganlib import distribute
+    from ganlib.training import distribute
 
     strategy = distribute.make_strategy(args.strategy)  # first: a multi-worker strategy sets up TensorFlow
     chief = distribute.is_chief(strategy)
@@ -218,7 +209,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    from ganlib import images, latents
+    from ganlib.sampling import images, latents
 
     if not 1 <= args.n <= 1024:
         raise GanlibError("--n must be between 1 and 1024")
@@ -262,20 +253,20 @@ def cmd_runs(args) -> int:
 
 
 def cmd_data(args) -> int:
-    from ganlib import data
+    from ganlib.data import catalog, install
 
-    names = [args.dataset] if args.dataset else list(data.BUILTIN)
+    names = [args.dataset] if args.dataset else list(catalog.BUILTIN)
     if args.action == "fetch":
         # Exit 0 whatever is missing: the app starts without datasets (its demo runs need none),
         # and each missing one was named with what to do.
-        missing = [name for name in names if not data.fetch(name)]
+        missing = [name for name in names if not install.fetch(name)]
         if missing:
             print(f"missing: {', '.join(missing)} (the app starts; training on them needs the files)")
     else:
         for name in names:
-            path, message = data.verify(name)
+            path, message = install.verify(name)
             print(json.dumps({"dataset": name, "path": str(path) if path else None, "status": message}))
-    print(f"data directory: {data.data_dir()} (set GANLIB_DATA_DIR to change)")
+    print(f"data directory: {catalog.data_dir()} (set GANLIB_DATA_DIR to change)")
     return 0
 
 
@@ -332,7 +323,8 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_neighbours(args) -> int:
-    from ganlib import atomic, evaluation, images
+    from ganlib import atomic, evaluation
+    from ganlib.sampling import images
 
     if not 1 <= args.n <= 64 or not 1 <= args.k <= 16:
         raise GanlibError("--n must be between 1 and 64 and --k between 1 and 16")
@@ -384,16 +376,7 @@ def cmd_fid(args) -> int:
 
 
 def cmd_train_evaluator(args) -> int:
-    from ganlib.features import train_evaluator
+    from ganlib.measure.features import train_evaluator
 
     train_evaluator(args.dataset, epochs=args.epochs, image_size=args.image_size)
-    return 0
-
-
-def cmd_bench(args) -> int:
-    from ganlib import bench
-
-    bench.run(
-        args.model, args.batch_size, args.seconds, args.width, steps_per_execution=args.steps_per_execution
-    )
     return 0

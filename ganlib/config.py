@@ -34,25 +34,25 @@ def check_run_name(name: str) -> str:
 
 
 def _architectures() -> list[str]:
-    from ganlib import models
+    from ganlib.zoo import models
 
     return list(models.ARCHITECTURES)
 
 
 def _losses() -> list[str]:
-    from ganlib import losses
+    from ganlib.zoo import losses
 
     return list(losses.LOSSES)
 
 
 def _schedules() -> list[str]:
-    from ganlib import schedules
+    from ganlib.zoo import schedules
 
     return list(schedules.SCHEDULES)
 
 
 def _augmentations() -> list[str]:
-    from ganlib import augment
+    from ganlib.zoo import augment
 
     return list(augment.POLICIES)
 
@@ -255,13 +255,13 @@ class TrainConfig:
     steps_per_epoch: int | None = None  # cap an epoch for quick tries; None = full pass
     lr_g: float = 2e-4
     lr_d: float = 2e-4
-    lr_schedule: str = "constant"  # ganlib/schedules.py: factor on both rates over the run
+    lr_schedule: str = "constant"  # ganlib/zoo/schedules.py: factor on both rates over the run
     beta_1: float = 0.5
     label_smoothing: float = 0.0  # one-sided: real targets become 1 - label_smoothing
     label_flip: float = 0.0  # share of D's real/fake pairs swapped each step
     instance_noise: float = 0.0  # std of Gaussian noise on D's inputs, annealed to 0
     spectral_norm: bool = False  # spectral normalisation of D's layers
-    augment: str = "none"  # DiffAugment policy on D's inputs (ganlib/augment.py)
+    augment: str = "none"  # DiffAugment policy on D's inputs (ganlib/zoo/augment.py)
     ema: float = 0.0  # decay of the generator's weight average used for sampling; 0 = off
     d_steps: int | None = None  # D updates per G update; None = the loss's default (WGAN-GP: 5)
     checkpoint_every: int = 1  # epochs between checkpoints; the last epoch is always saved
@@ -274,7 +274,7 @@ class TrainConfig:
 
     def problems(self) -> list[str]:
         """Human-readable problems with these settings, every one at once; empty when valid."""
-        from ganlib import losses, models
+        from ganlib.zoo import losses, models
 
         out = self._type_problems()
         if out:
@@ -305,7 +305,7 @@ class TrainConfig:
 
     def critic_steps(self) -> int:
         """D updates per G update: ``d_steps``, or the loss's default when it is None."""
-        from ganlib import losses
+        from ganlib.zoo import losses
 
         return self.d_steps or losses.get(self.loss).d_steps
 
@@ -359,6 +359,6 @@ DEFAULT_PRESET = "quick-start"  # what the Train form starts from, and the CLI w
 
 def penalty_meets_batch_norm(loss: str, model: str) -> bool:
     """WGAN-GP's per-image gradient penalty is void when BatchNorm in D mixes the batch."""
-    from ganlib import losses, models
+    from ganlib.zoo import losses, models
 
     return losses.LOSSES[loss].gradient_penalty > 0 and models.ARCHITECTURES[model].d_batch_norm

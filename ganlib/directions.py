@@ -1,5 +1,5 @@
 """Directions in a generator's latent space that change one thing about its images: the Gallery's
-Steer sliders. NumPy only (the NumPy generator of ``ganlib.inference``), so a shared demo link
+Steer sliders. NumPy only (the NumPy generator of ``ganlib.sampling.inference``), so a shared demo link
 steers without TensorFlow; only an unconditional model's class-score directions need the run's
 evaluator, which the caller passes in.
 
@@ -29,12 +29,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ganlib import GanlibError, atomic, model_io
-from ganlib.checkpoints import Checkpoint
-from ganlib.latents import truncated_latents, uniform_labels
+from ganlib import GanlibError, atomic
+from ganlib.runs.checkpoints import Checkpoint
+from ganlib.sampling.latents import truncated_latents, uniform_labels
+from ganlib.training import model_io
 
 if TYPE_CHECKING:
-    from ganlib.rundir import RunDir
+    from ganlib.runs.rundir import RunDir
 
 Array = np.ndarray
 Measure = Callable[[Array], dict[str, Array]]  # uint8 images -> {attribute: one value per image}
@@ -259,7 +260,7 @@ def find_and_save(run: RunDir, epoch: int | None = None, samples: int = 4000, se
     """Compute a checkpoint's directions and save them in it: the one way the CLI, the Gallery
     and the demo builder do it. An unconditional model also gets a direction per class of the
     run's evaluator (TensorFlow is imported for it), when one is installed."""
-    from ganlib.inference import NumpyGenerator
+    from ganlib.sampling.inference import NumpyGenerator
 
     checkpoint = run.checkpoint(epoch)
     generator = model_io.load_sampler(run, checkpoint.epoch)
@@ -270,7 +271,7 @@ def find_and_save(run: RunDir, epoch: int | None = None, samples: int = 4000, se
         )
     extra = None
     if not generator.conditional:
-        from ganlib.features import EvaluatorError, load_evaluator
+        from ganlib.measure.features import EvaluatorError, load_evaluator
 
         try:
             evaluator = load_evaluator(run.config().dataset)

@@ -19,13 +19,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ganlib import GanlibError, atomic, checkpoints, images, latents, losses, metrics, model_io
-from ganlib import data as data_lib
-from ganlib.features import Evaluator, identify, load_evaluator
-from ganlib.rundir import ChosenBy, RunDir
+from ganlib import GanlibError, atomic
+from ganlib.data import datasets
+from ganlib.measure import metrics, reference
+from ganlib.measure.features import Evaluator, identify
+from ganlib.runs import checkpoints
+from ganlib.runs.rundir import ChosenBy, RunDir
+from ganlib.sampling import images, latents
+from ganlib.training import model_io
+from ganlib.zoo import losses
 
 if TYPE_CHECKING:
-    from ganlib.gan import GAN
+    from ganlib.training.gan import GAN
 
 log = logging.getLogger(__name__)
 ENGINE_VERSION = 2  # 2: per-class figures and the copy share (memorisation)
@@ -41,36 +46,6 @@ Progress = Callable[[float, str], None]
 
 def _quiet(fraction: float, message: str) -> None:
     pass
-
-
-@functools.lru_cache(maxsize=4)
-def cached_evaluator(name: str) -> Evaluator:
-    return load_evaluator(name)
-
-
-@functools.lru_cache(maxsize=8)
-def real_features(dataset: str, split: str, samples: int, evaluator_name: str, image_size: int | None = None):
-    """Features and probabilities of ``samples`` real images (a fixed random subset)."""
-    images = real_images(dataset, split, samples, image_size)
-    return cached_evaluator(evaluator_name)(images)
-
-
-def real_images(dataset: str, split: str, samples: int, image_size: int | None = None) -> np.ndarray:
-    return _real_subset(dataset, split, samples, image_size)[0]
-
-
-def real_labels(dataset: str, split: str, samples: int, image_size: int | None = None) -> np.ndarray | None:
-    """The labels of the images ``real_images`` returns (None for an unlabelled folder)."""
-    return _real_subset(dataset, split, samples, image_size)[1]
-
-
-def _real_subset(dataset: str, split: str, samples: int, image_size: int | None):
-    """A fixed random subset of ``samples`` images of a split (all of it when it is smaller)."""
-    data = data_lib.load_dataset(dataset, split, image_size)
-    if samples >= len(data):
-        return data.images, data.labels
-    index = np.sort(np.random.default_rng(2024).choice(len(data), samples, replace=False))
-    return data.images[index], None if data.labels is None else data.labels[index]
 
 
 @dataclass(frozen=True)
@@ -178,8 +153,8 @@ def _read_cache(path: Path) -> dict:
 def real_floor(dataset: str, samples: int, evaluator_name: str, image_size: int | None = None) -> SetMetrics:
     """The metrics of real train images against real test images at the same sample count:
     what a perfect generator would score, shown beside every result."""
-    test = real_features(dataset, "test", samples, evaluator_name, image_size)
-    train = real_features(dataset, "train", samples, evaluator_name, image_size)
+    test = reference.real_features(dataset, "test", samples, evaluator_name, image_size)
+    train = reference.real_features(dataset, "train", samples, evaluator_name, image_size)
     return compare(test, train)
 
 
@@ -209,7 +184,7 @@ class Engine:
 
     @functools.cached_property
     def evaluator(self) -> Evaluator:
-        return cached_evaluator(self.evaluator_name)
+        return reference.cached_evaluator(self.evaluator_name)
 
     @property
     def metric_label(self) -> str:
@@ -242,7 +217,7 @@ class Engine:
         path = self.run.eval_dir / REAL_GRID_FILE
         if path.is_file():
             return path.read_bytes()
-        real = real_images(self.config.dataset, "test", REAL_GRID_IMAGES, self.config.image_size)
+        real = reference.real_images(self.config.dataset, "test", REAL_GRID_IMAGES, self.config.image_size)
         png = images.png_bytes(images.grid(real))
         if not self.read_only:
             atomic.write_bytes(path, png)
@@ -269,9 +244,9 @@ class Engine:
         asked = latents.uniform_labels(self.samples, gan.num_classes)  # balanced classes
         fake = self.evaluator(gan.sample(z.astype(np.float32), asked))
         dataset, size = self.config.dataset, self.config.image_size
-        real = real_features(dataset, "test", self.samples, self.evaluator_name, size)
+        real = reference.real_features(dataset, "test", self.samples, self.evaluator_name, size)
         d_acc_real, d_acc_fake = self._discriminator_accuracy(gan)
-        labels = real_labels(dataset, "test", self.samples, size)
+        labels = reference.real_labels(dataset, "test", self.samples, size)
         per_class = None
         if gan.conditional and labels is not None:
             per_class = metrics.per_class(real[0], labels, fake[0], fake[1], asked)
@@ -301,7 +276,9 @@ class Engine:
         level: the diversity (recall) a person gives up for fidelity (precision). In memory only."""
         config = self.config
         sampler = model_io.load_sampler(self.run, epoch)
-        real = real_features(config.dataset, "test", samples, self.evaluator_name, config.image_size)
+        real = reference.real_features(
+            config.dataset, "test", samples, self.evaluator_name, config.image_size
+        )
         rows = []
         for level in levels:
             z = latents.truncated_latents(config.latent_dim, config.seed, samples, level)
@@ -320,7 +297,7 @@ class Engine:
     def _copy_share(self, fake_features: np.ndarray, held_out: np.ndarray) -> float | None:
         """Memorisation against the whole training split (None when it is not at hand)."""
         try:
-            train = real_features(
+            train = reference.real_features(
                 self.config.dataset, "train", 10**9, self.evaluator_name, self.config.image_size
             )
         except GanlibError:
@@ -331,7 +308,7 @@ class Engine:
         """D's accuracy on held-out real test images and on fresh generated ones, as the
         tutorials report it, with the loss's own decision threshold (a critic's is the midpoint)."""
         count = min(self.samples, 2000)
-        test = data_lib.load_dataset(self.config.dataset, "test", self.config.image_size)
+        test = datasets.load_dataset(self.config.dataset, "test", self.config.image_size)
         real, real_labels = test.images[:count], test.labels[:count] if test.labels is not None else None
         z = np.random.default_rng([self.config.seed, 999]).standard_normal((count, gan.latent_dim))
         fake_labels = latents.uniform_labels(count, gan.num_classes)
@@ -340,7 +317,7 @@ class Engine:
         def scores(images, labels):
             outputs = []
             for i in range(0, len(images), 1000):
-                x = np.asarray(data_lib.to_unit_range(images[i : i + 1000]))
+                x = np.asarray(datasets.to_unit_range(images[i : i + 1000]))
                 inputs = [x, labels[i : i + 1000]] if gan.conditional else x
                 outputs.append(np.asarray(gan.discriminator(inputs, training=False)))
             return np.concatenate(outputs).ravel()
@@ -379,9 +356,13 @@ def nearest_training_images(
     sampler = model_io.load_sampler(run, epoch)
     z = latents.truncated_latents(config.latent_dim, seed, count)
     samples = sampler.sample(z, latents.uniform_labels(count, sampler.num_classes))
-    train = real_images(config.dataset, "train", 10**9, config.image_size)
-    train_features = real_features(config.dataset, "train", 10**9, config.dataset, config.image_size)[0]
-    distances, index = metrics.nearest(cached_evaluator(config.dataset)(samples)[0], train_features, k)
+    train = reference.real_images(config.dataset, "train", 10**9, config.image_size)
+    train_features = reference.real_features(
+        config.dataset, "train", 10**9, config.dataset, config.image_size
+    )[0]
+    distances, index = metrics.nearest(
+        reference.cached_evaluator(config.dataset)(samples)[0], train_features, k
+    )
     return samples, train[index], distances
 
 
@@ -446,16 +427,16 @@ def source_images(spec: str, samples: int) -> tuple[np.ndarray, str]:
         gan, _ = model_io.load_models(run, int(epoch) if epoch else None)
         latents = np.random.default_rng(777).standard_normal((samples, gan.latent_dim)).astype(np.float32)
         return gan.sample(latents), run.config().dataset
-    if spec.startswith(data_lib.FOLDER_PREFIX):
-        return real_images(spec, "all", samples), spec  # a folder of samples: every image counts
+    if spec.startswith(datasets.FOLDER_PREFIX):
+        return reference.real_images(spec, "all", samples), spec  # a folder of samples: every image counts
     dataset, _, split = spec.partition(":")
-    return real_images(dataset, split or "test", samples), dataset
+    return reference.real_images(dataset, split or "test", samples), dataset
 
 
 def compare_sources(real_spec: str, fake_spec: str, samples: int, evaluator: str | None = None) -> dict:
     real, real_dataset = source_images(real_spec, samples)
     fake, _ = source_images(fake_spec, samples)
-    extractor = cached_evaluator(evaluator or real_dataset)
+    extractor = reference.cached_evaluator(evaluator or real_dataset)
     result = compare(extractor(real), extractor(fake))
     return {
         "real": real_spec,

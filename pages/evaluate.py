@@ -6,8 +6,10 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 import ui
-from ganlib import GanlibError, data, evaluation, losses
-from ganlib.rundir import ChosenBy, RunDir
+from ganlib import GanlibError, evaluation
+from ganlib.data import catalog
+from ganlib.runs.rundir import ChosenBy, RunDir
+from ganlib.zoo import losses
 
 ui.route_through_app()
 st.title("Evaluate")
@@ -254,4 +256,4 @@ if picked:
         )
     figure.update_layout(title=engine.metric_label, xaxis_title="epoch", height=350)
     st.plotly_chart(figure, key="compare")
-st.caption(f"Dataset: {data.BUILTIN.get(run.config().dataset, (run.config().dataset,))[0]}")
+st.caption(f"Dataset: {catalog.BUILTIN.get(run.config().dataset, (run.config().dataset,))[0]}")

@@ -6,8 +6,10 @@ import streamlit as st
 
 import ui
 import ui.steer
-from ganlib import GanlibError, data, evaluation, images, latents
-from ganlib.rundir import ChosenBy, RunDir
+from ganlib import GanlibError, evaluation
+from ganlib.data import catalog
+from ganlib.runs.rundir import ChosenBy, RunDir
+from ganlib.sampling import images, latents
 
 CONTACT_COLUMNS = 4
 TRUNCATIONS = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, "off"]
@@ -184,7 +186,7 @@ if ui.demo_mode():
     # Decided: measuring 60,000 training images takes TensorFlow (+540 MB) and seconds of CPU
     # in the server: not for a shared host. The copy share on Evaluate answers the same question.
     st.caption("Not computed in the read-only demo: see the copy share on the Evaluate page.")
-elif config.dataset in data.BUILTIN and not data.installed(config.dataset):
+elif config.dataset in catalog.BUILTIN and not catalog.installed(config.dataset):
     st.caption(f"Needs the {config.dataset} training images, which this host does not have.")
 elif st.button(f"Show 8 samples of epoch {epoch} beside their nearest training images"):
     with st.spinner("measuring every training image (the first time takes seconds)..."):

@@ -5,7 +5,8 @@ import base64
 import streamlit as st
 
 import ui
-from ganlib import GanlibError, directions, rundir
+from ganlib import GanlibError, directions
+from ganlib.runs import rundir
 
 ui.route_through_app()
 st.title("GAN Workbench")

@@ -8,10 +8,12 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 import ui
-from ganlib import GanlibError, data, losses, models
+from ganlib import GanlibError
 from ganlib.config import DEFAULT_PRESET, PRESETS, SETTINGS, setting_type
-from ganlib.jobs import JobBusy, JobState
-from ganlib.rundir import RunDir, list_runs
+from ganlib.data import catalog
+from ganlib.runs.rundir import RunDir, list_runs
+from ganlib.zoo import losses, models
+from workbench.jobs import JobBusy, JobState
 
 ui.route_through_app()
 st.title("Train")
@@ -48,7 +50,7 @@ def setting_widget(container, name: str, initial):
     """The form's widget for one setting, with the label, bounds and help of ``SETTINGS``."""
     setting, kind = SETTINGS[name], setting_type(name)
     help_text = setting.input_text()
-    options = setting.choices() if setting.choices else (list(data.BUILTIN) if name == "dataset" else None)
+    options = setting.choices() if setting.choices else (list(catalog.BUILTIN) if name == "dataset" else None)
     if options is not None:
         index = options.index(initial) if initial in options else 0
         return container.selectbox(setting.label, options, index=index, help=help_text)
@@ -336,7 +338,7 @@ def visitor_panel() -> None:
             f"You are number {turn.place} in the queue: this host trains one run at a time. Keep this page open."
         )
         st.button("Leave the queue", on_click=visitors.leave, args=(me,))
-    elif not data.installed(visitors.config.dataset):
+    elif not catalog.installed(visitors.config.dataset):
         st.caption(
             f"Visitor training needs the {visitors.config.dataset} dataset on this host, which it does not have."
         )

@@ -24,10 +24,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ganlib import checkpoints, directions, evaluation
+from ganlib import directions, evaluation
 from ganlib.config import QUICK_START
-from ganlib.rundir import RunDir, RunState
-from ganlib.train import train
+from ganlib.runs import checkpoints
+from ganlib.runs.rundir import RunDir, RunState
+from ganlib.training.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS_PER_CHECKPOINT = 100

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ganlib import atomic, directions, images, latents, model_io
-from ganlib.rundir import RunDir
+from ganlib import atomic, directions
+from ganlib.runs.rundir import RunDir
+from ganlib.sampling import images, latents
+from ganlib.training import model_io
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ["demo-mnist", "demo-fashion-mnist"]

@@ -19,7 +19,7 @@ os.environ["GANLIB_OFFLINE"] = "1"  # never try the Keras online loader in tests
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from ganlib.config import TrainConfig  # noqa: E402  (after the environment is set)
-from ganlib.rundir import RunDir  # noqa: E402
+from ganlib.runs.rundir import RunDir  # noqa: E402
 
 
 def tiny_config(**changes) -> TrainConfig:
@@ -47,7 +47,7 @@ def runs_dir(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory) -> RunDir:
     """A tiny DCGAN run with three checkpoints, trained once per test session."""
-    from ganlib.train import train
+    from ganlib.training.train import train
 
     run = RunDir(tmp_path_factory.mktemp("shared-runs"), "tiny")
     train(tiny_config(epochs=3), run)

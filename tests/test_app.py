@@ -10,7 +10,7 @@ from conftest import APP, ROOT, open_page, tree_digest
 from streamlit.testing.v1 import AppTest
 
 from ganlib import directions, evaluation
-from ganlib.rundir import RunDir, list_runs
+from ganlib.runs.rundir import RunDir, list_runs
 
 SHIPPED = ROOT / "checkpoints"
 DEMO = SHIPPED / "demo-mnist"
@@ -260,9 +260,9 @@ def test_the_train_page_says_why_a_run_stopped(app_runs, monkeypatch):
 
     from conftest import tiny_config
 
-    from ganlib import checkpoints
-    from ganlib.rundir import RunWriteError
-    from ganlib.train import train
+    from ganlib.runs import checkpoints
+    from ganlib.runs.rundir import RunWriteError
+    from ganlib.training.train import train
 
     run = RunDir(app_runs, "full-disk")
     train(tiny_config(epochs=1), run)

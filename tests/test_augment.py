@@ -5,8 +5,8 @@ import pytest
 import tensorflow as tf
 from conftest import tiny_config
 
-from ganlib import augment
-from ganlib.gan import build_gan
+from ganlib.training.gan import build_gan
+from ganlib.zoo import augment
 
 
 def _draw_from(values):

@@ -1,6 +1,6 @@
 """The benchmark runs end to end (tiny), and its baseline really trains both networks.
 
-No wall-clock assertion: speeds are for `python -m ganlib bench` to print, not for tests to judge.
+No wall-clock assertion: speeds are for `python -m benchmarks.trainer_speed` to print, not for tests to judge.
 """
 
 import json
@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from benchmarks import time_to_quality
-from ganlib import bench, evaluation
+from benchmarks import time_to_quality, trainer_speed
+from ganlib.measure import reference
 
 
 @pytest.mark.slow
 def test_bench_runs_every_contender_and_the_baseline_trains_d():
     lines = []
-    results = bench.run(model="mlp", batch_size=32, seconds=0.5, width=0.125, print_fn=lines.append)
+    results = trainer_speed.run(model="mlp", batch_size=32, seconds=0.5, width=0.125, print_fn=lines.append)
     assert [r.name.split(":")[0] for r in results] == [
         "ours",
         "ours",
@@ -33,13 +33,13 @@ def test_bench_runs_every_contender_and_the_baseline_trains_d():
 
 def test_forward_flops_counts_dense_and_convolutions():
     dense = keras.Sequential([keras.Input((10,)), keras.layers.Dense(5)])
-    assert bench.forward_flops(dense) == 2 * 10 * 5
+    assert trainer_speed.forward_flops(dense) == 2 * 10 * 5
     conv = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3, strides=2, padding="same")])
-    assert bench.forward_flops(conv) == 2 * 4 * 4 * 4 * 3 * 3 * 3
+    assert trainer_speed.forward_flops(conv) == 2 * 4 * 4 * 4 * 3 * 3 * 3
     up = keras.Sequential(
         [keras.Input((4, 4, 2)), keras.layers.Conv2DTranspose(3, 5, strides=2, padding="same")]
     )
-    assert bench.forward_flops(up) == 2 * 4 * 4 * 2 * 5 * 5 * 3
+    assert trainer_speed.forward_flops(up) == 2 * 4 * 4 * 2 * 5 * 5 * 3
 
 
 @pytest.mark.slow
@@ -60,8 +60,8 @@ def test_time_to_quality_trains_evaluates_and_summarises(tmp_path):
 
 
 def test_recognisability_tells_digits_from_noise():
-    classify = evaluation.cached_evaluator("mnist")
-    digits = evaluation.real_images("mnist", "test", 1000)
+    classify = reference.cached_evaluator("mnist")
+    digits = reference.real_images("mnist", "test", 1000)
     noise = np.random.default_rng(0).integers(0, 256, digits.shape, dtype=np.uint8)
     assert time_to_quality.recognisability(classify(digits)[1])["recognisable"]
     assert not time_to_quality.recognisability(classify(noise)[1])["recognisable"]

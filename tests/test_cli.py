@@ -12,8 +12,8 @@ import pytest
 from conftest import ROOT, ganlib_cli
 from conftest import TINY_FLAGS as TINY
 
-from ganlib import images
-from ganlib.rundir import RunDir
+from ganlib.runs.rundir import RunDir
+from ganlib.sampling import images
 
 # One step per call into TensorFlow (the default preset runs 4): a log point at every step, so a
 # lost or repeated history line shows.

@@ -10,9 +10,10 @@ import pytest
 from conftest import APP, ROOT, ganlib_cli, open_page
 from streamlit.testing.v1 import AppTest
 
-from ganlib import directions, model_io
-from ganlib.latents import truncated_latents, uniform_labels
-from ganlib.rundir import RunDir
+from ganlib import directions
+from ganlib.runs.rundir import RunDir
+from ganlib.sampling.latents import truncated_latents, uniform_labels
+from ganlib.training import model_io
 
 DEMO_RUNS = ["demo-mnist", "demo-fashion-mnist"]
 CLEAN_ENOUGH = 0.2  # the R^2 above which the Steer panel's attribute slider is worth moving

@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 from conftest import ROOT, TINY_FLAGS, ganlib_cli
 
-from ganlib import model_io
-from ganlib.rundir import RunDir, RunState
+from ganlib.runs.rundir import RunDir, RunState
+from ganlib.training import model_io
 
 pytestmark = pytest.mark.slow  # minutes, not seconds: left out of the editing subset
 
@@ -39,10 +39,10 @@ EQUIVALENCE = textwrap.dedent(
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras
     import numpy as np
-    from ganlib import model_io
+    from ganlib.training import model_io
     from ganlib.config import ConfigError, TrainConfig
-    from ganlib.rundir import RunDir
-    from ganlib.train import train
+    from ganlib.runs.rundir import RunDir
+    from ganlib.training.train import train
 
     runs = sys.argv[1]
     two = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
@@ -67,12 +67,12 @@ EQUIVALENCE = textwrap.dedent(
     report = {"equivalence": []}
 
     # A draw per replica: two different halves that together are one device's draw.
-    from ganlib.replica import replica_rows
+    from ganlib.zoo.replica import replica_rows
     seed = tf.constant([7, 1], tf.int64)
     halves = two.experimental_local_results(
         two.run(tf.function(lambda: replica_rows(tf.random.stateless_normal, [3, 5], seed))))
     whole = tf.random.stateless_normal([6, 5], seed=seed).numpy()
-    from ganlib.replica import Dropout
+    from ganlib.zoo.replica import Dropout
     with two.scope():
         dropout = Dropout(0.5, seed=1)
         dropout.build((4, 8))
@@ -121,7 +121,7 @@ EQUIVALENCE = textwrap.dedent(
                              "quality_epochs": [q["epoch"] for q in run.quality() if np.isfinite(q["fid"])]}
 
     # Under a mixed policy the variables stay float32, the images and scores come out float32.
-    from ganlib import distribute, gan as gan_lib
+    from ganlib.training import distribute, gan as gan_lib
     with distribute.precision("mixed_bfloat16"):
         gan = gan_lib.build_gan(TrainConfig(model="dcgan", width=0.25), (28, 28, 1))
         inner = gan.generator.layers[-2]

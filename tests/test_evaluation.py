@@ -6,30 +6,34 @@ import numpy as np
 import pytest
 from conftest import ganlib_cli
 
-from ganlib import data, evaluation, images, metrics, model_io
-from ganlib import gan as gan_lib
-from ganlib.features import EvaluatorError, load_evaluator
-from ganlib.rundir import ChosenBy, RunDir
+from ganlib import evaluation
+from ganlib.data import datasets
+from ganlib.measure import metrics, reference
+from ganlib.measure.features import EvaluatorError, load_evaluator
+from ganlib.runs.rundir import ChosenBy, RunDir
+from ganlib.sampling import images
+from ganlib.training import gan as gan_lib
+from ganlib.training import model_io
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("dataset, minimum", [("mnist", 0.99), ("fashion_mnist", 0.90)])
 def test_shipped_classifiers_reach_the_stated_accuracy(dataset, minimum):
     evaluator = load_evaluator(dataset)
-    test = data.load_dataset(dataset, "test")
+    test = datasets.load_dataset(dataset, "test")
     features, probabilities = evaluator(test.images)
     accuracy = (probabilities.argmax(1) == test.labels).mean()
     assert accuracy >= minimum, accuracy
     assert features.shape == (10_000, 128)
-    weights = evaluation.cached_evaluator(dataset)  # the same files the engine uses
+    weights = reference.cached_evaluator(dataset)  # the same files the engine uses
     assert weights.label.endswith("-classifier features")
 
 
 @pytest.mark.slow
 def test_fid_separates_real_from_noise():
-    evaluator = evaluation.cached_evaluator("mnist")
-    test = evaluator(evaluation.real_images("mnist", "test", 2000))
-    train = evaluator(evaluation.real_images("mnist", "train", 2000))
+    evaluator = reference.cached_evaluator("mnist")
+    test = evaluator(reference.real_images("mnist", "test", 2000))
+    train = evaluator(reference.real_images("mnist", "train", 2000))
     noise = evaluator(np.random.default_rng(0).integers(0, 256, (2000, 28, 28, 1), dtype=np.uint8))
     real_vs_real = evaluation.compare(test, train)
     real_vs_noise = evaluation.compare(test, noise)
@@ -148,7 +152,7 @@ def test_missing_evaluators_are_named_not_substituted(tmp_path):
 def test_a_folder_of_samples_is_compared_whole_and_a_short_count_is_said(tmp_path):
     from PIL import Image
 
-    digits = data.load_dataset("mnist", "test").images[:30]
+    digits = datasets.load_dataset("mnist", "test").images[:30]
     for i, digit in enumerate(digits):
         Image.fromarray(digit[..., 0]).save(tmp_path / f"{i:02d}.png")
     done = ganlib_cli(
@@ -189,13 +193,13 @@ def test_a_damaged_cache_file_is_recomputed_with_a_warning_not_a_crash(trained_r
 
 def test_per_class_figures_single_out_the_class_a_generator_gets_wrong():
     # "Samples" of a generator that draws every digit well except 3, where it draws 5s.
-    evaluator = evaluation.cached_evaluator("mnist")
-    train = data.load_dataset("mnist", "train")
+    evaluator = reference.cached_evaluator("mnist")
+    train = datasets.load_dataset("mnist", "train")
     asked = np.repeat(np.arange(10), 300)
     drawn = np.where(asked == 3, 5, asked)
     fake = train.images[np.concatenate([np.flatnonzero(train.labels == c)[:300] for c in drawn[::300]])]
-    real_images = evaluation.real_images("mnist", "test", 5000)
-    real_labels = evaluation.real_labels("mnist", "test", 5000)
+    real_images = reference.real_images("mnist", "test", 5000)
+    real_labels = reference.real_labels("mnist", "test", 5000)
     real_f, _ = evaluator(real_images)
     fake_f, fake_p = evaluator(fake)
     rows = {row["label"]: row for row in metrics.per_class(real_f, real_labels, fake_f, fake_p, asked)}
@@ -205,11 +209,11 @@ def test_per_class_figures_single_out_the_class_a_generator_gets_wrong():
 
 @pytest.mark.slow
 def test_the_copy_share_rises_when_the_samples_are_training_images():
-    evaluator = evaluation.cached_evaluator("mnist")
-    train_f = evaluation.real_features("mnist", "train", 10**9, "mnist")[0]
-    held_out = evaluator(data.load_dataset("mnist", "test").images[:2000])[0]
-    fresh = evaluator(data.load_dataset("mnist", "test").images[2000:4000])[0]
-    copies = evaluator(data.load_dataset("mnist", "train").images[:2000])[0]
+    evaluator = reference.cached_evaluator("mnist")
+    train_f = reference.real_features("mnist", "train", 10**9, "mnist")[0]
+    held_out = evaluator(datasets.load_dataset("mnist", "test").images[:2000])[0]
+    fresh = evaluator(datasets.load_dataset("mnist", "test").images[2000:4000])[0]
+    copies = evaluator(datasets.load_dataset("mnist", "train").images[:2000])[0]
     assert metrics.copy_share(fresh, train_f, held_out) < 0.2  # like held-out images: about 0.1
     assert metrics.copy_share(copies, train_f, held_out) > 0.95
 
@@ -218,7 +222,7 @@ def test_the_copy_share_rises_when_the_samples_are_training_images():
 def test_evaluate_per_class_and_neighbours_on_the_command_line(runs_dir, tmp_path):
     from conftest import tiny_config
 
-    from ganlib.train import train
+    from ganlib.training.train import train
 
     run = RunDir(runs_dir, "conditional")
     train(tiny_config(model="cdcgan", epochs=1), run)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ganlib import images, latents
+from ganlib.sampling import images, latents
 
 
 def test_tiles_recovers_every_image_of_a_grid():

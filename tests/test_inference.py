@@ -10,10 +10,13 @@ import numpy as np
 import pytest
 from conftest import ROOT, tiny_config
 
-from ganlib import GanlibError, directions, latents, model_io, models
-from ganlib.gan import build_gan
-from ganlib.inference import NumpyGenerator, Unsupported, _snake_case
-from ganlib.rundir import RunDir
+from ganlib import GanlibError, directions
+from ganlib.runs.rundir import RunDir
+from ganlib.sampling import latents
+from ganlib.sampling.inference import NumpyGenerator, Unsupported, _snake_case
+from ganlib.training import model_io
+from ganlib.training.gan import build_gan
+from ganlib.zoo import models
 
 
 def _randomised(gan):
@@ -65,7 +68,7 @@ def test_a_trained_run_is_sampled_without_keras_and_draws_the_same_images(traine
 
 
 def test_a_generator_with_a_layer_it_does_not_know_is_sampled_with_keras(runs_dir):
-    from ganlib.train import train
+    from ganlib.training.train import train
 
     run = RunDir(runs_dir, "unknown-layer")
     train(tiny_config(epochs=1), run)

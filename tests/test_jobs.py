@@ -12,8 +12,8 @@ import pytest
 from conftest import tiny_config
 
 from ganlib.config import ConfigError
-from ganlib.jobs import JobBusy, JobManager
-from ganlib.rundir import RunDir
+from ganlib.runs.rundir import RunDir
+from workbench.jobs import JobBusy, JobManager
 
 
 def _wait_for(predicate, timeout=120):
@@ -72,7 +72,7 @@ def test_failure_is_reported_not_raised(runs_dir):
 
 @pytest.mark.slow
 def test_recover_resumes_an_interrupted_run(runs_dir):
-    from ganlib.train import train
+    from ganlib.training.train import train
 
     run = RunDir(runs_dir, "crashed")
     train(tiny_config(epochs=1), run)
@@ -128,7 +128,7 @@ def test_a_killed_worker_fails_the_job_but_not_the_app_and_the_run_resumes(runs_
 def test_the_worker_leaves_its_run_resumable_when_the_app_goes_away(runs_dir):
     request = {"runs_dir": str(runs_dir), "run": "orphan", "config": tiny_config(epochs=200).to_dict()}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "ganlib.worker", json.dumps(request)],
+        [sys.executable, "-m", "workbench.worker", json.dumps(request)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     run = RunDir(runs_dir, "orphan")
@@ -141,7 +141,7 @@ def test_the_worker_leaves_its_run_resumable_when_the_app_goes_away(runs_dir):
 
 
 def test_the_worker_protocol_reads_back_every_command_it_writes_and_nothing_else():
-    from ganlib.worker import Command
+    from workbench.worker import Command
 
     for command in Command:
         steps = 7 if command is Command.STEP else None

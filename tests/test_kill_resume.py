@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT, ganlib_cli
 from conftest import TINY_FLAGS as TINY
 
-from ganlib.rundir import RunDir
+from ganlib.runs.rundir import RunDir
 
 pytestmark = pytest.mark.slow  # minutes, not seconds: left out of the editing subset
 

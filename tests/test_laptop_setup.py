@@ -26,7 +26,7 @@ import pytest
 from conftest import ROOT, serve_folder
 
 from benchmarks.appdriver import CHROMIUM, chromium, free_port
-from ganlib import data
+from ganlib.data import catalog, datasets
 
 pytestmark = pytest.mark.slow  # minutes, not seconds: left out of the editing subset
 
@@ -71,7 +71,9 @@ class Laptop:
         blocked = _blocked_ancestor(python)
         staging = root / "python"
         mounts = (
-            [f"mount -t tmpfs none {data.FASHION_DEBIAN_DIR}"] if data.FASHION_DEBIAN_DIR.is_dir() else []
+            [f"mount -t tmpfs none {catalog.FASHION_DEBIAN_DIR}"]
+            if catalog.FASHION_DEBIAN_DIR.is_dir()
+            else []
         )
         if blocked is not None:  # keep the Python installation, hide everything else in there
             staging.mkdir()
@@ -127,15 +129,17 @@ def make_keras_folder(folder: Path) -> Path:
     """What keras.datasets downloads (mnist.npz; Fashion-MNIST's gzipped IDX files), made from the
     real data on this machine."""
     folder.mkdir()
-    mnist = {split: data.load_dataset("mnist", split) for split in data.SPLITS}
+    mnist = {split: datasets.load_dataset("mnist", split) for split in catalog.SPLITS}
     np.savez_compressed(
         folder / "mnist.npz",
-        **{f"x_{s}": mnist[s].images[..., 0] for s in data.SPLITS},
-        **{f"y_{s}": mnist[s].labels.astype(np.uint8) for s in data.SPLITS},
+        **{f"x_{s}": mnist[s].images[..., 0] for s in catalog.SPLITS},
+        **{f"y_{s}": mnist[s].labels.astype(np.uint8) for s in catalog.SPLITS},
     )
-    source = data.find_idx_dir("fashion_mnist")
-    for base in data.IDX_NAMES.values():
-        (folder / f"{base}.gz").write_bytes(gzip.compress(data._idx_content(data._find_idx(source, base))))
+    source = catalog.find_idx_dir("fashion_mnist")
+    for base in catalog.IDX_NAMES.values():
+        (folder / f"{base}.gz").write_bytes(
+            gzip.compress(catalog.idx_content(catalog.find_idx(source, base)))
+        )
     return folder
 
 
@@ -190,12 +194,14 @@ def test_the_readme_command_lands_verified_datasets_and_opens_home(laptop, tmp_p
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_healthy(url, app)
-            assert sorted(requested) == sorted(f"/{f}" for files in data.ONLINE_FILES.values() for f in files)
-            for name in data.BUILTIN:
+            assert sorted(requested) == sorted(
+                f"/{f}" for files in catalog.ONLINE_FILES.values() for f in files
+            )
+            for name in catalog.BUILTIN:
                 folder = laptop.home / ".cache" / "ganlib" / "datasets" / name
-                for base in data.IDX_NAMES.values():
+                for base in catalog.IDX_NAMES.values():
                     content = (folder / base).read_bytes()
-                    assert hashlib.sha256(content).hexdigest() == data.IDX_SHA256[name][base]
+                    assert hashlib.sha256(content).hexdigest() == catalog.IDX_SHA256[name][base]
             if CHROMIUM.exists():
                 with chromium() as browser:
                     page = browser.new_page()

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ganlib import metrics
+from ganlib.measure import metrics
 
 
 def _rotation(dim, seed):

@@ -18,9 +18,9 @@ from streamlit.testing.v1 import AppTest
 import ui
 from benchmarks.appdriver import CHROMIUM, chromium, host_env, rss_mb, serve, shipped_runs
 from ganlib import GanlibError, evaluation
-from ganlib.jobs import JobManager
-from ganlib.rundir import RunDir, list_runs
-from ganlib.visitors import FORGET_AFTER_SEC, TabCap, VisitorLimits, VisitorTraining, own_folder
+from ganlib.runs.rundir import RunDir, list_runs
+from workbench.jobs import JobManager
+from workbench.visitors import FORGET_AFTER_SEC, TabCap, VisitorLimits, VisitorTraining, own_folder
 
 
 @pytest.fixture

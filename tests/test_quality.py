@@ -6,11 +6,11 @@ import math
 import pytest
 from conftest import tiny_config
 
-from ganlib import alerts
-from ganlib.alerts import AlertKind
-from ganlib.callbacks import AlertWatch
-from ganlib.rundir import RunDir
-from ganlib.train import train
+from ganlib.runs.rundir import RunDir
+from ganlib.training import alerts
+from ganlib.training.alerts import AlertKind
+from ganlib.training.callbacks import AlertWatch
+from ganlib.training.train import train
 
 
 def _history(n, **values):
@@ -81,8 +81,8 @@ def test_a_diverging_run_records_the_alert_and_fails_with_the_step(runs_dir, mon
 
     import pytest
 
-    from ganlib import losses
-    from ganlib.callbacks import TrainingDiverged
+    from ganlib.training.callbacks import TrainingDiverged
+    from ganlib.zoo import losses
 
     bce = losses.LOSSES["bce"]
     poisoned = dataclasses.replace(bce, g_loss=lambda fake: bce.g_loss(fake) * math.inf)

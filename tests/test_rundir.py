@@ -4,9 +4,10 @@ import shutil
 import pytest
 from conftest import tiny_config
 
-from ganlib import checkpoints, model_io
-from ganlib.rundir import RunDir, RunError, list_runs
-from ganlib.train import train
+from ganlib.runs import checkpoints
+from ganlib.runs.rundir import RunDir, RunError, list_runs
+from ganlib.training import model_io
+from ganlib.training.train import train
 
 
 def test_torn_history_line_is_skipped(runs_dir):
@@ -80,7 +81,7 @@ def test_list_runs_skips_non_runs(trained_run):
 
 
 def test_status_is_a_typed_state_even_from_a_damaged_file(trained_run, tmp_path):
-    from ganlib.rundir import RunState
+    from ganlib.runs.rundir import RunState
 
     run = RunDir(tmp_path, "copy")
     shutil.copytree(trained_run.path, run.path)
@@ -129,7 +130,7 @@ def test_bad_history_lines_anywhere_are_skipped_with_a_warning(runs_dir, caplog)
         + b"\n\xff\xfe\n"
         + good[2].encode()
     )
-    with caplog.at_level("WARNING", logger="ganlib.rundir"):
+    with caplog.at_level("WARNING", logger="ganlib.runs.rundir"):
         assert [r["step"] for r in run.history()] == [1, 2, 3]
     assert "skipped 5 unreadable line(s)" in caplog.text
 

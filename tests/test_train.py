@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 from conftest import tiny_config
 
-from ganlib import gan as gan_lib
-from ganlib import losses, model_io
-from ganlib.callbacks import TrainingControl, TrainingDiverged
-from ganlib.rundir import RunDir, RunError, RunWriteError
-from ganlib.train import train
+from ganlib.runs.rundir import RunDir, RunError, RunWriteError
+from ganlib.training import gan as gan_lib
+from ganlib.training import model_io
+from ganlib.training.callbacks import TrainingControl, TrainingDiverged
+from ganlib.training.train import train
+from ganlib.zoo import losses
 
 
 def _weights(model):
@@ -50,7 +51,7 @@ def test_training_changes_both_networks_and_writes_a_complete_run(runs_dir, mode
 
 
 def test_live_preview_follows_the_weights(runs_dir, monkeypatch):
-    monkeypatch.setattr("ganlib.train.PREVIEW_EVERY_SEC", 0.0)  # a preview after every step
+    monkeypatch.setattr("ganlib.training.train.PREVIEW_EVERY_SEC", 0.0)  # a preview after every step
     run = RunDir(runs_dir, "preview")
     assert run.preview() is None
     train(tiny_config(), run)
@@ -170,7 +171,7 @@ def test_a_read_only_run_folder_stops_training_with_a_message_and_loses_nothing(
     import errno
 
     from ganlib import atomic
-    from ganlib.rundir import RunDir as Run
+    from ganlib.runs.rundir import RunDir as Run
 
     run = RunDir(runs_dir, "read-only")
     train(tiny_config(epochs=1), run)

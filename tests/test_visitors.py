@@ -10,9 +10,9 @@ import pytest
 from conftest import tiny_config
 
 from ganlib import GanlibError
-from ganlib.jobs import JobManager
-from ganlib.rundir import RunDir, list_runs
-from ganlib.visitors import ABANDON_AFTER_SEC, VisitorLimits, VisitorTraining, prune
+from ganlib.runs.rundir import RunDir, list_runs
+from workbench.jobs import JobManager
+from workbench.visitors import ABANDON_AFTER_SEC, VisitorLimits, VisitorTraining, prune
 
 
 def _tree_digest(folder: Path) -> str:

@@ -5,11 +5,14 @@ import pytest
 from conftest import TINY_FLAGS as TINY
 from conftest import ganlib_cli, tiny_config
 
-from ganlib import checkpoints, latents, losses, model_io, models
-from ganlib import gan as gan_lib
 from ganlib.config import ConfigError, penalty_meets_batch_norm
-from ganlib.rundir import RunDir
-from ganlib.train import train
+from ganlib.runs import checkpoints
+from ganlib.runs.rundir import RunDir
+from ganlib.sampling import latents
+from ganlib.training import gan as gan_lib
+from ganlib.training import model_io
+from ganlib.training.train import train
+from ganlib.zoo import losses, models
 
 pytestmark = pytest.mark.slow  # minutes, not seconds: left out of the editing subset
 
@@ -43,7 +46,7 @@ def test_conditional_grid_has_one_row_per_class_and_labels_reach_both_networks(r
     run = RunDir(runs_dir, "cond")
     train(tiny_config(model=model, epochs=1), run)
     gan, checkpoint = model_io.load_models(run)
-    from ganlib import images
+    from ganlib.sampling import images
 
     grid = images.read_png(str(checkpoint.grid_path))
     assert grid.shape[0] == 10 * 30 + 2 and grid.shape[1] == 8 * 30 + 2  # 10 classes x 8 columns
@@ -79,7 +82,7 @@ def test_wgan_gp_takes_several_critic_steps_per_generator_step(runs_dir):
     assert gan.d_steps == 5
     train(config, run)
     trained, checkpoint = model_io.load_models(run)
-    from ganlib.gan import OptimizerState
+    from ganlib.training.gan import OptimizerState
 
     OptimizerState(trained.g_optimizer, trained.d_optimizer).load_weights(checkpoint.optimizer_path)
     assert int(trained.g_optimizer.iterations) == 2 and int(trained.d_optimizer.iterations) == 10

@@ -16,10 +16,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from ganlib import GanlibError, images, model_io
-from ganlib.jobs import JobManager
-from ganlib.rundir import RunDir, default_runs_dir, list_runs
-from ganlib.visitors import TabCap, VisitorLimits, VisitorTraining
+from ganlib import GanlibError
+from ganlib.runs.rundir import RunDir, default_runs_dir, list_runs
+from ganlib.sampling import images
+from ganlib.training import model_io
+from workbench.jobs import JobManager
+from workbench.visitors import TabCap, VisitorLimits, VisitorTraining
 
 
 def _stop_streamlit_clearing_keras() -> None:

@@ -12,9 +12,10 @@ import logging
 import numpy as np
 import streamlit as st
 
-from ganlib import directions, images, latents
-from ganlib.checkpoints import Checkpoint
-from ganlib.rundir import RunDir
+from ganlib import directions
+from ganlib.runs.checkpoints import Checkpoint
+from ganlib.runs.rundir import RunDir
+from ganlib.sampling import images, latents
 
 STRIP_STEPS = 7
 KEY = "steer_"  # every control's key, and so its query parameter

@@ -16,10 +16,12 @@ from dataclasses import asdict, dataclass
 import keras
 import numpy as np
 
-from ganlib import GanlibError, alerts, model_io, schedules
-from ganlib import gan as gan_lib
-from ganlib.gan import METRIC_NAMES
-from ganlib.rundir import RunDir, RunState
+from ganlib import GanlibError
+from ganlib.runs.rundir import RunDir, RunState
+from ganlib.training import alerts, model_io
+from ganlib.training import gan as gan_lib
+from ganlib.training.gan import METRIC_NAMES
+from ganlib.zoo import schedules
 
 log = logging.getLogger(__name__)
 
@@ -310,7 +312,7 @@ class Checkpointer(keras.callbacks.Callback):
 
 
 class AlertWatch:
-    """Checks ``ganlib.alerts`` at each new log point and quality point, and records an alert in
+    """Checks ``ganlib.training.alerts`` at each new log point and quality point, and records an alert in
     the run when it starts (again only after it has cleared)."""
 
     def __init__(self, run: RunDir):
@@ -364,15 +366,15 @@ class QualityProbe(keras.callbacks.Callback):
             return pool.submit(self._build_reference).result()
 
     def _build_reference(self):
-        from ganlib import evaluation
-        from ganlib import metrics as metrics_lib
+        from ganlib.measure import metrics as metrics_lib
+        from ganlib.measure import reference
 
         config = self.run.config()
-        evaluator = evaluation.cached_evaluator(config.dataset)
-        real = evaluation.real_features(
+        evaluator = reference.cached_evaluator(config.dataset)
+        real = reference.real_features(
             config.dataset, "test", self.samples, config.dataset, config.image_size
         )
-        train = evaluation.real_features(
+        train = reference.real_features(
             config.dataset, "train", self.samples, config.dataset, config.image_size
         )
         return evaluator, real, metrics_lib.fid(real[0], train[0])  # the real-data floor at this count
@@ -380,8 +382,8 @@ class QualityProbe(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self._off or self.checkpointer.saved != epoch + 1:
             return
-        from ganlib import latents
-        from ganlib import metrics as metrics_lib
+        from ganlib.measure import metrics as metrics_lib
+        from ganlib.sampling import latents
 
         started = time.perf_counter()
         try:

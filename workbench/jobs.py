@@ -1,6 +1,6 @@
 """The background training job: one per process, shared by every browser tab of the app.
 
-The job's thread owns a training worker process (``ganlib.worker``) and relays its events;
+The job's thread owns a training worker process (``workbench.worker``) and relays its events;
 pages poll ``snapshot()``, which returns plain data under a lock. Training in a process of its
 own keeps it at full speed however busy the app's threads are, and keeps a TensorFlow crash or
 an out-of-memory kill from taking the app down. Starting while a job runs raises ``JobBusy``:
@@ -22,8 +22,8 @@ from pathlib import Path
 
 from ganlib import GanlibError
 from ganlib.config import TrainConfig
-from ganlib.rundir import RunDir, RunState, list_runs
-from ganlib.worker import Command, Event
+from ganlib.runs.rundir import RunDir, RunState, list_runs
+from workbench.worker import Command, Event
 
 
 class JobBusy(GanlibError):
@@ -100,7 +100,7 @@ class JobManager:
                 raise JobBusy(f"run {run_name!r} is being trained by another process")
             request = {"runs_dir": str(self.runs_dir.resolve()), "run": run_name, "paused": paused, **request}
             self._worker = subprocess.Popen(
-                [sys.executable, "-m", "ganlib.worker", json.dumps(request)],
+                [sys.executable, "-m", "workbench.worker", json.dumps(request)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,

@@ -24,8 +24,8 @@ import h5py
 import numpy as np
 
 from ganlib import GanlibError
-from ganlib.data import to_uint8
-from ganlib.latents import uniform_labels
+from ganlib.data.datasets import to_uint8
+from ganlib.sampling.latents import uniform_labels
 
 Array = np.ndarray
 

@@ -9,11 +9,15 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from ganlib import GanlibError, callbacks, checkpoints, distribute, latents, model_io, models
-from ganlib import data as data_lib
-from ganlib import gan as gan_lib
+from ganlib import GanlibError
 from ganlib.config import ConfigError, TrainConfig
-from ganlib.rundir import RunDir, RunError, RunState, RunWriteError
+from ganlib.data import datasets
+from ganlib.runs import checkpoints
+from ganlib.runs.rundir import RunDir, RunError, RunState, RunWriteError
+from ganlib.sampling import latents
+from ganlib.training import callbacks, distribute, model_io
+from ganlib.training import gan as gan_lib
+from ganlib.zoo import models
 
 # How often the live view's grid is redrawn: often enough to watch digits form, and at a few
 # milliseconds per 64-image grid, free next to the training step.
@@ -88,7 +92,7 @@ def _train(config, run, resume, control, report, verbose, log, chief) -> RunStat
         raise ConfigError(["a time budget (minutes) needs one machine: under multiworker give epochs"])
     if not chief:  # the chief measures quality; the other workers only take part in the steps
         config = config.replace(live_fid_samples=0)
-    dataset = data_lib.load_dataset(config.dataset, "train", config.image_size)
+    dataset = datasets.load_dataset(config.dataset, "train", config.image_size)
     if models.ARCHITECTURES[config.model].conditional and dataset.num_classes < 2:
         raise ConfigError([f"{config.model} needs class labels: use a folder with one sub-folder per class"])
     try:  # the data is in memory by now: an OSError from here on is the run failing to be written
@@ -159,7 +163,7 @@ def resume(run: RunDir, until_epoch: int | None = None, **options) -> RunState:
     return train(config, run, resume=True, **options)
 
 
-def _meta(dataset: data_lib.ImageSet) -> dict:
+def _meta(dataset: datasets.ImageSet) -> dict:
     return {
         "image_shape": list(dataset.image_shape),
         "num_classes": dataset.num_classes,
@@ -173,7 +177,7 @@ def _fit(config, run, dataset, control, report, verbose, log) -> RunState:
     # Each step takes a fresh real batch for every critic update (WGAN-GP as published), so an
     # epoch, one pass over the data, has 1/critic_steps as many generator steps.
     real_per_step = config.batch_size * config.critic_steps()
-    steps = data_lib.steps_per_epoch(dataset, real_per_step, config.steps_per_epoch)
+    steps = datasets.steps_per_epoch(dataset, real_per_step, config.steps_per_epoch)
     # Whole executions per epoch, so that epoch ends (checkpoints, history) line up with the
     # callbacks, which run once per execution: drop at most steps_per_execution - 1 batches.
     per_execution = min(config.steps_per_execution, steps)
@@ -191,7 +195,7 @@ def _fit(config, run, dataset, control, report, verbose, log) -> RunState:
         log(f"run {run.name} already has {first_epoch} epochs ({elapsed / 60:.1f} minutes); nothing to do")
         run.set_status(RunState.FINISHED, epoch=first_epoch)
         return RunState.FINISHED
-    batches = data_lib.training_dataset(
+    batches = datasets.training_dataset(
         dataset, real_per_step, steps, config.seed, first_epoch, config.epochs
     )
     clock = callbacks.StepClock(

@@ -1,4 +1,4 @@
-"""The training worker process: ``python -m ganlib.worker REQUEST_JSON``, started by ``JobManager``.
+"""The training worker process: ``python -m workbench.worker REQUEST_JSON``, started by ``JobManager``.
 
 Why a process of its own: the app's server is a Python process whose threads (one per browser
 session, plus Streamlit's own) compete for the GIL and the cores with whatever trains in it. In
@@ -113,10 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     try:
         request = json.loads(argv[0])
-        from ganlib.callbacks import TrainingControl
         from ganlib.config import TrainConfig
-        from ganlib.rundir import RunDir
-        from ganlib.train import resume, train
+        from ganlib.runs.rundir import RunDir
+        from ganlib.training.callbacks import TrainingControl
+        from ganlib.training.train import resume, train
 
         control = TrainingControl()
         if request.get("paused"):

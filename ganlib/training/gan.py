@@ -8,10 +8,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ganlib import augment, distribute, images, losses, models, replica
 from ganlib.config import TrainConfig
-from ganlib.data import to_uint8
-from ganlib.latents import GRID_COLUMNS, uniform_labels
+from ganlib.data.datasets import to_uint8
+from ganlib.sampling import images
+from ganlib.sampling.latents import GRID_COLUMNS, uniform_labels
+from ganlib.training import distribute
+from ganlib.zoo import augment, losses, models, replica
 
 METRIC_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "acc_real", "acc_fake")
 

@@ -15,7 +15,7 @@ browsed and evaluated, not resumed.
 
 A folder is written under a temporary name and renamed into place when complete, so a folder
 with a ``state.json`` is a complete checkpoint. Weights only ever load into architectures the
-library builds (``ganlib.model_io``): no pickle, no model deserialisation. This module knows
+library builds (``ganlib.training.model_io``): no pickle, no model deserialisation. This module knows
 files, not models: it imports neither Keras nor the rest of the library.
 """
 

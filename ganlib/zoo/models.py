@@ -13,7 +13,7 @@ import numpy as np
 from ganlib import GanlibError, deferred
 
 keras, layers = deferred("keras"), deferred("keras.layers")  # imported when a model is built
-replica = deferred("ganlib.replica")
+replica = deferred("ganlib.zoo.replica")
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 The standard FID uses ImageNet InceptionV3 features, which cannot be downloaded here and fit 28x28
 digits poorly. Like TF-GAN's MNIST metrics we use a small domain classifier instead, trained by
-``python -m ganlib train-evaluator`` and shipped in ``ganlib/evaluators/``. Its penultimate layer
+``python -m ganlib train-evaluator`` and shipped in ``ganlib/measure/evaluators/``. Its penultimate layer
 gives the features; its softmax gives class predictions (coverage, Inception Score). Results name
 the extractor honestly: "FID (MNIST-classifier features)".
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ganlib import GanlibError, atomic, deferred
-from ganlib import data as data_lib
+from ganlib.data import catalog, datasets
 
 keras, layers = deferred("keras"), deferred("keras.layers")  # imported when an evaluator loads
 SHIPPED_DIR = Path(__file__).parent / "evaluators"
@@ -48,7 +48,7 @@ class Evaluator:
         feats, probs = [], []
         for i in range(0, len(images), batch_size):
             batch = images[i : i + batch_size]
-            x = self.preprocess(batch) if self.preprocess else data_lib.to_unit_range(batch)
+            x = self.preprocess(batch) if self.preprocess else datasets.to_unit_range(batch)
             f, p = self.model(x, training=False)
             feats.append(np.asarray(f, np.float64))
             probs.append(np.asarray(p, np.float64))
@@ -72,16 +72,16 @@ def build_classifier(image_shape: tuple[int, int, int], num_classes: int) -> ker
 
 
 def _slug(dataset: str) -> str:
-    if dataset in data_lib.BUILTIN:
+    if dataset in catalog.BUILTIN:
         return dataset
     return "folder-" + hashlib.sha256(dataset.encode()).hexdigest()[:12]
 
 
 def weights_path(dataset: str) -> Path:
     """Built-ins ship with the package; folder evaluators live in the data directory."""
-    if dataset in data_lib.BUILTIN:
+    if dataset in catalog.BUILTIN:
         return SHIPPED_DIR / f"{dataset}.weights.h5"
-    return data_lib.data_dir() / "evaluators" / f"{_slug(dataset)}.weights.h5"
+    return catalog.data_dir() / "evaluators" / f"{_slug(dataset)}.weights.h5"
 
 
 def label_for(dataset: str) -> str:
@@ -98,8 +98,8 @@ def train_evaluator(
     log=print,
 ) -> dict:
     """Train the classifier for ``dataset`` reproducibly and save its weights; returns its card."""
-    train = data_lib.load_dataset(dataset, "train", image_size)
-    test = data_lib.load_dataset(dataset, "test", image_size)
+    train = datasets.load_dataset(dataset, "train", image_size)
+    test = datasets.load_dataset(dataset, "test", image_size)
     if train.labels is None or train.num_classes < 2:
         raise EvaluatorError(f"{dataset} has no class labels: put images in one sub-folder per class")
     keras.utils.set_random_seed(seed)
@@ -111,8 +111,8 @@ def train_evaluator(
         loss=keras.losses.SparseCategoricalCrossentropy(),
         metrics=["accuracy"],
     )
-    x_train = np.asarray(data_lib.to_unit_range(train.images))
-    x_test = np.asarray(data_lib.to_unit_range(test.images))
+    x_train = np.asarray(datasets.to_unit_range(train.images))
+    x_test = np.asarray(datasets.to_unit_range(test.images))
     trainable.fit(x_train, train.labels, batch_size=batch_size, epochs=epochs, shuffle=True, verbose=2)
     _, accuracy = trainable.evaluate(x_test, test.labels, batch_size=1000, verbose=0)
     path = weights_path(dataset)

@@ -4,7 +4,7 @@ the run.
 The trainer itself is strategy-agnostic: ``fit()`` distributes the dataset (the global batch is
 ``--batch-size``; each replica takes a contiguous slice of it), optimizers all-reduce the
 gradients, and ``GAN.train_step`` divides each loss by the number of replicas and draws every
-random tensor over the global batch (``ganlib/replica.py``), so N replicas compute what one
+random tensor over the global batch (``ganlib/zoo/replica.py``), so N replicas compute what one
 device would. This module holds the rest, which Keras leaves to its user. TensorFlow is
 imported on use: the CLI builds its help from the tables below.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ganlib import GanlibError, deferred
-from ganlib.rundir import RunDir, RunError
+from ganlib.runs.rundir import RunDir, RunError
 
 if TYPE_CHECKING:
     import keras

@@ -11,8 +11,8 @@
         preview.json         seconds while training (step, elapsed), for the live view
         lock.json            pid of the process training this run, while it trains
         generator.json       the generator's Keras model config (its layers and how they connect),
-                             so it can be sampled without TensorFlow (ganlib/inference.py)
-        epochs/0003/         one folder per saved epoch (its files: ganlib/checkpoints.py)
+                             so it can be sampled without TensorFlow (ganlib/sampling/inference.py)
+        epochs/0003/         one folder per saved epoch (its files: ganlib/runs/checkpoints.py)
         eval/                cached evaluation results, one JSON file per (epoch, settings)
 
 Every file is replaced atomically (temp file + rename), so a run killed at any instant stays
@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from ganlib import GanlibError, atomic
-from ganlib import checkpoints as checkpoints_lib
-from ganlib.checkpoints import Checkpoint
 from ganlib.config import TrainConfig, check_run_name
+from ganlib.runs import checkpoints as checkpoints_lib
+from ganlib.runs.checkpoints import Checkpoint
 
 
 class RunState(StrEnum):

@@ -1,4 +1,4 @@
-"""A GAN's models to and from a checkpoint folder (``ganlib.checkpoints`` is the folder's format):
+"""A GAN's models to and from a checkpoint folder (``ganlib.runs.checkpoints`` is the folder's format):
 what a checkpoint of a GAN holds, loading one into a GAN, and building a run's GAN or sampler
 from its checkpoint. Weights load only into architectures the library builds."""
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ganlib.checkpoints import (
+from ganlib.runs.checkpoints import (
     DISCRIMINATOR_FILE,
     EMA_FILE,
     GENERATOR_FILE,
@@ -19,8 +19,8 @@ from ganlib.checkpoints import (
 )
 
 if TYPE_CHECKING:
-    from ganlib.gan import GAN
-    from ganlib.rundir import RunDir
+    from ganlib.runs.rundir import RunDir
+    from ganlib.training.gan import GAN
 
 
 def writers(gan: GAN, grid_png: bytes) -> dict[str, Callable[[Path], None]]:
@@ -60,9 +60,12 @@ def load_into(gan: GAN, checkpoint: Checkpoint, with_optimizer: bool = True) -> 
 
 def load_sampler(run: RunDir, epoch: int | None = None):
     """Something with ``sample(latents, labels=None)``, ``conditional`` and ``num_classes`` for
-    drawing images from ``epoch``: the NumPy generator (no TensorFlow: ganlib/inference.py) when
+    drawing images from ``epoch``: the NumPy generator (no TensorFlow: ganlib/sampling/inference.py) when
     the run saved its generator's config and the layers are ones it knows, else the Keras GAN."""
-    from ganlib.inference import NumpyGenerator, Unsupported  # here: the demo server imports this module
+    from ganlib.sampling.inference import (  # here: the demo server imports this module
+        NumpyGenerator,
+        Unsupported,
+    )
 
     checkpoint = run.checkpoint(epoch)
     if run.generator_config_path.is_file():
@@ -77,7 +80,7 @@ def load_sampler(run: RunDir, epoch: int | None = None):
 def load_models(run: RunDir, epoch: int | None = None, image_shape=None) -> tuple[GAN, Checkpoint]:
     """A run's GAN with the weights of ``epoch`` (default: newest), for sampling and evaluation."""
     from ganlib.config import TrainConfig
-    from ganlib.gan import build_gan  # here, not above: sampling with NumPy loads no TensorFlow
+    from ganlib.training.gan import build_gan  # here, not above: sampling with NumPy loads no TensorFlow
 
     meta = run.meta()
     config = TrainConfig.from_dict(meta["config"])

@@ -1,4 +1,4 @@
-"""``python -m ganlib bench``: our trainer against the tutorials' loop and a hand-written step,
+"""``python -m benchmarks.trainer_speed``: our trainer against the tutorials' loop and a hand-written step,
 side by side in one process, as images per second and ratios, plus FLOP/s utilisation.
 
 Equal work: every contender trains on ``batch_size`` real images per step, shows D as many
@@ -19,10 +19,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ganlib import data as data_lib
-from ganlib import gan as gan_lib
-from ganlib import losses
 from ganlib.config import TrainConfig
+from ganlib.data import datasets
+from ganlib.training import gan as gan_lib
+from ganlib.zoo import losses
 
 
 @dataclass
@@ -45,9 +45,9 @@ def _timed(step: Callable[[], None], seconds: float, warmup_steps: int = 3) -> f
 
 
 def _real_batches(batch_size: int):
-    mnist = data_lib.load_dataset("mnist")
-    steps = data_lib.steps_per_epoch(mnist, batch_size, None)
-    return data_lib.training_dataset(mnist, batch_size, steps, 0, 0, 1000).repeat()
+    mnist = datasets.load_dataset("mnist")
+    steps = datasets.steps_per_epoch(mnist, batch_size, None)
+    return datasets.training_dataset(mnist, batch_size, steps, 0, 0, 1000).repeat()
 
 
 # -- 1. and 2. ours: the real trainer, headless and on the app's job thread ----------------------
@@ -66,9 +66,9 @@ def _rate(samples: list[tuple[float, int]], batch_size: int, skip_steps: int = 1
 
 
 def bench_ours(config: TrainConfig, seconds: float, runs_dir: Path) -> Result:
-    from ganlib.callbacks import TrainingControl
-    from ganlib.rundir import RunDir
-    from ganlib.train import train
+    from ganlib.runs.rundir import RunDir
+    from ganlib.training.callbacks import TrainingControl
+    from ganlib.training.train import train
 
     control, samples = TrainingControl(), []
 
@@ -84,8 +84,8 @@ def bench_ours(config: TrainConfig, seconds: float, runs_dir: Path) -> Result:
 
 
 def bench_ours_threaded(config: TrainConfig, seconds: float, runs_dir: Path) -> Result:
-    from ganlib.jobs import JobManager
-    from ganlib.rundir import RunDir
+    from ganlib.runs.rundir import RunDir
+    from workbench.jobs import JobManager
 
     manager = JobManager(runs_dir)
     manager.start(_bench_config(config), "threaded")
@@ -210,8 +210,8 @@ def train_for(config: TrainConfig, seconds: float, run) -> None:
     """Train ``run`` from scratch for about ``seconds`` of wall clock, then stop between steps.
 
     Use a small ``steps_per_epoch`` so checkpoints (and so evaluation points) come often."""
-    from ganlib.callbacks import TrainingControl
-    from ganlib.train import train
+    from ganlib.training.callbacks import TrainingControl
+    from ganlib.training.train import train
 
     control = TrainingControl()
     timer = threading.Timer(seconds, control.stop)
@@ -301,3 +301,24 @@ def run(
         f"dense matmul {peak / 1e9:.1f} GFLOP/s; utilisation {100 * achieved / peak:.0f}%"
     )
     return results
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model", choices=["dcgan", "mlp"], default="dcgan")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--width", type=float, default=1.0)
+    parser.add_argument("--seconds", type=float, default=20.0, help="measuring time per contender")
+    parser.add_argument(
+        "--steps-per-execution", type=int, default=1, help="for our trainer (Keras compile option)"
+    )
+    args = parser.parse_args()
+    run(args.model, args.batch_size, args.seconds, args.width, steps_per_execution=args.steps_per_execution)
+
+
+if __name__ == "__main__":
+    main()

@@ -33,8 +33,8 @@ from pathlib import Path
 
 from ganlib import GanlibError
 from ganlib.config import QUICK_START, TrainConfig
-from ganlib.jobs import JobManager
-from ganlib.rundir import list_runs
+from ganlib.runs.rundir import list_runs
+from workbench.jobs import JobManager
 
 ABANDON_AFTER_SEC = 30.0  # the Train page asks every 2 s while its tab is open
 FORGET_AFTER_SEC = 600.0  # a visitor not seen this long is forgotten (their run stays listed)
