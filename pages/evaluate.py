@@ -3,13 +3,13 @@
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
 import ui
 from ganlib import GanlibError, evaluation
 from ganlib.data import catalog
 from ganlib.runs.rundir import ChosenBy, RunDir
 from ganlib.zoo import losses
+from ui import charts
 
 ui.route_through_app()
 st.title("Evaluate")
@@ -67,36 +67,25 @@ best_epoch = best.get("epoch")
 x = [r.epoch for r in results]
 
 
-def chart(traces, title, hline=None, y_title=""):
-    figure = go.Figure(traces)
-    if hline is not None:
-        figure.add_hline(y=hline[0], line_dash="dot", line_color="green", annotation_text=hline[1])
-    if best_epoch in x:
-        figure.add_vline(x=best_epoch, line_color="gold", line_width=3, annotation_text="best")
-    figure.update_layout(title=title, height=300, margin=dict(l=10, r=10, t=40, b=10), xaxis_title="epoch",
-                         yaxis_title=y_title, legend=dict(orientation="h"))  # fmt: skip
-    return figure
-
-
-def line(key, name, **kwargs):
-    return go.Scatter(x=x, y=[getattr(r, key) for r in results], mode="lines+markers", name=name, **kwargs)
-
-
 st.subheader(engine.metric_label)
 c1, c2 = st.columns(2)
+fid = charts.metric_line(results, "fid", "FID")
 c1.plotly_chart(
-    chart([line("fid", "FID")], f"{engine.metric_label}, lower is better", (floor.fid, "real-data floor")),
+    charts.per_epoch([fid], f"{engine.metric_label}, lower is better (log scale)", best_epoch,
+                     (floor.fid, "real-data floor"), log_y=True),
     key="fid",
+)  # fmt: skip
+kid = charts.metric_line(results, "kid", "KID", error_y=dict(type="data", array=[r.kid_std for r in results]))
+c2.plotly_chart(
+    charts.per_epoch([kid], "KID (± std over subsets)", best_epoch, (floor.kid, "real-data floor")), key="kid"
 )
-kid = line("kid", "KID", error_y=dict(type="data", array=[r.kid_std for r in results]))
-c2.plotly_chart(chart([kid], "KID (± std over subsets)", (floor.kid, "real-data floor")), key="kid")
 c1, c2, c3 = st.columns(3)
+precision_recall = [
+    charts.metric_line(results, "precision", "precision"),
+    charts.metric_line(results, "recall", "recall"),
+]
 c1.plotly_chart(
-    chart(
-        [line("precision", "precision"), line("recall", "recall")],
-        "Precision (fidelity) / recall (diversity)",
-    ),
-    key="pr",
+    charts.per_epoch(precision_recall, "Precision (fidelity) / recall (diversity)", best_epoch), key="pr"
 )
 covered = go.Scatter(
     x=x, y=[r.coverage.classes_covered for r in results], name="classes covered", mode="lines+markers"
@@ -104,14 +93,12 @@ covered = go.Scatter(
 entropy = go.Scatter(
     x=x, y=[10 * r.coverage.entropy for r in results], name="10 x label entropy", mode="lines+markers"
 )
-c2.plotly_chart(chart([covered, entropy], "Class coverage"), key="coverage")
-c3.plotly_chart(
-    chart(
-        [line("d_acc_real", "on real"), line("d_acc_fake", "on fake")],
-        "D accuracy (held-out real / fresh fake)",
-    ),
-    key="dacc",
-)
+c2.plotly_chart(charts.per_epoch([covered, entropy], "Class coverage", best_epoch), key="coverage")
+accuracy = [
+    charts.metric_line(results, "d_acc_real", "on real"),
+    charts.metric_line(results, "d_acc_fake", "on fake"),
+]
+c3.plotly_chart(charts.per_epoch(accuracy, "D accuracy (held-out real / fresh fake)", best_epoch), key="dacc")
 st.caption(f"D accuracy: {losses.get(run.config().loss).accuracy_label}.")
 st.caption(
     f"Real-data floor (real train vs real test, {samples:,} samples): FID {floor.fid:.3f}, KID {floor.kid:.5f}, "
@@ -122,23 +109,16 @@ class_names = run.meta().get("class_names") or []
 c1, c2 = st.columns(2)
 shares = [r for r in results if r.copy_share is not None]
 if shares:
-    copies = go.Scatter(x=[r.epoch for r in shares], y=[r.copy_share for r in shares], mode="lines+markers")
-    figure = chart([copies], "Memorisation: copy share (lower is better)", (0.1, "like held-out images"))
+    copies = charts.metric_line(shares, "copy_share", "copy share")
+    figure = charts.per_epoch([copies], "Memorisation: copy share (lower is better)", best_epoch,
+                              (0.1, "like held-out images"))  # fmt: skip
     c1.plotly_chart(figure, key="copies")
     c1.caption(
         "Share of samples closer to a training image than 90% of held-out real images are to theirs: "
         "about 0.1 for a generator that samples the data, near 1 for one that copies it."
     )
-if class_names and not any(r.per_class for r in results):
-    # Unconditional: which classes the samples fall in, epoch by epoch.
-    histogram = go.Heatmap(
-        z=[[count / max(sum(r.coverage.histogram), 1) for count in r.coverage.histogram] for r in results],
-        x=class_names, y=[str(e) for e in x], colorscale="Blues", colorbar=dict(title="share"),
-    )  # fmt: skip
-    figure = go.Figure(histogram)
-    figure.update_layout(title="Classes the samples fall in (classifier)", height=300, yaxis_title="epoch",
-                         margin=dict(l=10, r=10, t=40, b=10))  # fmt: skip
-    c2.plotly_chart(figure, key="histogram")
+if class_names and not any(r.per_class for r in results):  # unconditional: which classes, per epoch
+    c2.plotly_chart(charts.class_histogram(results, class_names), key="histogram")
 
 # -- one epoch in detail ---------------------------------------------------------------------------
 st.subheader("Inspect an epoch")
@@ -165,17 +145,7 @@ if result.per_class:
     ]
     st.markdown(f"**Per class, epoch {epoch}** (each class's samples against real images of that class)")
     p1, p2 = st.columns([3, 2])
-    figure = make_subplots(specs=[[{"secondary_y": True}]])
-    figure.add_trace(go.Bar(x=names, y=[row["fid"] for row in result.per_class], name="intra-class FID"))
-    figure.add_trace(
-        go.Scatter(x=names, y=[row["label_accuracy"] for row in result.per_class], name="label accuracy",
-                   mode="lines+markers"),
-        secondary_y=True,
-    )  # fmt: skip
-    figure.update_yaxes(title_text="FID", secondary_y=False)
-    figure.update_yaxes(title_text="label accuracy", range=[0, 1.05], secondary_y=True)
-    figure.update_layout(height=300, margin=dict(l=10, r=10, t=10, b=10), legend=dict(orientation="h"))
-    p1.plotly_chart(figure, key="per-class")
+    p1.plotly_chart(charts.per_class(result.per_class, names), key="per-class")
     p2.dataframe(
         {
             "class": names,
@@ -216,14 +186,7 @@ elif st.button(f"Compute FID at truncation levels for epoch {epoch}"):
             st.stop()
     labels = ["off" if row["truncation"] is None else f"{row['truncation']:g}" for row in rows]
     t1, t2 = st.columns([3, 2])
-    figure = go.Figure(
-        [
-            go.Scatter(x=labels, y=[row[k] for row in rows], name=k, mode="lines+markers")
-            for k in ("precision", "recall")
-        ]
-    )
-    figure.update_layout(height=280, xaxis_title="truncation t", margin=dict(l=10, r=10, t=10, b=10))
-    t1.plotly_chart(figure, key="truncation")
+    t1.plotly_chart(charts.truncation(rows, labels), key="truncation")
     t2.dataframe(
         {
             "truncation": labels,
@@ -239,21 +202,15 @@ others = [n for n in runs if n != run.name]
 overlaid = set(st.multiselect("Overlay the FID curves of", others))
 picked = [name for name in others if name in overlaid]
 if picked:
-    figure = go.Figure([go.Scatter(x=x, y=[r.fid for r in results], name=run.name, mode="lines+markers")])
+    curves = {run.name: results}
     for name in picked:
         try:
             other = evaluation.Engine(runs[name], samples, read_only=demo)
-            points = [r for r in (other.cached(e) for e in other.run.epochs()) if r]
+            curves[name] = [r for r in (other.cached(e) for e in other.run.epochs()) if r]
         except GanlibError as exc:
             st.warning(f"{name}: {exc}")
             continue
-        if not points:
+        if not curves[name]:
             st.caption(f"{name}: not evaluated at {samples:,} samples yet.")
-        figure.add_trace(
-            go.Scatter(
-                x=[p.epoch for p in points], y=[p.fid for p in points], name=name, mode="lines+markers"
-            )
-        )
-    figure.update_layout(title=engine.metric_label, xaxis_title="epoch", height=350)
-    st.plotly_chart(figure, key="compare")
+    st.plotly_chart(charts.fid_curves(curves, f"{engine.metric_label} (log scale)"), key="compare")
 st.caption(f"Dataset: {catalog.BUILTIN.get(run.config().dataset, (run.config().dataset,))[0]}")

@@ -1,0 +1,152 @@
+"""The Train page's live panel: the job's status and controls, its charts and newest grid, and a
+demo visitor's own training."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+import ui
+from ganlib.data import catalog
+from ganlib.runs.rundir import RunDir
+from ui import charts
+from workbench.jobs import JobState
+
+# The live panel polls the job: its status every second (a line of text), its charts and grid
+# less often, because redrawing three charts is the browser's heaviest work, and on a 2-core
+# machine every core the browser takes is one the trainer loses (docs/benchmarks.md).
+STATUS_EVERY_SEC = 2.0
+
+
+CHARTS_EVERY_SEC = 5.0
+
+
+def live_charts(run: RunDir, smoothing: float) -> None:
+    version = (charts.file_version(run.history_path), charts.file_version(run.quality_path))
+    built = version[0] != (0, 0) and charts.live_training(
+        str(run.history_path), version, smoothing, run.config().loss
+    )
+    if not built:
+        st.caption("Charts appear after the first log point.")
+        return
+    figure, accuracy_label = built
+    st.plotly_chart(figure, key="live-charts")
+    st.caption(
+        f"D accuracy: {accuracy_label}. Quick FID: live, at each checkpoint, on few samples (biased upwards: "
+        "the trend, not a score); Evaluate computes the 10,000-sample FID to compare."
+    )
+    for alert in run.alerts():  # recorded by the trainer: D wins, mode collapse, divergence
+        st.warning(f"**{alert['kind']}** at step {alert['step']:,}: {alert['detail']}.")
+
+
+def newest_grid(run: RunDir) -> None:
+    """The fixed-seed grid: the live preview while it is ahead of the newest checkpoint."""
+    checkpoints = run.checkpoints()
+    preview = run.preview()
+    if preview and (not checkpoints or preview[1]["step"] > checkpoints[-1].step):
+        png, info = preview
+        caption = f"fixed-seed grid, live: step {info['step']} · {info['elapsed']:.0f} s of training"
+        st.image(png, caption=caption, width="stretch")
+    elif checkpoints:
+        caption = f"fixed-seed grid, epoch {checkpoints[-1].epoch}"
+        st.image(checkpoints[-1].grid_path.read_bytes(), caption=caption, width="stretch")
+
+
+def job_status() -> None:
+    manager, demo, visitors = ui.manager(), ui.demo_mode(), ui.visitor_training()
+    job = manager.snapshot()
+    if job.run is None:
+        return
+    progress = job.progress
+    st.subheader(f"{job.run} · {job.state}")
+    if progress:
+        eta = progress.get("eta_sec")
+        eta_text = f" · ETA {time.strftime('%H:%M:%S', time.gmtime(eta))}" if eta and job.active else ""
+        st.progress(
+            progress["fraction"],
+            text=f"epoch {progress['epoch']}/{progress['epochs']} · step {progress['step']} · "
+            f"{progress['images_per_sec']:.0f} images/s{eta_text}",
+        )
+    if job.error:
+        ui.show_job_error(job.error)
+    if job.active and visitors is not None:
+        # A visitor may stop their own run, nothing more: the time limit keeps the queue moving.
+        own = visitors.poll(ui.visitor_id()).training
+        st.button("Stop", on_click=visitors.stop, args=(ui.visitor_id(),), key="stop-job", disabled=not own)
+    elif job.active:
+        c1, c2, c3, c4, _ = st.columns([1, 1, 1, 1, 4])
+        if job.state == JobState.PAUSED:
+            c1.button("Resume", on_click=manager.resume, key="resume-job", disabled=demo)
+            # Step through a paused run: one logging interval at a time by default.
+            log_every = RunDir(manager.runs_dir, job.run).config().log_every
+            steps = c3.number_input(
+                "Steps", 1, 100_000, log_every, key="step-count", label_visibility="collapsed"
+            )
+            c4.button(
+                "Step",
+                on_click=manager.step,
+                args=(int(steps),),
+                key="step-job",
+                disabled=demo,
+                help="Train this many steps, then pause again and redraw the live grid.",
+            )
+        else:
+            c1.button("Pause", on_click=manager.pause, key="pause-job", disabled=demo)
+        c2.button("Stop", on_click=manager.stop, key="stop-job", disabled=demo)
+    if st.session_state.get("job_was_active") and not job.active:
+        st.session_state["job_was_active"] = False
+        st.rerun(scope="app")  # back to the form now that the job is over
+    st.session_state["job_was_active"] = job.active
+
+
+def job_charts(smoothing: float) -> None:
+    manager = ui.manager()
+    job = manager.snapshot()
+    if job.run is None:
+        return
+    run = RunDir(manager.runs_dir, job.run)
+    left, right = st.columns([3, 1])
+    with left:
+        live_charts(run, smoothing)
+    with right:
+        newest_grid(run)
+
+
+def visitor_panel() -> None:
+    """A demo visitor's own training: ask, wait in the queue, watch it; polled every 2 s, which
+    also tells the queue this visitor is still here."""
+    visitors = ui.visitor_training()
+    me = ui.visitor_id()
+    turn = visitors.poll(me)
+    seconds = f"{visitors.limits.seconds:.0f} s"
+    st.subheader("Train it yourself")
+    if turn.training:
+        st.caption(f"Your run **{turn.run}** is training above; it stops by itself after {seconds}.")
+    elif turn.place is not None:
+        st.info(
+            f"You are number {turn.place} in the queue: this host trains one run at a time. Keep this page open."
+        )
+        st.button("Leave the queue", on_click=visitors.leave, args=(me,))
+    elif not catalog.installed(visitors.config.dataset):
+        st.caption(
+            f"Visitor training needs the {visitors.config.dataset} dataset on this host, which it does not have."
+        )
+    else:
+        st.caption(
+            f"Train the app's default (a class-conditional DCGAN on {visitors.config.dataset}) for {seconds} "
+            "on this host, then browse your run in the Gallery. One run at a time: you may have to wait."
+        )
+        if st.button(f"Train for {seconds}", type="primary"):
+            st.session_state["visitor_refused"] = visitors.request(me, ui.client()).refused
+            st.rerun(scope="app")
+        for why in (st.session_state.get("visitor_refused"), turn.error):
+            if why:
+                st.warning(why[0].upper() + why[1:] + ".")
+        if turn.run:
+            st.page_link(
+                ui.PAGES["gallery"].path, label=f"Your last run: {turn.run}", query_params={"run": turn.run}
+            )
+    if st.session_state.setdefault("visitor_training", turn.training) != turn.training:
+        st.session_state["visitor_training"] = turn.training
+        st.rerun(scope="app")  # the live panel appears (or goes) with the visitor's own run

@@ -1,0 +1,146 @@
+"""The Train page's forms: a new run (a widget per setting, from ``SETTINGS``) and resuming one."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import ui
+from ganlib import GanlibError
+from ganlib.config import DEFAULT_PRESET, PRESETS, SETTINGS, setting_type
+from ganlib.data import catalog
+from ganlib.runs.rundir import RunDir, list_runs
+from ganlib.zoo import losses, models
+from workbench.jobs import JobBusy
+
+# Where each setting sits in the form; what it means, its bounds and label are in SETTINGS.
+FORM_ROWS = [
+    ["dataset", "model", "loss"],
+    ["latent_dim", "width", "batch_size", "epochs", "minutes"],
+    ["lr_g", "lr_d", "lr_schedule", "beta_1", "steps_per_epoch"],
+]
+
+
+STABILISER_ROW = [
+    "augment",
+    "label_smoothing",
+    "spectral_norm",
+    "instance_noise",
+    "label_flip",
+    "ema",
+    "d_steps",
+]
+
+
+LAST_ROW = ["checkpoint_every", "log_every", "live_fid_samples", "seed"]
+
+
+RUN_NAME_HELP = "Letters, digits, '.', '_' and '-'; the run's folder name."
+
+
+def free_name(model: str, dataset: str) -> str:
+    taken = set(ui.run_names())
+    base = f"{model}-{dataset}"
+    return next(f"{base}-{i}" for i in range(1, 10_000) if f"{base}-{i}" not in taken)
+
+
+def setting_widget(container, name: str, initial):
+    """The form's widget for one setting, with the label, bounds and help of ``SETTINGS``."""
+    setting, kind = SETTINGS[name], setting_type(name)
+    help_text = setting.input_text()
+    options = setting.choices() if setting.choices else (list(catalog.BUILTIN) if name == "dataset" else None)
+    if options is not None:
+        index = options.index(initial) if initial in options else 0
+        return container.selectbox(setting.label, options, index=index, help=help_text)
+    if kind is bool:
+        return container.checkbox(setting.label, bool(initial), help=help_text)
+    low = setting.form_low
+    value = 0 if initial is None else initial
+    if kind is int:
+        return container.number_input(setting.label, int(low), int(setting.high), int(value), help=help_text)
+    decimals = max(3, len(f"{setting.step:f}".rstrip("0").split(".")[1])) if setting.step else 3
+    return container.number_input(
+        setting.label,
+        float(low),
+        float(setting.high),
+        float(value),
+        step=setting.step,
+        format=f"%.{decimals}f",
+        help=help_text,
+    )
+
+
+def start_form() -> None:
+    demo = ui.demo_mode()
+    defaults = PRESETS[DEFAULT_PRESET]  # the settings that show digits soonest (docs/benchmarks.md)
+    values = {}
+    with st.form("train"):
+        st.subheader("New run")
+        for row in FORM_ROWS:
+            for column, name in zip(st.columns(len(row)), row):
+                values[name] = setting_widget(column, name, getattr(defaults, name))
+        with st.expander("Stabilisers"):
+            for column, name in zip(st.columns(len(STABILISER_ROW)), STABILISER_ROW):
+                values[name] = setting_widget(column, name, getattr(defaults, name))
+        columns = st.columns(len(LAST_ROW) + 1)
+        for column, name in zip(columns, LAST_ROW):
+            values[name] = setting_widget(column, name, getattr(defaults, name))
+        name = columns[-1].text_input("Run name (empty: automatic)", "", help=RUN_NAME_HELP)
+        submitted = st.form_submit_button("Start", type="primary", disabled=demo)
+    with st.expander("What the architectures and losses are"):
+        for item in [*models.ARCHITECTURES.values(), *losses.LOSSES.values()]:
+            st.markdown(f"**{item.name}**: {item.description}")
+    if demo:
+        st.caption("Training is switched off in the read-only demo.")
+    if not submitted or demo:  # refused here too, not only by the disabled button
+        return
+    # Settings the form does not show (steps per call, image size) keep the preset's values.
+    config = defaults.replace(**{key: SETTINGS[key].from_input(value) for key, value in values.items()})
+    problems = config.problems()
+    try:
+        run = RunDir(ui.runs_dir(), name.strip() or free_name(config.model, config.dataset))
+        if run.exists():
+            problems.append(f"a run named {run.name!r} exists already: pick another name or resume it below")
+    except GanlibError as exc:
+        problems.append(str(exc))
+    if problems:
+        for problem in problems:
+            st.error(problem)
+        return
+    start(lambda: ui.manager().start(config, run.name))
+
+
+def start(action) -> None:
+    try:
+        action()
+    except JobBusy as exc:
+        st.warning(str(exc))
+        return
+    except GanlibError as exc:
+        ui.show_error(exc)
+        return
+    st.rerun()
+
+
+def resume_form() -> None:
+    if ui.demo_mode():
+        return
+    manager = ui.manager()
+    labels = {}  # one read of each run's status, checkpoints and config per page run
+    for run in list_runs(ui.runs_dir()):
+        status, checkpoints = run.status(), run.checkpoints()
+        if status.get("state").resumable and checkpoints:
+            config = run.config()
+            label = f"{run.name} ({status['state']}, epoch {checkpoints[-1].epoch}/{config.epochs})"
+            labels[label] = (run, config, status.get("error"))
+    if not labels:
+        return
+    with st.form("resume"):
+        st.subheader("Resume a run")
+        c1, c2 = st.columns([3, 1])
+        choice = c1.selectbox("Run", list(labels))
+        run, config, error = labels[choice]
+        if error:  # a failed run says why it stopped (a full disk, NaN losses, ...)
+            c1.error(f"Why it stopped: {error}")
+        more = c2.number_input("Train until epoch", 1, 100_000, config.epochs)
+        if st.form_submit_button("Resume"):
+            start(lambda: manager.resume_run(run.name, int(more)))
