@@ -7,11 +7,9 @@ import streamlit as st
 import ui
 import ui.steer
 from ganlib import GanlibError, evaluation
-from ganlib.data import catalog
-from ganlib.runs.rundir import ChosenBy, RunDir
 from ganlib.sampling import images, latents
+from ui import gallery_panels
 
-CONTACT_COLUMNS = 4
 TRUNCATIONS = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, "off"]
 
 ui.route_through_app()
@@ -71,35 +69,9 @@ c2.download_button(
     "application/octet-stream",
 )
 
-
-# -- every checkpoint at a glance --------------------------------------------------------------------
-def open_epoch(chosen: int) -> None:
-    st.session_state["gallery_epoch"] = chosen
-
-
-st.subheader("All checkpoints at a glance")
+# -- every checkpoint at a glance ------------------------------------------------------------------
 scores = evaluation.cached_results(run)
-features = next((result.evaluator for result in scores.values()), "the dataset's classifier features")
-st.caption(
-    f"Each checkpoint's fixed-seed grid with its FID ({features}, the largest sample count evaluated; "
-    "lower is better). The best epoch is outlined. Evaluate computes what is missing."
-)
-for row in range(0, len(epochs), CONTACT_COLUMNS):
-    for column, e in zip(st.columns(CONTACT_COLUMNS), epochs[row : row + CONTACT_COLUMNS]):
-        tile = column.container(border=e == best)
-        result = scores.get(e)
-        label = f"FID {result.fid:.2f} ({result.samples:,} samples)" if result else "not evaluated"
-        tile.image(
-            checkpoints[e].grid_path.read_bytes(),
-            caption=f"epoch {e}{' · best' if e == best else ''} · {label}",
-        )
-        tile.button(f"Open epoch {e}", key=f"open-{e}", on_click=open_epoch, args=(e,), disabled=e == epoch)
-if epoch != best and len(epochs) > 1:
-    result = scores.get(epoch)
-    demo = ui.demo_mode()
-    if st.button(f"Mark epoch {epoch} as best", disabled=demo, key="gallery-mark-best") and not demo:
-        evaluation.mark_best(run, epoch, ChosenBy.PERSON, result)
-        st.rerun()
+gallery_panels.contact_sheet(run, checkpoints, epoch, best, scores)
 
 # -- draw samples ----------------------------------------------------------------------------------
 try:
@@ -174,34 +146,7 @@ c1.image(gif, caption="as an animation")
 c2.download_button("Interpolation GIF", gif, f"{run.name}-epoch{epoch:04d}-{method}.gif", "image/gif")
 
 
-# -- memorisation -----------------------------------------------------------------------------------
-@st.cache_data(max_entries=4, show_spinner=False)
-def nearest_training(run_path: str, epoch: int, fingerprint: str) -> tuple[bytes, list[list[float]]]:
-    samples, neighbours, distances = evaluation.nearest_training_images(RunDir.from_path(run_path), epoch)
-    return images.png_bytes(images.neighbour_sheet(samples, neighbours), scale=2), distances.round(2).tolist()
-
-
-st.subheader("Nearest training images")
-if ui.demo_mode():
-    # Decided: measuring 60,000 training images takes TensorFlow (+540 MB) and seconds of CPU
-    # in the server: not for a shared host. The copy share on Evaluate answers the same question.
-    st.caption("Not computed in the read-only demo: see the copy share on the Evaluate page.")
-elif config.dataset in catalog.BUILTIN and not catalog.installed(config.dataset):
-    st.caption(f"Needs the {config.dataset} training images, which this host does not have.")
-elif st.button(f"Show 8 samples of epoch {epoch} beside their nearest training images"):
-    with st.spinner("measuring every training image (the first time takes seconds)..."):
-        try:
-            sheet, distances = nearest_training(str(run.path), epoch, checkpoints[epoch].fingerprint)
-        except GanlibError as exc:
-            ui.show_error(exc)
-            st.stop()
-    st.image(sheet, caption="each row: a sample, then its 4 nearest training images (classifier features)")
-    st.caption("Distances, row by row: " + "; ".join(", ".join(f"{d:g}" for d in row) for row in distances))
-    share = (scores.get(epoch) and scores[epoch].copy_share) or None
-    if share is not None:
-        st.caption(
-            f"Copy share of epoch {epoch}: {share:.3f} (about 0.1 means no memorisation; see Evaluate)."
-        )
+gallery_panels.nearest_training(run, checkpoints[epoch], config, scores)
 
 # -- training animation -----------------------------------------------------------------------------
 st.subheader("Training animation")
