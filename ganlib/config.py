@@ -205,7 +205,9 @@ SETTINGS: dict[str, Setting] = {
     ),
     "ema": Setting(
         "Generator EMA",
-        "Sample from a moving average of G's weights with this decay (0.999 is typical): smoother, often better FID.",
+        "Sample from a moving average of G's weights: smoother, often better FID. The decay warms up as "
+        "(1 + t) / (10 + t) at step t and stops at this value, so 0.999 takes effect after about 9,000 "
+        "steps and 0.99 after 900; the average spans about the last tenth of a shorter run.",
         0.5, 1.0, high_open=True, off=0.0, step=0.001,
     ),
     "d_steps": Setting(

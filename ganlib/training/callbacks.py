@@ -1,5 +1,7 @@
 """Keras callbacks that turn ``fit()`` into our trainer: history, checkpoints with grids,
-progress, pause/stop from another thread, and per-epoch reseeding for exact resume.
+progress, pause/stop from another thread, and per-epoch reseeding for exact resume. The order
+they run in, which matters (each reads the clock; the quick FID reads the checkpoint just saved),
+is stated once, where they are put together: ``ganlib.training.train._fit``.
 """
 
 from __future__ import annotations

@@ -211,25 +211,30 @@ def _fit(config, run, dataset, control, report, verbose, log) -> RunState:
     preview = callbacks.PreviewWriter(run, clock, grid_inputs, PREVIEW_EVERY_SEC)
     watch = callbacks.AlertWatch(run)
     checkpointer = callbacks.Checkpointer(run, clock, config.checkpoint_every, grid_inputs)
+    schedule = config.lr_schedule != "constant"
+    # The loop around the training step (GAN.train_step) is fit() with these callbacks. Keras
+    # calls them in this order at every hook, so the order is part of the algorithm:
     fit_callbacks = [
+        # 1. The clock, the one owner of the step, the epoch, the speed and the run's end: every
+        #    callback below reads it, so it counts first.
         clock,
-        *(
-            [callbacks.ScheduledLearningRates(clock, config.lr_schedule, config.lr_g, config.lr_d)]
-            if config.lr_schedule != "constant"
-            else []
-        ),
+        # 2. Before each step: the learning rates the schedule gives this step (when not constant).
+        *([callbacks.ScheduledLearningRates(clock, config.lr_schedule, config.lr_g, config.lr_d)] if schedule else []),
+        # 3. As each epoch begins: dropout seeds from (seed, epoch), so a resumed run draws alike.
         callbacks.EpochReseeder(config.seed),
+        # 4. After each step: a history point every log_every steps, and the alerts it raises.
         callbacks.HistoryLogger(run, clock, config.log_every, watch),
+        # 5. At an epoch's end: the checkpoint (weights, grid, state), every checkpoint_every
+        #    epochs and at the run's end (clock.at_end).
         checkpointer,
-        *(
-            [callbacks.QualityProbe(run, clock, checkpointer, config.live_fid_samples, watch)]
-            if config.live_fid_samples
-            else []
-        ),
+        # 6. Then the quick FID of the checkpoint step 5 just saved (it reads checkpointer.saved).
+        *([callbacks.QualityProbe(run, clock, checkpointer, config.live_fid_samples, watch)] if config.live_fid_samples else []),
+        # 7. The live grid every few seconds, and 8. the progress the app and the CLI show.
         preview,
         reporter,
+        # 9. Last: pause or stop between steps, once everything of this step is written.
         callbacks.ControlCallback(control, clock, set_state, on_pause=preview.write),
-    ]
+    ]  # fmt: skip
     set_state(RunState.TRAINING)
     gan.fit(
         batches,
