@@ -43,6 +43,7 @@ def test_home_lists_the_demo_run(app_runs):
     at = open_page("pages/home.py")
     table = at.dataframe[0].value
     assert "demo-mnist" in list(table["name"])
+    assert list(table["damaged"]) == ["", ""]  # healthy runs: nothing, not "None"
     assert not at.error
 
 

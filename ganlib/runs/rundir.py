@@ -329,7 +329,7 @@ class RunDir:
             "best_epoch": best.get("epoch"),
             "best_fid": best.get("fid"),
             "best_fid_samples": best.get("samples"),
-            "damaged": ", ".join(f"{epoch} ({problem})" for epoch, problem in self.damaged().items()) or None,
+            "damaged": ", ".join(f"{epoch} ({problem})" for epoch, problem in self.damaged().items()),
         }
 
 
