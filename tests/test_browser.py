@@ -15,7 +15,7 @@ from benchmarks.appdriver import CHROMIUM, chromium, host_env, serve, settle, sh
 pytestmark = pytest.mark.slow  # minutes, not seconds: left out of the editing subset
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
-NAVIGATION = ["Home", "Train", "Gallery", "Evaluate"]
+NAVIGATION = ["Home", "Train", "Gallery", "Evaluate", "Compare"]
 
 if not CHROMIUM.exists():
     if os.environ.get("GANLIB_REQUIRE_BROWSER") == "1":
@@ -140,6 +140,7 @@ def test_start_and_stop_training(server, page):
         ("train", "Train", "New run"),
         ("gallery", "Gallery", "epoch 4"),
         ("evaluate", "Evaluate", "real-data floor"),
+        ("compare", "Compare runs", "Settings that differ"),
     ],
 )
 def test_a_deep_link_on_a_fresh_server_opens_the_app_page(path, heading, shows, browser, tmp_path):
@@ -152,7 +153,7 @@ def test_a_deep_link_on_a_fresh_server_opens_the_app_page(path, heading, shows, 
         assert _navigation(page) == NAVIGATION  # the app's pages, not the folder's file names
         width = page.locator('[data-testid="stMainBlockContainer"]').bounding_box()["width"]
         assert width > 1000  # app.py's wide layout, not Streamlit's centred default
-        assert "run=demo-mnist" in page.url
+        assert "run=demo-mnist" in page.url or "runs=" in page.url  # Compare links its runs
         _no_exception(page)
         page.close()
 

@@ -93,7 +93,7 @@ os.environ.update(GANLIB_DEMO="1", GANLIB_OFFLINE="1", GANLIB_RUNS_DIR={str(tmp_
 shutil.copytree({str(ROOT / "checkpoints")!r}, {str(tmp_path / "runs")!r})
 from streamlit.testing.v1 import AppTest
 for run in ("demo-mnist", "demo-fashion-mnist"):
-    for page in ("pages/home.py", "pages/gallery.py", "pages/evaluate.py", "pages/train.py"):
+    for page in ("pages/home.py", "pages/gallery.py", "pages/evaluate.py", "pages/train.py", "pages/compare.py"):
         at = AppTest.from_file({str(ROOT / "app.py")!r}, default_timeout=120)
         at.query_params["run"] = run
         at.run()

@@ -78,6 +78,7 @@ PAGES = {
     "train": PageSpec("pages/train.py", "Train", ":material/model_training:"),
     "gallery": PageSpec("pages/gallery.py", "Gallery", ":material/photo_library:"),
     "evaluate": PageSpec("pages/evaluate.py", "Evaluate", ":material/query_stats:"),
+    "compare": PageSpec("pages/compare.py", "Compare", ":material/compare:"),
 }
 _app_has_run = False  # set by the first run of app.py in this process
 

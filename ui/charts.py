@@ -15,6 +15,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 import ui
+from ganlib.comparison import Axis, Point
 from ganlib.evaluation import EpochResult
 from ganlib.runs.rundir import RunDir
 from ganlib.zoo import losses
@@ -175,5 +176,25 @@ def fid_curves(curves: dict[str, Sequence[EpochResult]], title: str) -> go.Figur
         ]
     )
     figure.update_layout(title=title, xaxis_title="epoch", height=350)
+    figure.update_yaxes(type="log")
+    return figure
+
+
+def progress_curves(curves: dict[str, list[Point]], axis: Axis | None) -> go.Figure:
+    """Several runs' FID against training progress (``axis``) or, with None, training seconds."""
+    figure = go.Figure()
+    for name, run_points in curves.items():
+        scored = [p for p in run_points if p.fid is not None]
+        figure.add_trace(
+            go.Scatter(
+                x=[p.at(axis) if axis else p.seconds for p in scored],
+                y=[p.fid for p in scored],
+                name=name,
+                mode="lines+markers",
+            )
+        )
+    title = f"FID against {axis or 'training seconds'} (log scale)"
+    figure.update_layout(title=title, xaxis_title=str(axis or "seconds"), height=320, margin=MARGIN,
+                         legend=dict(orientation="h"))  # fmt: skip
     figure.update_yaxes(type="log")
     return figure

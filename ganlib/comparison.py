@@ -1,0 +1,79 @@
+"""Comparing runs: each run's checkpoints on a common axis of training progress, the checkpoint of
+each nearest to a point on it, and the settings in which the runs differ.
+
+Runs differ in batch size and D steps, so a step of one is not a step of another: progress is
+measured in steps or in real images seen (steps x batch size x D steps per G step), the fair axis
+when batch sizes differ. The FID beside each checkpoint is its cached evaluation at the largest
+sample count (``evaluation.cached_results``): nothing is computed here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from ganlib import evaluation
+from ganlib.config import TrainConfig
+from ganlib.runs.checkpoints import Checkpoint
+from ganlib.runs.rundir import RunDir
+
+MAX_RUNS = 4
+
+
+class Axis(StrEnum):
+    IMAGES = "images seen"
+    STEPS = "steps"
+
+
+@dataclass(frozen=True)
+class Point:
+    """One checkpoint of a run on the progress axes, with its FID when evaluated."""
+
+    checkpoint: Checkpoint
+    images_seen: int
+    seconds: float
+    fid: float | None
+    samples: int | None  # the FID's sample count
+
+    @property
+    def step(self) -> int:
+        return self.checkpoint.step
+
+    def at(self, axis: Axis) -> int:
+        return self.images_seen if axis == Axis.IMAGES else self.step
+
+
+def points(run: RunDir) -> list[Point]:
+    """The run's checkpoints in order, each on the progress axes with its cached FID."""
+    config = run.config()
+    images_per_step = config.batch_size * config.critic_steps()
+    scores = evaluation.cached_results(run)
+    out = []
+    for checkpoint in run.checkpoints():
+        score = scores.get(checkpoint.epoch)
+        out.append(
+            Point(
+                checkpoint,
+                checkpoint.step * images_per_step,
+                float(checkpoint.state.get("elapsed", 0.0)),
+                None if score is None else score.fid,
+                None if score is None else score.samples,
+            )
+        )
+    return out
+
+
+def nearest(run_points: list[Point], position: int, axis: Axis) -> Point | None:
+    """The checkpoint nearest to ``position`` on ``axis`` (the earlier one on a tie)."""
+    return min(run_points, key=lambda p: (abs(p.at(axis) - position), p.at(axis)), default=None)
+
+
+def differing_settings(configs: dict[str, TrainConfig]) -> dict[str, dict[str, object]]:
+    """``{setting: {run: value}}`` for every setting whose value is not the same in all runs."""
+    values = {name: config.to_dict() for name, config in configs.items()}
+    settings = sorted({key for row in values.values() for key in row})
+    return {
+        key: {name: row.get(key) for name, row in values.items()}
+        for key in settings
+        if len({repr(row.get(key)) for row in values.values()}) > 1
+    }

@@ -1,0 +1,93 @@
+"""Compare: 2-4 runs side by side at the same point of training, their FID curves overlaid, and the
+settings in which they differ."""
+
+import streamlit as st
+
+import ui
+from ganlib import GanlibError, comparison
+from ganlib.comparison import Axis
+from ui import charts
+
+ui.route_through_app()
+st.title("Compare runs")
+runs = ui.runs_by_name()
+names = list(runs)
+if len(names) < 2:
+    st.info("Comparing needs two runs or more.")
+    st.stop()
+
+# The URL's runs (known ones, each once, at most four), else the two newest.
+wanted = [n for n in dict.fromkeys(str(st.query_params.get("runs", "")).split(",")) if n in runs]
+picked = st.multiselect(
+    "Runs",
+    names,
+    default=wanted[: comparison.MAX_RUNS] if len(wanted) >= 2 else names[:2],
+    max_selections=comparison.MAX_RUNS,
+)
+picked = [n for n in dict.fromkeys(picked) if n in runs][: comparison.MAX_RUNS]  # however it is driven
+if len(picked) < 2:
+    st.info("Pick two runs or more.")
+    st.stop()
+st.query_params["runs"] = ",".join(picked)
+try:
+    points = {name: comparison.points(runs[name]) for name in picked}
+    configs = {name: runs[name].config() for name in picked}
+except (GanlibError, OSError) as exc:  # a visitor run pruned meanwhile, an unreadable config
+    ui.show_error(exc)
+    st.stop()
+points = {name: run_points for name, run_points in points.items() if run_points}
+if len(points) < 2:
+    st.info("Comparing needs two runs with a checkpoint each.")
+    st.stop()
+
+# -- one moment of training, every run -----------------------------------------------------------
+c1, c2 = st.columns([1, 3])
+by_steps = "step" in st.query_params and "images" not in st.query_params  # a link's own axis
+axis = Axis(
+    c1.radio(
+        "Align by",
+        list(Axis),
+        index=int(by_steps),
+        help="Runs of other batch sizes compare fairly by images seen.",
+    )
+)
+param = "images" if axis == Axis.IMAGES else "step"
+positions = sorted({p.at(axis) for run_points in points.values() for p in run_points})
+position = c2.select_slider(
+    f"Training progress ({axis})", positions, value=ui.query_int(param, positions, positions[-1])
+)
+st.query_params.pop("images" if param == "step" else "step", None)
+st.query_params[param] = str(position)
+for column, (name, run_points) in zip(st.columns(len(points)), points.items()):
+    point = comparison.nearest(run_points, position, axis)
+    score = f"FID {point.fid:.2f} ({point.samples:,} samples)" if point.fid is not None else "not evaluated"
+    column.image(
+        point.checkpoint.grid_path.read_bytes(),
+        caption=f"{name} · epoch {point.checkpoint.epoch} · step {point.step:,} · "
+        f"{point.images_seen:,} images · {score}",
+        width="stretch",
+    )
+    links = {"run": name, "epoch": point.checkpoint.epoch}
+    column.page_link(ui.PAGES["gallery"].path, label="Open in Gallery", query_params=links)
+    column.page_link(ui.PAGES["evaluate"].path, label="Open in Evaluate", query_params=links)
+
+# -- the whole runs ------------------------------------------------------------------------------
+c1, c2 = st.columns(2)
+c1.plotly_chart(charts.progress_curves(points, axis), key="fid-progress")
+c2.plotly_chart(charts.progress_curves(points, None), key="fid-seconds")
+st.caption("Each run's cached FID at the largest sample count evaluated (Evaluate computes what is missing).")
+
+st.subheader("Settings that differ")
+differing = comparison.differing_settings({name: configs[name] for name in points})
+best = {
+    name: min((p.fid for p in run_points if p.fid is not None), default=None)
+    for name, run_points in points.items()
+}
+rows = [
+    {"setting": key, **{name: str(value) for name, value in values.items()}}
+    for key, values in differing.items()
+]
+rows.append(
+    {"setting": "best FID", **{name: "" if fid is None else f"{fid:.3f}" for name, fid in best.items()}}
+)
+st.dataframe(rows, hide_index=True)

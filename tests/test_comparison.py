@@ -1,0 +1,81 @@
+"""Comparing runs: the library's progress axes, nearest checkpoints and differing settings, and
+the Compare page through AppTest."""
+
+import shutil
+
+from conftest import APP, ROOT, tree_digest
+from streamlit.testing.v1 import AppTest
+
+from ganlib import comparison
+from ganlib.comparison import Axis
+from ganlib.runs.rundir import RunDir
+
+SHIPPED = ROOT / "checkpoints"
+
+
+def test_checkpoints_sit_on_steps_and_images_seen_with_their_cached_fid():
+    points = comparison.points(RunDir(SHIPPED, "demo-mnist"))
+    assert [p.step for p in points] == [100, 200, 400, 800, 1600, 3200, 6400]
+    assert all(p.images_seen == 64 * p.step for p in points)  # batch 64, one D step per G step
+    assert all(p.fid is not None and p.samples == 10_000 for p in points)
+    assert comparison.nearest(points, 250_000, Axis.IMAGES).step == 3200
+    assert comparison.nearest(points, 4800, Axis.STEPS).step == 3200  # a tie: the earlier
+    assert comparison.nearest([], 1, Axis.STEPS) is None
+
+
+def test_only_the_settings_that_differ_are_listed(trained_run):
+    configs = {name: RunDir(SHIPPED, name).config() for name in ("demo-mnist", "demo-fashion-mnist")}
+    assert comparison.differing_settings(configs) == {
+        "dataset": {"demo-mnist": "mnist", "demo-fashion-mnist": "fashion_mnist"}
+    }
+    configs["tiny"] = trained_run.config()
+    differing = comparison.differing_settings(configs)
+    assert {"model", "batch_size", "width"} <= set(differing) and "seed" not in differing
+    assert differing["batch_size"] == {"demo-mnist": 64, "demo-fashion-mnist": 64, "tiny": 16}
+
+
+def _compare(**params) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params.update(params)
+    at.run()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _captions(at) -> list[str]:
+    return [image.proto.imgs[0].caption for image in at.get("image")]
+
+
+def test_a_deep_link_shows_each_run_at_that_step_with_its_fid_and_the_settings_table(app_runs):
+    at = _compare(runs="demo-mnist,demo-fashion-mnist", step="3200")
+    assert _captions(at) == [
+        "demo-mnist · epoch 32 · step 3,200 · 204,800 images · FID 1.15 (10,000 samples)",
+        "demo-fashion-mnist · epoch 32 · step 3,200 · 204,800 images · FID 14.56 (10,000 samples)",
+    ]
+    table = at.dataframe[0].value
+    assert list(table["setting"]) == ["dataset", "best FID"]
+    assert list(table["demo-mnist"]) == ["mnist", "1.153"]
+    assert len(at.get("plotly_chart")) == 2
+    at.select_slider[0].set_value(800).run()
+    assert [c.split(" · ")[2] for c in _captions(at)] == ["step 800", "step 800"]
+
+
+def test_runs_of_other_batch_sizes_align_by_images_seen(app_runs, trained_run):
+    shutil.copytree(trained_run.path, app_runs / "tiny")  # batch 16, three checkpoints of 3 steps
+    at = _compare(runs="tiny,demo-mnist")
+    assert at.radio[0].value == Axis.IMAGES
+    positions = at.select_slider[0].options
+    assert "144" in positions and "6400" in positions  # tiny's 9 steps x 16; demo-mnist's 100 x 64
+    at.select_slider[0].set_value(144).run()
+    assert _captions(at)[0].startswith("tiny · epoch 3 · step 9 · 144 images")  # in the URL's order
+    assert _captions(at)[1].startswith("demo-mnist · epoch 1 · step 100")  # 6,400 images: the nearest
+
+
+def test_hostile_parameters_fall_back_and_the_demo_link_writes_nothing(app_runs, monkeypatch):
+    monkeypatch.setenv("GANLIB_DEMO", "1")
+    before = tree_digest(app_runs)
+    at = _compare(runs="<script>,demo-mnist,demo-mnist,../etc", step="1e99", images="-5")
+    assert len(_captions(at)) == 2  # the two runs there are, at the newest checkpoint
+    assert all("step 6,400" in c for c in _captions(at))
+    assert tree_digest(app_runs) == before
