@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ganlib import evaluation
+from ganlib import GanlibError, evaluation
 from ganlib.config import TrainConfig
 from ganlib.runs.checkpoints import Checkpoint
 from ganlib.runs.rundir import RunDir
@@ -77,3 +77,29 @@ def differing_settings(configs: dict[str, TrainConfig]) -> dict[str, dict[str, o
         for key in settings
         if len({repr(row.get(key)) for row in values.values()}) > 1
     }
+
+
+RESULT_COLUMNS = ("best epoch", "best FID", "KID", "precision", "recall", "FID samples")
+
+
+def runs_table(runs: list[RunDir]) -> list[dict[str, object]]:
+    """One row per run: its best checkpoint's figures (cached at the largest sample count, else
+    what ``best.json`` holds) and every setting, for a table sorted and filtered by any of them.
+    An unreadable run is left out: the Home page says why."""
+    rows = []
+    for run in runs:
+        try:
+            config, best = run.config(), run.best() or {}
+            scored = evaluation.cached_results(run).get(best.get("epoch"))
+        except (GanlibError, OSError):
+            continue
+        figures = dict.fromkeys(RESULT_COLUMNS)
+        figures.update({"best epoch": best.get("epoch"), "best FID": best.get("fid"), "KID": best.get("kid")})
+        if scored is not None:
+            figures.update(
+                {"best FID": scored.fid, "KID": scored.kid, "precision": scored.precision,
+                 "recall": scored.recall, "FID samples": scored.samples}
+            )  # fmt: skip
+        settings = {k: v for k, v in config.to_dict().items() if k != "extra"}
+        rows.append({"run": run.name, **figures, **settings})
+    return rows

@@ -12,9 +12,24 @@ ui.route_through_app()
 st.title("Compare runs")
 runs = ui.runs_by_name()
 names = list(runs)
+
+# -- every run: its settings and its best checkpoint's figures -----------------------------------
+st.subheader("Every run")
+table = comparison.runs_table(list(runs.values()))
+wanted_text = st.text_input(
+    "Show the runs whose row contains", "", placeholder="e.g. hinge, fashion_mnist, 0.999"
+)
+shown = [row for row in table if wanted_text.strip().lower() in " ".join(map(str, row.values())).lower()]
+st.dataframe(shown, hide_index=True, column_config={"best FID": st.column_config.NumberColumn(format="%.3f")})
+st.caption("Sort by any column with a click on its header; every setting of each run is a column.")
+varying = [key for key in comparison.differing_settings({r["run"]: runs[r["run"]].config() for r in shown})]
+if len(shown) >= 2 and varying:
+    st.plotly_chart(charts.settings_against_fid(shown, varying), key="parallel")
 if len(names) < 2:
-    st.info("Comparing needs two runs or more.")
+    st.info("Comparing side by side needs two runs or more.")
     st.stop()
+
+st.subheader("Side by side")
 
 # The URL's runs (known ones, each once, at most four), else the two newest.
 wanted = [n for n in dict.fromkeys(str(st.query_params.get("runs", "")).split(",")) if n in runs]

@@ -3,6 +3,7 @@ the Compare page through AppTest."""
 
 import shutil
 
+import pytest
 from conftest import APP, ROOT, tree_digest
 from streamlit.testing.v1 import AppTest
 
@@ -53,10 +54,10 @@ def test_a_deep_link_shows_each_run_at_that_step_with_its_fid_and_the_settings_t
         "demo-mnist · epoch 32 · step 3,200 · 204,800 images · FID 1.15 (10,000 samples)",
         "demo-fashion-mnist · epoch 32 · step 3,200 · 204,800 images · FID 14.56 (10,000 samples)",
     ]
-    table = at.dataframe[0].value
+    table = at.dataframe[-1].value  # the picked runs' differing settings
     assert list(table["setting"]) == ["dataset", "best FID"]
     assert list(table["demo-mnist"]) == ["mnist", "1.153"]
-    assert len(at.get("plotly_chart")) == 2
+    assert len(at.get("plotly_chart")) == 3  # the settings' parallel coordinates, FID by progress, by seconds
     at.select_slider[0].set_value(800).run()
     assert [c.split(" · ")[2] for c in _captions(at)] == ["step 800", "step 800"]
 
@@ -79,3 +80,22 @@ def test_hostile_parameters_fall_back_and_the_demo_link_writes_nothing(app_runs,
     assert len(_captions(at)) == 2  # the two runs there are, at the newest checkpoint
     assert all("step 6,400" in c for c in _captions(at))
     assert tree_digest(app_runs) == before
+
+
+def test_every_run_is_a_row_of_its_settings_and_best_figures_and_a_filter_narrows_them(app_runs, trained_run):
+    shutil.copytree(trained_run.path, app_runs / "tiny")
+    rows = {
+        row["run"]: row
+        for row in comparison.runs_table([RunDir(app_runs, n) for n in ("demo-mnist", "tiny")])
+    }
+    assert rows["demo-mnist"]["best epoch"] == 32 and rows["demo-mnist"]["FID samples"] == 10_000
+    assert rows["demo-mnist"]["recall"] == pytest.approx(0.7653) and rows["demo-mnist"]["loss"] == "bce"
+    assert rows["tiny"]["best FID"] is None and rows["tiny"]["batch_size"] == 16  # never evaluated
+    at = _compare()
+    every = at.dataframe[0].value
+    assert set(every["run"]) == {"demo-mnist", "demo-fashion-mnist", "tiny"}
+    assert {"best FID", "recall", "model", "lr_g", "ema"} <= set(every.columns)
+    parallel = next(c for c in at.get("plotly_chart") if "parcoords" in c.proto.spec)
+    assert '"label":"batch_size"' in parallel.proto.spec.replace(" ", "")
+    at.text_input[0].input("fashion").run()
+    assert list(at.dataframe[0].value["run"]) == ["demo-fashion-mnist"]

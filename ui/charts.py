@@ -198,3 +198,27 @@ def progress_curves(curves: dict[str, list[Point]], axis: Axis | None) -> go.Fig
                          legend=dict(orientation="h"))  # fmt: skip
     figure.update_yaxes(type="log")
     return figure
+
+
+def settings_against_fid(rows: list[dict], settings: list[str]) -> go.Figure:
+    """Parallel coordinates: one line per run across its ``settings`` (choices as numbered ticks),
+    ending at its best FID and coloured by it, so the settings of the good runs line up."""
+    scored = [row for row in rows if row.get("best FID") is not None]
+    dimensions = []
+    for key in settings:
+        values = [row.get(key) for row in scored]
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            dimensions.append(dict(label=key, values=values))
+        else:  # a choice (or a mix): numbered ticks named by the values
+            names = sorted({str(v) for v in values})
+            dimensions.append(
+                dict(label=key, values=[names.index(str(v)) for v in values], tickvals=list(range(len(names))),
+                     ticktext=names)
+            )  # fmt: skip
+    fid = [row["best FID"] for row in scored]
+    dimensions.append(dict(label="best FID", values=fid))
+    figure = go.Figure(
+        go.Parcoords(line=dict(color=fid, colorscale="Viridis_r", showscale=True), dimensions=dimensions)
+    )
+    figure.update_layout(height=340, margin=dict(l=60, r=60, t=40, b=20))
+    return figure
