@@ -189,7 +189,7 @@ def test_the_demo_link_works_on_a_host_with_only_the_repository(browser, tmp_pat
 def _steer(browser, page, url: str) -> None:
     """The Gallery's Steer panel: a deep link sets its sliders, a key press moves one and redraws
     the sample, the address bar follows (and opens the same view elsewhere), Reset clears."""
-    page.goto(f"{url}/gallery?run=demo-mnist&epoch=64&steer_slant=1.5&steer_seed=3")
+    page.goto(f"{url}/gallery?run=demo-mnist&epoch=64&steer_slant=1.5&steer_seed=3&steer_strip=slant")
     page.get_by_text("seed 3: slant +1.5").wait_for(timeout=120_000)
     settle(page)
     ink = page.get_by_role("slider", name=re.compile(r"^ink · R² \d"))

@@ -7,7 +7,7 @@ import pytest
 from conftest import APP, ROOT, tree_digest
 from streamlit.testing.v1 import AppTest
 
-from ganlib import comparison
+from ganlib import comparison, evaluation
 from ganlib.comparison import Axis
 from ganlib.runs.rundir import RunDir
 
@@ -48,15 +48,22 @@ def _captions(at) -> list[str]:
     return [image.proto.imgs[0].caption for image in at.get("image")]
 
 
+def _fid(name: str, epoch: int) -> float:
+    """The run's own cached FID of ``epoch`` (what the page must show beside its grid)."""
+    return evaluation.cached_results(RunDir(SHIPPED, name))[epoch].fid
+
+
 def test_a_deep_link_shows_each_run_at_that_step_with_its_fid_and_the_settings_table(app_runs):
     at = _compare(runs="demo-mnist,demo-fashion-mnist", step="3200")
     assert _captions(at) == [
-        "demo-mnist · epoch 32 · step 3,200 · 204,800 images · FID 1.15 (10,000 samples)",
-        "demo-fashion-mnist · epoch 32 · step 3,200 · 204,800 images · FID 14.56 (10,000 samples)",
+        f"demo-mnist · epoch 32 · step 3,200 · 204,800 images · FID {_fid('demo-mnist', 32):.2f} (10,000 samples)",
+        f"demo-fashion-mnist · epoch 32 · step 3,200 · 204,800 images · FID {_fid('demo-fashion-mnist', 32):.2f} "
+        "(10,000 samples)",
     ]
     table = at.dataframe[-1].value  # the picked runs' differing settings
     assert list(table["setting"]) == ["dataset", "best FID"]
-    assert list(table["demo-mnist"]) == ["mnist", "1.153"]
+    best = min(r.fid for r in evaluation.cached_results(RunDir(SHIPPED, "demo-mnist")).values())
+    assert list(table["demo-mnist"]) == ["mnist", f"{best:.3f}"]
     assert len(at.get("plotly_chart")) == 3  # the settings' parallel coordinates, FID by progress, by seconds
     at.select_slider[0].set_value(800).run()
     assert [c.split(" · ")[2] for c in _captions(at)] == ["step 800", "step 800"]
@@ -88,8 +95,11 @@ def test_every_run_is_a_row_of_its_settings_and_best_figures_and_a_filter_narrow
         row["run"]: row
         for row in comparison.runs_table([RunDir(app_runs, n) for n in ("demo-mnist", "tiny")])
     }
-    assert rows["demo-mnist"]["best epoch"] == 32 and rows["demo-mnist"]["FID samples"] == 10_000
-    assert rows["demo-mnist"]["recall"] == pytest.approx(0.7653) and rows["demo-mnist"]["loss"] == "bce"
+    best = RunDir(app_runs, "demo-mnist").best()
+    scored = evaluation.cached_results(RunDir(app_runs, "demo-mnist"))[best["epoch"]]
+    assert rows["demo-mnist"]["best epoch"] == best["epoch"] and rows["demo-mnist"]["FID samples"] == 10_000
+    assert rows["demo-mnist"]["recall"] == pytest.approx(scored.recall)
+    assert rows["demo-mnist"]["loss"] == RunDir(app_runs, "demo-mnist").config().loss
     assert rows["tiny"]["best FID"] is None and rows["tiny"]["batch_size"] == 16  # never evaluated
     at = _compare()
     every = at.dataframe[0].value

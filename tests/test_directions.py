@@ -149,9 +149,12 @@ def test_steer_sliders_move_the_sample_and_the_strip_from_a_deep_link_and_reset(
     at.switch_page("pages/gallery.py").run()
     assert not at.exception
     assert _slider(at, "slant").value == 2.0 and _slider(at, "ink").value == 0.0
+    shipped = directions.load(RunDir(ROOT / "checkpoints", "demo-mnist").checkpoint(64))
+    first = max((d for d in shipped.directions if d.kind == directions.ATTRIBUTE), key=lambda d: d.explained)
     assert _steer_captions(at) == [
         "seed 3: slant +2.0",
-        "along slant, -3 to +3 sd (the slider is at +2.0), epoch 64",  # the best-predicted first
+        f"along {first.name}, -3 to +3 sd (the slider is at {2.0 if first.name == 'slant' else 0.0:+.1f}), "
+        "epoch 64",  # the strip starts along the attribute the latent predicts best
     ]
     sample = at.get("image")[_image_index(at, "seed 3")].proto.imgs[0].url
     _slider(at, "ink").set_value(2.5).run()
