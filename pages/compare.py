@@ -22,7 +22,7 @@ wanted_text = st.text_input(
 shown = [row for row in table if wanted_text.strip().lower() in " ".join(map(str, row.values())).lower()]
 st.dataframe(shown, hide_index=True, column_config={"best FID": st.column_config.NumberColumn(format="%.3f")})
 st.caption("Sort by any column with a click on its header; every setting of each run is a column.")
-varying = [key for key in comparison.differing_settings({r["run"]: runs[r["run"]].config() for r in shown})]
+varying = list(comparison.differing_settings({r["run"]: runs[r["run"]].config() for r in shown}))
 if len(shown) >= 2 and varying:
     st.plotly_chart(charts.settings_against_fid(shown, varying), key="parallel")
 if len(names) < 2:
