@@ -128,7 +128,8 @@ class Direction:
             return f"Explains {self.explained:.1%} of the first layer's variance. Per sd: {moved} sd."
         return (
             f"R² {self.explained:.2f} (how well the latent predicts {self.name}); entanglement "
-            f"{self.entanglement:.2f} (other attributes' largest move per move of its own). Per sd: {moved} sd."
+            f"{self.entanglement:.2f} (other attributes' largest move per move of its own; inf: it moves "
+            f"only the others). Per sd: {moved} sd."
         )
 
 

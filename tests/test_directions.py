@@ -196,3 +196,16 @@ def test_a_checkpoint_without_directions_offers_to_find_them_except_on_the_demo_
     at = open_page("pages/gallery.py", run="demo-fashion-mnist")
     assert not _steer_captions(at) and not [b for b in at.button if b.key == "steer-find"]
     assert any("Epoch 64 has no latent directions" in c.value for c in at.caption)
+
+
+@pytest.mark.slow  # the classifier's TensorFlow in the app's process: 20-40 s
+def test_an_unconditional_run_gets_a_slider_per_class_from_the_gallery_button(app_runs, trained_run):
+    shutil.copytree(trained_run.path, app_runs / "tiny")
+    at = open_page("pages/gallery.py", run="tiny")
+    at.button(key="steer-find").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    names = [s.label.split(" · ")[0] for s in at.slider]
+    assert {"ink", "slant", "class 0", "class 9", "PC1"} <= set(names)
+    _slider(at, "class 7").set_value(2.0).run()
+    assert _steer_captions(at)[0] == "seed 0: class 7 +2.0"
+    assert directions.load(RunDir(app_runs, "tiny").checkpoint()) is not None

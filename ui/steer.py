@@ -8,6 +8,7 @@ bar is a deep link to the view, and Streamlit drops values that are not valid fo
 from __future__ import annotations
 
 import logging
+import math
 
 import numpy as np
 import streamlit as st
@@ -68,7 +69,9 @@ def _reset(names: list[str]) -> None:
 def _slider_label(direction: directions.Direction) -> str:
     if direction.kind == directions.PRINCIPAL:
         return f"{direction.name} · {direction.explained:.1%} of the variance"
-    return f"{direction.name} · R² {direction.explained:.2f} · entanglement {direction.entanglement:.2f}"
+    tangle = direction.entanglement
+    tangled = f"{tangle:.2f}" if math.isfinite(tangle) else "∞ (it moves only the others)"
+    return f"{direction.name} · R² {direction.explained:.2f} · entanglement {tangled}"
 
 
 @st.fragment
