@@ -45,13 +45,17 @@ def runs_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def trained_run(tmp_path_factory) -> RunDir:
-    """A tiny DCGAN run with three checkpoints, trained once per test session."""
+def trained_run(tmp_path_factory) -> Iterator[RunDir]:
+    """A tiny DCGAN run with three checkpoints, trained once per test session. Read-only: a
+    test that writes to a run copies it first, or the tests after it see a different run
+    depending on their order (checked at the end of the session)."""
     from ganlib.training.train import train
 
     run = RunDir(tmp_path_factory.mktemp("shared-runs"), "tiny")
     train(tiny_config(epochs=3), run)
-    return run
+    before = tree_digest(run.path)
+    yield run
+    assert tree_digest(run.path) == before, "a test changed the shared trained_run; copy it first"
 
 
 # The CLI flags of a few real training steps with a narrow model (as tiny_config).

@@ -1,6 +1,7 @@
 """The evaluation engine on real data, shipped evaluators and a real (tiny) run."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -121,14 +122,16 @@ def test_best_epoch_is_lowest_fid_at_the_largest_count_unless_a_person_chose(tra
 
 
 @pytest.mark.slow
-def test_evaluate_cli_prints_epochs_and_summary(trained_run):
-    done = ganlib_cli("evaluate", "--run", trained_run.path, "--samples", 300, "--epochs", "1,3")
+def test_evaluate_cli_prints_epochs_and_summary(trained_run, tmp_path):
+    # A copy: evaluating writes scores into the run, and other tests read the shared one unevaluated.
+    run_path = shutil.copytree(trained_run.path, tmp_path / trained_run.name)
+    done = ganlib_cli("evaluate", "--run", run_path, "--samples", 300, "--epochs", "1,3")
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert [line["epoch"] for line in lines[:-1]] == [1, 3]
     summary = lines[-1]
     assert summary["metric"] == "FID (MNIST-classifier features)" and summary["best_epoch"] in (1, 3)
     assert summary["real_data_floor"]["fid"] < lines[0]["fid"]
-    bad = ganlib_cli("evaluate", "--run", trained_run.path, "--epochs", "7", check=False)
+    bad = ganlib_cli("evaluate", "--run", run_path, "--epochs", "7", check=False)
     assert bad.returncode == 2 and "no checkpoint for epoch(s) [7]" in bad.stderr
 
 
