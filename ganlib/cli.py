@@ -1,4 +1,4 @@
-"""``python -m ganlib``: train, sample, list runs and manage datasets without the app."""
+"""``python -m ganlib``: train, sample, evaluate, export, list runs and manage datasets without the app."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from ganlib import GanlibError
 from ganlib.config import DEFAULT_PRESET, PRESETS, SETTINGS, setting_type
 from ganlib.data.catalog import BUILTIN
+from ganlib.export import Format
 from ganlib.runs.rundir import RunDir, default_runs_dir, list_runs
 from ganlib.training import model_io
 from ganlib.training.distribute import PRECISIONS, STRATEGIES
@@ -133,6 +134,15 @@ def build_parser() -> ArgumentParser:
     directions.add_argument("--samples", type=int, default=4000, help="generated samples to fit them on")
     directions.add_argument("--seed", type=int, default=0)
     directions.set_defaults(handler=cmd_directions)
+
+    export = commands.add_parser(
+        "export", help="a checkpoint's generator as a SavedModel, a TFLite file or a NumPy-only folder"
+    )
+    export.add_argument("--run", required=True, help="DIR/NAME of the run")
+    export.add_argument("--epoch", type=int, default=None, help="checkpoint epoch (default: newest)")
+    export.add_argument("--format", required=True, choices=[f.value for f in Format])
+    export.add_argument("--out", required=True, type=Path, help="a new path (a folder; a file for tflite)")
+    export.set_defaults(handler=cmd_export)
 
     fid = commands.add_parser("fid", help="compare two image sources")
     fid.add_argument("--real", required=True, help="DATASET:SPLIT, folder:PATH or run:DIR/NAME[@EPOCH]")
@@ -356,6 +366,15 @@ def cmd_directions(args) -> int:
                 row["entanglement"] = round(d.entanglement, 3) if math.isfinite(d.entanglement) else "inf"
             print(json.dumps(row))
         print(f"saved {len(found.directions)} directions in {run.checkpoint(epoch).directions_path}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from ganlib import export
+
+    run = RunDir.from_path(args.run)
+    out = export.export(run, args.epoch, args.format, args.out)
+    print(f"exported {run.name} epoch {run.checkpoint(args.epoch).epoch} as {args.format} to {out}")
     return 0
 
 

@@ -54,20 +54,7 @@ if other is not None and other != epoch:
 for column, (e, caption) in zip(st.columns(2), shown):
     column.image(checkpoints[e].grid_path.read_bytes(), caption=caption, width="stretch")
 
-c1, c2 = st.columns(2)
-c1.download_button(
-    "Grid PNG",
-    checkpoints[epoch].grid_path.read_bytes(),
-    f"{run.name}-epoch{epoch:04d}-grid.png",
-    "image/png",
-)
-sampler = checkpoints[epoch].sampler_path  # the EMA generator when the run keeps one
-c2.download_button(
-    "Generator weights (.weights.h5)",
-    sampler.read_bytes(),
-    f"{run.name}-epoch{epoch:04d}-{sampler.name}",
-    "application/octet-stream",
-)
+gallery_panels.downloads(run, checkpoints[epoch], read_only=ui.demo_mode())
 
 # -- every checkpoint at a glance ------------------------------------------------------------------
 scores = evaluation.cached_results(run)

@@ -5,6 +5,9 @@ Screenshots of every page go to tests/artifacts/ (the README's come from this te
 
 import os
 import re
+import shutil
+import subprocess
+import sys
 import time
 
 import pytest
@@ -180,10 +183,31 @@ def test_the_demo_link_works_on_a_host_with_only_the_repository(browser, tmp_pat
             assert page.get_by_text("Real images are not shown").count() == 0
             _no_exception(page)
         _steer(browser, page, host.url)
+        _download_numpy_export(page, host.url, tmp_path)
         page.goto(f"{host.url}/train")
         assert page.get_by_role("button", name="Start").is_disabled(timeout=120_000)
         _no_exception(page)
         page.close()
+
+
+def _download_numpy_export(page, url: str, tmp_path) -> None:
+    """A visitor downloads the NumPy export (built on the click, with no TensorFlow on the host)
+    and it samples with NumPy alone; the formats that need TensorFlow are not offered."""
+    page.goto(f"{url}/gallery?run=demo-mnist&epoch=32")
+    button = page.get_by_role("button", name="NumPy sampler (.zip)")
+    button.wait_for(timeout=120_000)
+    assert page.get_by_role("button", name="SavedModel (.zip)").count() == 0
+    with page.expect_download(timeout=120_000) as download:
+        button.click()
+    assert download.value.suggested_filename == "demo-mnist-epoch0032-numpy.zip"
+    saved = tmp_path / "export.zip"
+    download.value.save_as(saved)
+    shutil.unpack_archive(saved, tmp_path / "export")
+    done = subprocess.run(
+        [sys.executable, "sampler.py", "--count", "3"], cwd=tmp_path / "export" / "numpy",
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "3 images of (28, 28, 1)" in done.stdout
 
 
 def _steer(browser, page, url: str) -> None:

@@ -64,6 +64,12 @@ def test_forged_clicks_on_disabled_buttons_change_nothing(demo_runs):
     _forge_click(at, next(b for b in at.button if b.label.startswith("Mark epoch")))
     at.switch_page("pages/gallery.py").run()
     assert not [b for b in at.button if b.label.startswith("Show 8 samples")]  # not offered
+    exports = {b.label for b in at.get("download_button")} & {
+        "NumPy sampler (.zip)",
+        "SavedModel (.zip)",
+        "TFLite",
+    }
+    assert exports == {"NumPy sampler (.zip)"}  # the formats that need TensorFlow are not offered
     for label in [b.label for b in at.button if b.label.startswith("Mark epoch")]:
         _forge_click(at, next(b for b in at.button if b.label == label))
     at.switch_page("pages/train.py").run()

@@ -1,12 +1,14 @@
-"""The Gallery's panels: every checkpoint at a glance, and samples beside their nearest training
-images (memorisation, by eye)."""
+"""The Gallery's panels: every checkpoint at a glance, the downloads of a checkpoint's grid and
+generator, and samples beside their nearest training images (memorisation, by eye)."""
 
 from __future__ import annotations
+
+import functools
 
 import streamlit as st
 
 import ui
-from ganlib import GanlibError, evaluation
+from ganlib import GanlibError, evaluation, export
 from ganlib.config import TrainConfig
 from ganlib.data import catalog
 from ganlib.evaluation import EpochResult
@@ -54,6 +56,54 @@ def contact_sheet(
         if st.button(f"Mark epoch {epoch} as best", disabled=demo, key="gallery-mark-best") and not demo:
             evaluation.mark_best(run, epoch, ChosenBy.PERSON, result)
             st.rerun()
+
+
+EXPORT_LABELS = {
+    export.Format.NUMPY: (
+        "NumPy sampler (.zip)",
+        "The generator with a sampler script that needs only NumPy.",
+    ),
+    export.Format.SAVEDMODEL: (
+        "SavedModel (.zip)",
+        "TensorFlow SavedModel: latent (and label) in, uint8 images out.",
+    ),
+    export.Format.TFLITE: ("TFLite", "The same signature as one .tflite file, for phones and LiteRT."),
+}
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _export_archive(run_path: str, epoch: int, fmt: str, fingerprint: str) -> bytes:  # fingerprint: the key
+    return export.archive(RunDir.from_path(run_path), epoch, fmt)
+
+
+def downloads(run: RunDir, checkpoint: Checkpoint, read_only: bool) -> None:
+    """The checkpoint's grid, its generator's weights, and the generator exported for use without
+    this app (built when clicked). A read-only app offers the formats that need no TensorFlow."""
+    name = f"{run.name}-epoch{checkpoint.epoch:04d}"
+    sampler = checkpoint.sampler_path  # the EMA generator when the run keeps one
+    formats = [f for f in EXPORT_LABELS if not (read_only and f in export.NEEDS_TENSORFLOW)]
+    if not run.generator_config_path.is_file():
+        formats = [f for f in formats if f != export.Format.NUMPY]
+    columns = st.columns(2 + len(formats))
+    columns[0].download_button("Grid PNG", checkpoint.grid_path.read_bytes(), f"{name}-grid.png", "image/png")
+    columns[1].download_button(
+        "Generator weights (.weights.h5)",
+        sampler.read_bytes(),
+        f"{name}-{sampler.name}",
+        "application/octet-stream",
+    )
+    for column, fmt in zip(columns[2:], formats):
+        label, help_text = EXPORT_LABELS[fmt]
+        column.download_button(
+            label,
+            functools.partial(
+                _export_archive, str(run.path), checkpoint.epoch, fmt.value, checkpoint.fingerprint
+            ),
+            f"{name}-{export.DOWNLOAD_NAMES[fmt]}",
+            "application/octet-stream",
+            help=f"{help_text} Built when clicked. Or: `python -m ganlib export --format {fmt.value}`.",
+            key=f"export-{fmt.value}",
+        )
 
 
 @st.cache_data(max_entries=4, show_spinner=False)

@@ -211,16 +211,11 @@ def _resize(images: np.ndarray, size: int) -> np.ndarray:
 
 
 def to_unit_range(images):
-    """uint8 pixels to float32 in [-1, 1], the range of the generator's tanh."""
+    """uint8 pixels to float32 in [-1, 1], the range of the generator's tanh (the inverse:
+    ``ganlib.sampling.inference.to_uint8``)."""
     import tensorflow as tf
 
     return tf.cast(images, tf.float32) / 127.5 - 1.0
-
-
-def to_uint8(images: np.ndarray) -> np.ndarray:
-    """Generator output in [-1, 1] back to uint8 pixels."""
-    pixels = np.nan_to_num(np.asarray(images), nan=-1.0)  # a diverged G draws black, not garbage
-    return np.clip(np.round((pixels + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
 def training_dataset(

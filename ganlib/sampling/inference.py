@@ -6,26 +6,26 @@ generators, so the app's server does that with this module and never imports Ten
 
 What it runs: the generator's own Keras functional-model config (``model.get_config()``, saved
 with the run as ``generator.json``), layer by layer, with the weights read from the checkpoint's
-Keras ``.weights.h5`` (h5py; weights only, nothing is executed from the file). It knows the
-layers the library's generators are made of, in inference mode; a model with any other layer
-raises ``Unsupported`` and the caller samples with Keras instead. ``tests/test_inference.py``
-checks every architecture of the zoo against Keras's own output.
+Keras ``.weights.h5`` (h5py; weights only, nothing is executed from the file) or from a ``.npz``
+of the same arrays. It knows the layers the library's generators are made of, in inference mode;
+a model with any other layer raises ``Unsupported`` and the caller samples with Keras instead.
+``tests/test_inference.py`` checks every architecture of the zoo against Keras's own output.
+
+This file imports nothing but NumPy (and h5py to read a checkpoint), so a NumPy export ships it
+unchanged as ``sampler.py`` (``ganlib.export``); run there, it samples the exported generator:
+
+    python sampler.py --count 16 --seed 0 [--label 7] --out samples.npy
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
-
-from ganlib import GanlibError
-from ganlib.data.datasets import to_uint8
-from ganlib.sampling.latents import uniform_labels
 
 Array = np.ndarray
 
@@ -33,8 +33,20 @@ Array = np.ndarray
 _NONLINEAR = {"ReLU", "LeakyReLU", "Activation"}
 
 
-class Unsupported(GanlibError):
-    pass
+class Unsupported(ValueError):
+    """A generator this module cannot run (a layer it does not know, an unreadable file)."""
+
+
+def to_uint8(images: Array) -> Array:
+    """Generator output in [-1, 1] back to uint8 pixels (the inverse of
+    ``ganlib.data.datasets.to_unit_range``)."""
+    pixels = np.nan_to_num(np.asarray(images), nan=-1.0)  # a diverged G draws black, not garbage
+    return np.clip(np.round((pixels + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def uniform_labels(count: int, num_classes: int) -> Array | None:
+    """Balanced class labels for a conditional model's samples (None when unconditional)."""
+    return (np.arange(count) % num_classes).astype(np.int32) if num_classes else None
 
 
 def _snake_case(name: str) -> str:
@@ -124,10 +136,43 @@ def _tensor_source(arg: dict[str, Any]) -> str:
     return arg["config"]["keras_history"][0]
 
 
+def read_weights(model_config: dict[str, Any], path: Path) -> dict[str, list[Array]]:
+    """``{layer name: its arrays in Keras's order}`` from a Keras ``.weights.h5`` (which names a
+    layer by its class, in model order: dense, dense_1, ...) or from an ``.npz`` of
+    ``"layer name/index"`` keys (what ``save_npz`` writes)."""
+    if path.suffix == ".npz":
+        with np.load(path, allow_pickle=False) as store:
+            out: dict[str, list[Array]] = {}
+            for key in sorted(store.files, key=lambda k: (k.rsplit("/", 1)[0], int(k.rsplit("/", 1)[1]))):
+                out.setdefault(key.rsplit("/", 1)[0], []).append(np.asarray(store[key], np.float32))
+            return out
+    import h5py  # only to read a checkpoint: an exported sampler reads .npz
+
+    out, counts = {}, {}
+    with h5py.File(path, "r") as store:
+        for layer in model_config["layers"]:
+            key = _snake_case(layer["class_name"])
+            counts[key] = counts.get(key, -1) + 1
+            stored = store.get(f"layers/{key}{'_' + str(counts[key]) if counts[key] else ''}/vars")
+            if stored:
+                out[layer["name"]] = [np.asarray(stored[str(i)], np.float32) for i in range(len(stored))]
+    return out
+
+
+def save_npz(weights: Mapping[str, list[Array]], path: Path) -> None:
+    """Weights as ``read_weights`` reads them back from an ``.npz``."""
+    np.savez(
+        path, **{f"{name}/{i}": array for name, arrays in weights.items() for i, array in enumerate(arrays)}
+    )
+
+
 class NumpyGenerator:
     """A generator's forward pass in NumPy, sampled as ``GAN.sample`` samples a Keras one."""
 
-    def __init__(self, model_config: dict[str, Any], weights_path: Path, num_classes: int = 0):
+    def __init__(
+        self, model_config: dict[str, Any], weights: Path | Mapping[str, list[Array]], num_classes: int = 0
+    ):
+        """``weights``: a Keras ``.weights.h5`` or ``.npz`` file, or ``{layer name: arrays}``."""
         layers = {layer["name"]: layer for layer in model_config["layers"]}
         # A conditional generator's inputs are a latent vector and an integer label.
         inputs, output = model_config["input_layers"], model_config["output_layers"]
@@ -140,33 +185,27 @@ class NumpyGenerator:
         self.conditional = any(is_label for _, is_label in self.inputs)
         if self.conditional and num_classes < 2:
             raise Unsupported("a conditional generator needs its number of classes")
+        if not isinstance(weights, Mapping):
+            weights = read_weights(model_config, Path(weights))
         self.steps: list[tuple[str, list[str], Callable[..., Array]]] = []
         self.kinds = {layer["name"]: layer["class_name"] for layer in model_config["layers"]}
-        counts: dict[str, int] = {}
-        with h5py.File(weights_path, "r") as store:
-            for layer in model_config["layers"]:
-                # .weights.h5 names layers by class, in model order: dense, dense_1, ...
-                key = _snake_case(layer["class_name"])
-                counts[key] = counts.get(key, -1) + 1
-                if layer["class_name"] == "InputLayer":
-                    continue
-                stored = store.get(f"layers/{key}{'_' + str(counts[key]) if counts[key] else ''}/vars")
-                weights = (
-                    [np.asarray(stored[str(i)], np.float32) for i in range(len(stored))] if stored else []
-                )
-                if len(layer["inbound_nodes"]) != 1:
-                    raise Unsupported(f"layer {layer['name']} is used more than once")
-                args = layer["inbound_nodes"][0]["args"]
-                sources = [_tensor_source(a) for a in (args[0] if isinstance(args[0], list) else args)]
-                self.steps.append(
-                    (layer["name"], sources, _layer(layer["class_name"], layer["config"], weights))
-                )
+        for layer in model_config["layers"]:
+            if layer["class_name"] == "InputLayer":
+                continue
+            if len(layer["inbound_nodes"]) != 1:
+                raise Unsupported(f"layer {layer['name']} is used more than once")
+            args = layer["inbound_nodes"][0]["args"]
+            sources = [_tensor_source(a) for a in (args[0] if isinstance(args[0], list) else args)]
+            function = _layer(layer["class_name"], layer["config"], weights.get(layer["name"], []))
+            self.steps.append((layer["name"], sources, function))
 
     @classmethod
     def from_files(cls, config_path: Path, weights_path: Path, num_classes: int = 0) -> NumpyGenerator:
         try:
             return cls(json.loads(Path(config_path).read_text()), weights_path, num_classes)
         except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+            if isinstance(exc, Unsupported):
+                raise
             raise Unsupported(f"cannot read the generator ({type(exc).__name__}: {exc})") from exc
 
     def __call__(self, latents: Array, labels: Array | None = None, layer: str | None = None) -> Array:
@@ -193,3 +232,30 @@ class NumpyGenerator:
             for i in range(0, len(latents), batch_size)
         ]
         return to_uint8(np.concatenate(out)) if out else np.zeros((0,), np.uint8)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Sample the exported generator next to this file (export.json, generator.json,
+    weights.npz) into a ``.npy`` of uint8 images, (N, height, width, channels)."""
+    import argparse
+
+    here = Path(__file__).resolve().parent
+    about = json.loads((here / "export.json").read_text())
+    parser = argparse.ArgumentParser(description=f"Sample {about['source']}: uint8 images to a .npy file.")
+    parser.add_argument("--count", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--label", type=int, help="the class to draw (conditional models; default: all, in turn)"
+    )
+    parser.add_argument("--out", default="samples.npy")
+    args = parser.parse_args(argv)
+    generator = NumpyGenerator.from_files(here / "generator.json", here / "weights.npz", about["num_classes"])
+    latents = np.random.default_rng(args.seed).standard_normal((args.count, generator.latent_dim))
+    labels = None if args.label is None else np.full(args.count, args.label, np.int32)
+    images = generator.sample(latents.astype(np.float32), labels)
+    np.save(args.out, images)
+    print(f"{args.out}: {images.shape[0]} images of {images.shape[1:]} (uint8)")
+
+
+if __name__ == "__main__":
+    main()

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+# Defined with the NumPy sampler, which a NumPy export ships alone; every other caller reads it here.
+from ganlib.sampling.inference import uniform_labels  # noqa: F401
+
 GRID_COLUMNS = 8  # a sample grid's width: one row per class for conditional models
 
 
@@ -36,8 +39,3 @@ def grid_inputs(latent_dim: int, seed: int, num_classes: int = 0) -> tuple[np.nd
         labels = np.repeat(np.arange(num_classes, dtype=np.int32), GRID_COLUMNS)
         return fixed_latents(latent_dim, seed, len(labels)), labels
     return fixed_latents(latent_dim, seed, GRID_COLUMNS * GRID_COLUMNS), None
-
-
-def uniform_labels(count: int, num_classes: int) -> np.ndarray | None:
-    """Balanced class labels for a conditional model's samples (None when unconditional)."""
-    return (np.arange(count) % num_classes).astype(np.int32) if num_classes else None

@@ -9,9 +9,9 @@ import numpy as np
 import tensorflow as tf
 
 from ganlib.config import TrainConfig
-from ganlib.data.datasets import to_uint8
 from ganlib.sampling import images
-from ganlib.sampling.latents import GRID_COLUMNS, uniform_labels
+from ganlib.sampling.inference import to_uint8, uniform_labels
+from ganlib.sampling.latents import GRID_COLUMNS
 from ganlib.training import distribute
 from ganlib.zoo import augment, losses, models, replica
 
