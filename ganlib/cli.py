@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ganlib import GanlibError
-from ganlib.config import DEFAULT_PRESET, PRESETS, SETTINGS, setting_type
+from ganlib.config import DEFAULT_PRESET, PRESETS, SETTINGS, TrainConfig, setting_type
 from ganlib.data.catalog import BUILTIN
 from ganlib.export import Format
 from ganlib.runs.rundir import RunDir, default_runs_dir, list_runs
@@ -72,23 +72,35 @@ def build_parser() -> ArgumentParser:
         + ". A run resumes under any of them",
     )
     _add_runs_dir(train)
-    train.add_argument(
-        "--preset",
-        choices=PRESETS,
-        default=DEFAULT_PRESET,
-        help="start from a named configuration (quick-start, the default: the app's Train form; "
-        "tutorial: the TF DCGAN tutorial as written); the flags below override it",
-    )
-    for name in SETTINGS:
-        flag = "--" + name.replace("_", "-")
-        kind = setting_type(name)
-        # None = not given: the preset's (or the dataclass's) value stands. The help text comes
-        # from SETTINGS when it is shown (_SettingsHelp), so other commands never import Keras.
-        if kind is bool:
-            train.add_argument(flag, action="store_true", default=None, help="(setting)")
-        else:
-            train.add_argument(flag, type=kind, default=None, help="(setting)")
+    _add_settings(train)
     train.set_defaults(handler=cmd_train)
+
+    sweep = commands.add_parser(
+        "sweep",
+        help="settings x seeds, one run after another into a sweep folder; best FID per setting (mean +- std)",
+        formatter_class=_SettingsHelp,
+    )
+    sweep.add_argument(
+        "--folder", required=True, type=Path, help="the sweep's folder (a runs directory of its own)"
+    )
+    sweep.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SETTING=V1,V2",
+        help="a swept setting and its values (repeat for a grid); the other settings: the flags below",
+    )
+    sweep.add_argument("--seeds", type=int, default=3, help="runs per point, seeds 0..N-1 (default 3)")
+    sweep.add_argument(
+        "--random", type=int, default=None, metavar="N", help="a random draw of N points of the grid"
+    )
+    sweep.add_argument("--samples", type=int, default=5000, help="samples per checkpoint evaluation")
+    sweep.add_argument(
+        "--resume", action="store_true", help="go on with the sweep in --folder (after a kill)"
+    )
+    sweep.add_argument("--table", action="store_true", help="print the sweep's table; train nothing")
+    _add_settings(sweep)
+    sweep.set_defaults(handler=cmd_sweep)
 
     sample = commands.add_parser("sample", help="write a PNG grid of samples from a trained run")
     sample.add_argument("--run", required=True, help="DIR/NAME of the run")
@@ -170,6 +182,36 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
+def _add_settings(parser: argparse.ArgumentParser) -> None:
+    """--preset and a flag per TrainConfig setting."""
+    parser.add_argument(
+        "--preset",
+        choices=PRESETS,
+        default=DEFAULT_PRESET,
+        help="start from a named configuration (quick-start, the default: the app's Train form; "
+        "tutorial: the TF DCGAN tutorial as written); the flags below override it",
+    )
+    for name in SETTINGS:
+        flag = "--" + name.replace("_", "-")
+        kind = setting_type(name)
+        # None = not given: the preset's (or the dataclass's) value stands. The help text comes
+        # from SETTINGS when it is shown (_SettingsHelp), so other commands never import Keras.
+        if kind is bool:
+            parser.add_argument(flag, action="store_true", default=None, help="(setting)")
+        else:
+            parser.add_argument(flag, type=kind, default=None, help="(setting)")
+
+
+def _configured(args) -> TrainConfig:
+    """The preset with the setting flags given on the command line."""
+    given = {
+        name: setting.from_input(getattr(args, name))
+        for name, setting in SETTINGS.items()
+        if getattr(args, name) is not None
+    }
+    return PRESETS[args.preset].replace(**given)
+
+
 def _add_runs_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--runs-dir",
@@ -182,12 +224,7 @@ def _add_runs_dir(parser: argparse.ArgumentParser) -> None:
 def cmd_train(args) -> int:
     from ganlib.training.train import train
 
-    given = {
-        name: setting.from_input(getattr(args, name))
-        for name, setting in SETTINGS.items()
-        if getattr(args, name) is not None
-    }
-    config = PRESETS[args.preset].replace(**given)
+    config = _configured(args)
     from ganlib.training import distribute
 
     strategy = distribute.make_strategy(args.strategy)  # first: a multi-worker strategy sets up TensorFlow
@@ -366,6 +403,27 @@ def cmd_directions(args) -> int:
                 row["entanglement"] = round(d.entanglement, 3) if math.isfinite(d.entanglement) else "inf"
             print(json.dumps(row))
         print(f"saved {len(found.directions)} directions in {run.checkpoint(epoch).directions_path}")
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    from ganlib import sweep
+
+    if args.resume or args.table:
+        job = sweep.Sweep.open(args.folder)
+    else:
+        if not args.set:
+            raise GanlibError("name at least one swept setting: --set SETTING=V1,V2")
+        if not 1 <= args.seeds <= 100:
+            raise GanlibError("--seeds must be between 1 and 100")
+        plan = sweep.Plan(
+            _configured(args), sweep.parse_grid(args.set), list(range(args.seeds)), args.samples, args.random
+        )
+        job = sweep.Sweep.create(args.folder, plan)
+    if not args.table:
+        job.run(log=print, verbose=1 if sys.stdout.isatty() else 2)
+    for row in job.table():
+        print(json.dumps(row))
     return 0
 
 
