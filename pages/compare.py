@@ -85,6 +85,10 @@ for column, (name, run_points) in zip(st.columns(len(points)), points.items()):
     links = {"run": name, "epoch": point.checkpoint.epoch}
     column.page_link(ui.PAGES["gallery"].path, label="Open in Gallery", query_params=links)
     column.page_link(ui.PAGES["evaluate"].path, label="Open in Evaluate", query_params=links)
+    if not ui.demo_mode():
+        column.page_link(
+            ui.PAGES["train"].path, label="Train again, another seed", query_params={"from": name}
+        )
 
 # -- the whole runs ------------------------------------------------------------------------------
 c1, c2 = st.columns(2)

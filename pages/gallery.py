@@ -55,6 +55,10 @@ for column, (e, caption) in zip(st.columns(2), shown):
     column.image(checkpoints[e].grid_path.read_bytes(), caption=caption, width="stretch")
 
 gallery_panels.downloads(run, checkpoints[epoch], read_only=ui.demo_mode())
+if not ui.demo_mode():
+    st.page_link(
+        ui.PAGES["train"].path, label="Train again with another seed", query_params={"from": run.name}
+    )
 
 # -- every checkpoint at a glance ------------------------------------------------------------------
 scores = evaluation.cached_results(run)

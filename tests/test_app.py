@@ -195,6 +195,24 @@ def test_the_train_form_takes_its_widgets_bounds_and_help_from_the_settings(app_
             assert widget.value == (0 if initial is None else initial), name
 
 
+def test_train_again_starts_the_form_from_a_runs_settings_with_the_next_seed(app_runs):
+    from ganlib.config import QUICK_START
+
+    demo = RunDir(app_runs, "demo-mnist").config()
+    at = open_page("pages/gallery.py")
+    again = [link for link in at.get("page_link") if "Train again" in link.proto.label]
+    assert len(again) == 1 and again[0].proto.query_string == "from=demo-mnist"
+    for linked, expected in [("demo-mnist", demo.replace(seed=demo.seed + 1)), ("../etc<x>", QUICK_START)]:
+        at = AppTest.from_file(APP, default_timeout=180)
+        at.query_params["from"] = linked
+        at.run()
+        at.switch_page("pages/train.py").run()
+        assert not at.exception
+        assert by_label(at.number_input, "Seed").value == expected.seed
+        assert by_label(at.number_input, "Width").value == expected.width
+        assert by_label(at.selectbox, "Loss").value == expected.loss
+
+
 def test_a_visitor_on_the_demo_link_changes_nothing(app_runs, monkeypatch):
     monkeypatch.setenv("GANLIB_DEMO", "1")
     before = tree_digest(app_runs)

@@ -109,6 +109,8 @@ EQUIVALENCE = textwrap.dedent(
         run = RunDir(runs, precision)
         train(config, run, strategy=first, precision=precision)
         assert keras.config.dtype_policy().name == "float32"  # restored after training
+        started = run.meta()["machine"]  # recorded in the run: how it was computed
+        assert (started["precision"], started["replicas"]) == (precision, 2 if first else 1), started
         train(config.replace(epochs=3), run, resume=True, strategy=then)
         rows = run.history()
         steps = [row["step"] for row in rows]

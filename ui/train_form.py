@@ -6,7 +6,7 @@ import streamlit as st
 
 import ui
 from ganlib import GanlibError
-from ganlib.config import DEFAULT_PRESET, PRESETS, SETTINGS, setting_type
+from ganlib.config import DEFAULT_PRESET, PRESETS, SETTINGS, TrainConfig, setting_type
 from ganlib.data import catalog
 from ganlib.runs.rundir import RunDir, list_runs
 from ganlib.zoo import losses, models
@@ -69,9 +69,35 @@ def setting_widget(container, name: str, initial):
     )
 
 
+def starting_points() -> dict[str, TrainConfig]:
+    """What the form can start from: each preset, and each run's own settings with the next seed
+    (the same run again: how much of its FID was luck). The first is the default."""
+    points = {f"{name} (preset)": PRESETS[name] for name in [DEFAULT_PRESET, *PRESETS]}
+    for run in list_runs(ui.runs_dir()):
+        try:
+            config = run.config()
+        except (GanlibError, OSError):
+            continue  # unreadable: not offered
+        points[f"{run.name}'s settings, seed {config.seed + 1}"] = config.replace(seed=config.seed + 1)
+    return points
+
+
 def start_form() -> None:
     demo = ui.demo_mode()
-    defaults = PRESETS[DEFAULT_PRESET]  # the settings that show digits soonest (docs/benchmarks.md)
+    points = starting_points()
+    labels = list(points)
+    # ?from=RUN (the "train again" links) picks that run, if it is one of the list.
+    linked = next(
+        (i for i, label in enumerate(labels) if label.startswith(f"{st.query_params.get('from')}'s ")), 0
+    )
+    chosen = st.selectbox(
+        "Start from",
+        labels,
+        index=linked,
+        help="quick-start: the settings that show digits soonest (docs/benchmarks.md). A run's "
+        "settings with the next seed train it again: a GAN's FID varies from seed to seed.",
+    )
+    defaults = points[chosen]
     values = {}
     with st.form("train"):
         st.subheader("New run")
@@ -93,7 +119,7 @@ def start_form() -> None:
         st.caption("Training is switched off in the read-only demo.")
     if not submitted or demo:  # refused here too, not only by the disabled button
         return
-    # Settings the form does not show (steps per call, image size) keep the preset's values.
+    # Settings the form does not show (steps per call, image size) keep the starting point's values.
     config = defaults.replace(**{key: SETTINGS[key].from_input(value) for key, value in values.items()})
     problems = config.problems()
     try:

@@ -1,7 +1,7 @@
 """The run directory: the one contract between trainer, CLI, app and tests.
 
     <runs-dir>/<name>/
-        config.json          every setting (TrainConfig) plus its meta: dataset facts and library versions
+        config.json          every setting (TrainConfig) plus its meta: dataset facts, library versions, machine
         history.jsonl        one JSON object per log point (appended; a torn last line is ignored)
         quality.jsonl        live quick FID, precision/recall and coverage at each checkpoint
         alerts.jsonl         alerts raised while training (D wins, mode collapse, divergence)

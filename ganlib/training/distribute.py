@@ -132,6 +132,46 @@ def run_for_this_worker(run: RunDir, strategy: tf.distribute.Strategy, resume: b
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def cpu_model() -> str:
+    """The CPU's model name (machines differ 3-4x in speed: every figure names its CPU)."""
+    import platform
+    import subprocess
+
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():  # Linux
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    if platform.system() == "Darwin":
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            done = subprocess.run(
+                ["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True, timeout=5
+            )
+            if done.stdout.strip():
+                return done.stdout.strip()
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def machine() -> dict[str, object]:
+    """What computes a run in this process: the CPU, the GPUs TensorFlow sees, the strategy in
+    scope with its replicas, and the dtype policy. Recorded in a run's config.json."""
+    import platform
+
+    strategy = tf.distribute.get_strategy()
+    gpus = [
+        tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
+        for gpu in tf.config.list_physical_devices("GPU")
+    ]
+    return {
+        "cpu": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "gpus": gpus,
+        "os": platform.platform(),
+        "strategy": type(strategy).__name__,
+        "replicas": strategy.num_replicas_in_sync,
+        "precision": keras.config.dtype_policy().name,
+    }
+
+
 @contextlib.contextmanager
 def precision(name: str | None) -> Iterator[None]:
     """Build and train under the Keras dtype policy ``name`` (None: the process's policy, float32

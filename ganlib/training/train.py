@@ -170,6 +170,7 @@ def _meta(dataset: datasets.ImageSet) -> dict:
         "class_names": dataset.class_names,
         "dataset_size": len(dataset),
         "versions": library_versions(),
+        "machine": distribute.machine(),  # where it started; a resume may run elsewhere
     }
 
 
