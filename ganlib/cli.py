@@ -196,8 +196,8 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
         kind = setting_type(name)
         # None = not given: the preset's (or the dataclass's) value stands. The help text comes
         # from SETTINGS when it is shown (_SettingsHelp), so other commands never import Keras.
-        if kind is bool:
-            parser.add_argument(flag, action="store_true", default=None, help="(setting)")
+        if kind is bool:  # --spectral-norm / --no-spectral-norm: a preset's True can be turned off
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help="(setting)")
         else:
             parser.add_argument(flag, type=kind, default=None, help="(setting)")
 

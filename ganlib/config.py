@@ -230,6 +230,11 @@ SETTINGS: dict[str, Setting] = {
         "live (not comparable with Evaluate's 10,000-sample FID).",
         100, 10_000, off=0,
     ),
+    "tensorboard": Setting(
+        "TensorBoard events",
+        "Also write TensorBoard event files in the run's tensorboard/ folder: the losses and D outputs at "
+        "every log point, the quick FID and the grid at every checkpoint (`tensorboard --logdir checkpoints/`).",
+    ),
     "image_size": Setting(
         "Image size", "Folder datasets: resize to this square size.", 8, 256, zero_means="the images' own size",
         in_form=False,
@@ -270,6 +275,7 @@ class TrainConfig:
     log_every: int = 50  # steps between history lines (every epoch end is logged too)
     seed: int = 0
     live_fid_samples: int = 1000  # quick FID at each checkpoint (0 = off): quality while it trains
+    tensorboard: bool = True  # TensorBoard event files beside the run's own JSON records
     image_size: int | None = None  # folder datasets: resize to this square size
     steps_per_execution: int = 1
     extra: dict[str, Any] = field(default_factory=dict)  # free-form notes, kept as given

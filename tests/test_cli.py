@@ -59,12 +59,15 @@ def test_preset_sets_the_defaults_and_flags_override_it(runs_dir):
     from ganlib.config import QUICK_START
 
     ganlib_cli(
-        "train", "--run", "quick", "--preset", "quick-start", "--epochs", 1, "--runs-dir", runs_dir, *TINY
-    )
-    config = RunDir(runs_dir, "quick").config()
+        "train", "--run", "quick", "--preset", "quick-start", "--epochs", 1, "--runs-dir", runs_dir, *TINY,
+        "--no-spectral-norm", "--no-tensorboard",  # a preset's True turned off
+    )  # fmt: skip
+    run = RunDir(runs_dir, "quick")
+    config = run.config()
     assert (config.model, config.ema, config.lr_g) == (QUICK_START.model, QUICK_START.ema, QUICK_START.lr_g)
     assert (config.width, config.batch_size, config.epochs) == (0.25, 16, 1)  # given flags win
-    assert RunDir(runs_dir, "quick").epochs() == [1]
+    assert QUICK_START.spectral_norm and not config.spectral_norm and not config.tensorboard
+    assert run.epochs() == [1] and not run.tensorboard_dir.exists()
 
 
 @pytest.mark.slow

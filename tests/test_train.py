@@ -7,6 +7,7 @@ import threading
 import numpy as np
 import pytest
 from conftest import tiny_config
+from PIL import Image
 
 from ganlib.runs.rundir import RunDir, RunError, RunWriteError
 from ganlib.training import distribute, model_io
@@ -290,3 +291,36 @@ def test_a_time_budget_ends_the_run_at_an_epoch_end_and_checkpoints_it(runs_dir)
     # Resuming a run whose budget is spent trains nothing more.
     assert train(tiny_config(epochs=100_000), run, resume=True) == "finished"
     assert run.checkpoints()[-1].epoch == last.epoch
+
+
+def _events(folder) -> dict[str, list[tuple[int, object]]]:
+    """Every summary in a TensorBoard folder, as {tag: [(step, value)]} (scalars as floats)."""
+    import tensorflow as tf
+
+    found: dict[str, list] = {}
+    for path in sorted(folder.glob("events.out.tfevents.*")):
+        for raw in tf.data.TFRecordDataset(str(path)):
+            event = tf.compat.v1.Event.FromString(raw.numpy())
+            for value in event.summary.value:
+                tensor = tf.make_ndarray(value.tensor)
+                found.setdefault(value.tag, []).append(
+                    (event.step, float(tensor) if tensor.ndim == 0 else list(tensor))
+                )
+    return found
+
+
+def test_a_run_is_also_written_as_tensorboard_events_that_say_what_its_records_say(runs_dir):
+    run = RunDir(runs_dir, "tb")
+    train(tiny_config(epochs=2, live_fid_samples=200), run)
+    events = _events(run.tensorboard_dir)
+    steps = [r for r in run.history() if r["kind"] == "step"]
+    for tag, records, key in [("train/d_loss", steps, "d_loss"), ("quick_fid/fid", run.quality(), "fid")]:
+        assert [step for step, _ in events[tag]] == [r["step"] for r in records], tag
+        assert [value for _, value in events[tag]] == pytest.approx([r[key] for r in records], rel=1e-5), tag
+    grids = events["fixed-seed grid"]  # an image summary: width, height, PNG
+    assert [step for step, _ in grids] == [c.step for c in run.checkpoints()]
+    assert grids[-1][1][2] == run.checkpoints()[-1].grid_path.read_bytes()
+    assert [int(v) for v in grids[-1][1][:2]] == list(Image.open(run.checkpoints()[-1].grid_path).size)
+    off = RunDir(runs_dir, "no-tb")
+    train(tiny_config(epochs=1, tensorboard=False), off)
+    assert off.checkpoints() and not off.tensorboard_dir.exists()

@@ -31,7 +31,7 @@ STABILISER_ROW = [
 ]
 
 
-LAST_ROW = ["checkpoint_every", "log_every", "live_fid_samples", "seed"]
+LAST_ROW = ["checkpoint_every", "log_every", "live_fid_samples", "tensorboard", "seed"]
 
 
 RUN_NAME_HELP = "Letters, digits, '.', '_' and '-'; the run's folder name."

@@ -14,6 +14,7 @@
                              so it can be sampled without TensorFlow (ganlib/sampling/inference.py)
         epochs/0003/         one folder per saved epoch (its files: ganlib/runs/checkpoints.py)
         eval/                cached evaluation results, one JSON file per (epoch, settings)
+        tensorboard/         TensorBoard event files (the setting tensorboard): a view of the above
 
 Every file is replaced atomically (temp file + rename), so a run killed at any instant stays
 readable and resumes from its last complete checkpoint.
@@ -127,6 +128,10 @@ class RunDir:
     @property
     def eval_dir(self) -> Path:
         return self.path / "eval"
+
+    @property
+    def tensorboard_dir(self) -> Path:
+        return self.path / "tensorboard"
 
     def exists(self) -> bool:
         return self.config_path.is_file()

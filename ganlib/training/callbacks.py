@@ -12,8 +12,9 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from typing import Protocol
 
 import keras
 import numpy as np
@@ -232,12 +233,14 @@ class HistoryLogger(keras.callbacks.Callback):
     every epoch end (the epoch mean). Raises ``TrainingDiverged`` on a NaN or infinite loss.
     """
 
-    def __init__(self, run: RunDir, clock: StepClock, log_every: int, watch: AlertWatch | None = None):
+    def __init__(
+        self, run: RunDir, clock: StepClock, log_every: int, listeners: Sequence[RecordListener] = ()
+    ):
         super().__init__()
         self.run = run
         self.clock = clock
         self.log_every = log_every
-        self.watch = watch
+        self.listeners = listeners
         self._last = (0, dict.fromkeys(METRIC_NAMES, 0.0))
         self._last_time = time.perf_counter()
 
@@ -280,8 +283,9 @@ class HistoryLogger(keras.callbacks.Callback):
             **{k: round(v, 6) for k, v in metrics.items()},
         }
         self.run.append_history([record])
-        if self.watch is not None and kind == "step":
-            self.watch.add_history(record)
+        if kind == "step":
+            for listener in self.listeners:
+                listener.add_history(record)
         bad = [k for k in ("d_loss", "g_loss") if not math.isfinite(metrics[k])]
         if bad:
             raise TrainingDiverged(
@@ -294,12 +298,15 @@ class Checkpointer(keras.callbacks.Callback):
     """Saves weights, optimizer state and the fixed-seed grid every ``every`` epochs and at the
     run's end (the clock's: the last epoch, or the last that fits in the time budget)."""
 
-    def __init__(self, run: RunDir, clock: StepClock, every: int, grid_inputs):
+    def __init__(
+        self, run: RunDir, clock: StepClock, every: int, grid_inputs, listeners: Sequence[RecordListener] = ()
+    ):
         super().__init__()
         self.run = run
         self.clock = clock
         self.every = every
         self.grid_inputs = grid_inputs  # (latents, labels or None), fixed for the whole run
+        self.listeners = listeners
 
         self.saved: int | None = None  # the epoch of the checkpoint saved last
 
@@ -311,6 +318,17 @@ class Checkpointer(keras.callbacks.Callback):
         state = {"step": self.clock.step, "elapsed": round(self.clock.elapsed, 3)}
         self.run.save_checkpoint(done, state, model_io.writers(self.model, grid_png))
         self.saved = done
+        for listener in self.listeners:
+            listener.add_checkpoint(self.clock.step, grid_png)
+
+
+class RecordListener(Protocol):
+    """What follows the records as they are written: each history log point, quality point and
+    checkpoint (the alerts, the TensorBoard events)."""
+
+    def add_history(self, record: dict) -> None: ...
+    def add_quality(self, record: dict) -> None: ...
+    def add_checkpoint(self, step: int, grid_png: bytes) -> None: ...
 
 
 class AlertWatch:
@@ -331,12 +349,60 @@ class AlertWatch:
         self.quality.append(record)
         self._check()
 
+    def add_checkpoint(self, step: int, grid_png: bytes) -> None:
+        pass  # alerts come from losses and quality, not from the weights saved
+
     def _check(self) -> None:
         found = alerts.check(list(self.history), self.quality[-2:])
         for alert in found:
             if alert.kind not in self.raised:
                 self.run.append_alert(alert.to_dict())
         self.raised = {alert.kind for alert in found}
+
+
+class TensorBoardWriter:
+    """The run as TensorBoard event files too (its ``tensorboard/`` folder), for people who live
+    in TensorBoard: at each log point the losses, D's outputs and accuracies and the speed; at
+    each checkpoint the fixed-seed grid; at each quality point the quick FID with its floor,
+    precision and recall. Written from the records the run keeps, so both say the same."""
+
+    def __init__(self, folder):
+        import tensorflow as tf
+
+        self._tf = tf
+        self._writer = tf.summary.create_file_writer(str(folder))
+        # What TensorBoard's scalar and image summaries write, with TensorFlow alone: its
+        # tf.summary.scalar and .image live in the tensorboard package, needed only to view.
+        data = tf.compat.v1.SummaryMetadata
+        self._scalar = data(
+            plugin_data=data.PluginData(plugin_name="scalars"), data_class=1
+        ).SerializeToString()
+        self._image = data(
+            plugin_data=data.PluginData(plugin_name="images"), data_class=3
+        ).SerializeToString()
+
+    def _scalars(self, step: int, values: dict[str, float]) -> None:
+        with self._writer.as_default(step=step):
+            for name, value in values.items():
+                self._tf.summary.write(
+                    name, self._tf.constant(value, self._tf.float32), metadata=self._scalar
+                )
+
+    def add_history(self, record: dict) -> None:
+        values = {f"train/{name}": record[name] for name in METRIC_NAMES}
+        self._scalars(record["step"], {**values, "speed/images_per_sec": record["images_per_sec"]})
+
+    def add_quality(self, record: dict) -> None:
+        names = ["fid", "floor_fid", "precision", "recall", "classes_covered"]
+        self._scalars(record["step"], {f"quick_fid/{name}": record[name] for name in names})
+        self._writer.flush()
+
+    def add_checkpoint(self, step: int, grid_png: bytes) -> None:
+        height, width = self._tf.image.decode_png(grid_png).shape[:2]
+        image = self._tf.constant([str(width), str(height), grid_png])  # as tf.summary.image encodes
+        with self._writer.as_default(step=step):
+            self._tf.summary.write("fixed-seed grid", image, metadata=self._image)
+        self._writer.flush()
 
 
 class QualityProbe(keras.callbacks.Callback):
@@ -348,14 +414,19 @@ class QualityProbe(keras.callbacks.Callback):
     FID is the number to compare."""
 
     def __init__(
-        self, run: RunDir, clock: StepClock, checkpointer: Checkpointer, samples: int, watch: AlertWatch
+        self,
+        run: RunDir,
+        clock: StepClock,
+        checkpointer: Checkpointer,
+        samples: int,
+        listeners: Sequence[RecordListener] = (),
     ):
         super().__init__()
         self.run = run
         self.clock = clock
         self.checkpointer = checkpointer
         self.samples = samples
-        self.watch = watch
+        self.listeners = listeners
         self._reference = None  # (evaluator, real features, floor), loaded at the first checkpoint
         self._off = False
 
@@ -416,7 +487,8 @@ class QualityProbe(keras.callbacks.Callback):
             "seconds": round(time.perf_counter() - started, 3),
         }
         self.run.append_quality(record)
-        self.watch.add_quality(record)
+        for listener in self.listeners:
+            listener.add_quality(record)
 
 
 class PreviewWriter(keras.callbacks.Callback):

@@ -210,8 +210,11 @@ def _fit(config, run, dataset, control, report, verbose, log) -> RunState:
 
     grid_inputs = latents.grid_inputs(config.latent_dim, config.seed, gan.num_classes)
     preview = callbacks.PreviewWriter(run, clock, grid_inputs, PREVIEW_EVERY_SEC)
-    watch = callbacks.AlertWatch(run)
-    checkpointer = callbacks.Checkpointer(run, clock, config.checkpoint_every, grid_inputs)
+    # What follows the records as they are written: the alerts, and TensorBoard's event files.
+    listeners = [callbacks.AlertWatch(run)]
+    if config.tensorboard:
+        listeners.append(callbacks.TensorBoardWriter(run.tensorboard_dir))
+    checkpointer = callbacks.Checkpointer(run, clock, config.checkpoint_every, grid_inputs, listeners)
     schedule = config.lr_schedule != "constant"
     # The loop around the training step (GAN.train_step) is fit() with these callbacks. Keras
     # calls them in this order at every hook, so the order is part of the algorithm:
@@ -223,13 +226,14 @@ def _fit(config, run, dataset, control, report, verbose, log) -> RunState:
         *([callbacks.ScheduledLearningRates(clock, config.lr_schedule, config.lr_g, config.lr_d)] if schedule else []),
         # 3. As each epoch begins: dropout seeds from (seed, epoch), so a resumed run draws alike.
         callbacks.EpochReseeder(config.seed),
-        # 4. After each step: a history point every log_every steps, and the alerts it raises.
-        callbacks.HistoryLogger(run, clock, config.log_every, watch),
+        # 4. After each step: a history point every log_every steps, passed to the listeners
+        #    (the alerts it raises, TensorBoard).
+        callbacks.HistoryLogger(run, clock, config.log_every, listeners),
         # 5. At an epoch's end: the checkpoint (weights, grid, state), every checkpoint_every
         #    epochs and at the run's end (clock.at_end).
         checkpointer,
         # 6. Then the quick FID of the checkpoint step 5 just saved (it reads checkpointer.saved).
-        *([callbacks.QualityProbe(run, clock, checkpointer, config.live_fid_samples, watch)] if config.live_fid_samples else []),
+        *([callbacks.QualityProbe(run, clock, checkpointer, config.live_fid_samples, listeners)] if config.live_fid_samples else []),
         # 7. The live grid every few seconds, and 8. the progress the app and the CLI show.
         preview,
         reporter,
