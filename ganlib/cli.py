@@ -362,8 +362,8 @@ def cmd_evaluate(args) -> int:
             "precision": floor.precision,
             "recall": floor.recall,
         },
-        "best_epoch": best and best["epoch"],
-        "best_chosen_by": best and best["chosen_by"],
+        "best_epoch": best and best.epoch,
+        "best_chosen_by": best and best.chosen_by,
     }
     print(json.dumps(summary))
     return 0

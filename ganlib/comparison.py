@@ -89,12 +89,13 @@ def runs_table(runs: list[RunDir]) -> list[dict[str, object]]:
     rows = []
     for run in runs:
         try:
-            config, best = run.config(), run.best() or {}
-            scored = evaluation.cached_results(run).get(best.get("epoch"))
+            config, best = run.config(), run.best()
+            scored = evaluation.cached_results(run).get(best.epoch) if best else None
         except (GanlibError, OSError):
             continue
         figures = dict.fromkeys(RESULT_COLUMNS)
-        figures.update({"best epoch": best.get("epoch"), "best FID": best.get("fid"), "KID": best.get("kid")})
+        if best is not None:
+            figures.update({"best epoch": best.epoch, "best FID": best.fid, "KID": best.kid})
         if scored is not None:
             figures.update(
                 {"best FID": scored.fid, "KID": scored.kid, "precision": scored.precision,

@@ -24,7 +24,7 @@ from ganlib.data import datasets
 from ganlib.measure import metrics, reference
 from ganlib.measure.features import Evaluator, identify
 from ganlib.runs import checkpoints
-from ganlib.runs.rundir import ChosenBy, RunDir
+from ganlib.runs.rundir import Best, ChosenBy, RunDir
 from ganlib.sampling import images, latents
 from ganlib.training import model_io
 from ganlib.zoo import losses
@@ -370,7 +370,7 @@ def nearest_training_images(
 class RunEvaluation:
     floor: SetMetrics  # real data against real data at the same sample count
     results: list[EpochResult]
-    best: dict | None  # best.json after this evaluation
+    best: Best | None  # best.json after this evaluation
 
 
 def evaluate_run(
@@ -397,18 +397,18 @@ def mark_best(run: RunDir, epoch: int, chosen_by: ChosenBy, result: EpochResult 
         figures = dict(
             fid=result.fid, kid=result.kid, metric=metric_label(result.evaluator), samples=result.samples
         )
-    run.set_best(epoch, chosen_by, **figures)
+    run.set_best(Best(epoch, chosen_by, **figures))
 
 
-def record_best(run: RunDir, results: list[EpochResult]) -> dict | None:
+def record_best(run: RunDir, results: list[EpochResult]) -> Best | None:
     """Store the best epoch by FID, unless a person has marked one by hand, or the best was
     chosen among results of more samples: FID is biased by the sample count, so only results of
     one count compare, and a smaller pass never replaces a larger one's choice."""
     best = best_epoch(results)
-    current = run.best() or {}
-    if best is None or current.get("chosen_by") == ChosenBy.PERSON:
-        return current or None
-    if current and current.get("samples", 0) > best.samples:
+    current = run.best()
+    if best is None or (current and current.chosen_by == ChosenBy.PERSON):
+        return current
+    if current and (current.samples or 0) > best.samples:
         return current
     mark_best(run, best.epoch, ChosenBy.FID, best)
     return run.best()

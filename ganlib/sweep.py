@@ -197,9 +197,9 @@ class Sweep:
             for seed in self.plan.seeds:
                 run = self.run_dir(point.run_name(seed))
                 results = evaluation.cached_results(run) if run.exists() else {}
-                best = (run.best() or {}).get("epoch") if results else None
-                if best in results:
-                    bests.append(results[best])
+                best = run.best() if results else None
+                if best is not None and best.epoch in results:
+                    bests.append(results[best.epoch])
             fids, recalls = [r.fid for r in bests], [r.recall for r in bests]
             rows.append(
                 {

@@ -62,8 +62,8 @@ try:
 except GanlibError as exc:
     ui.show_error(exc)
     st.stop()
-best = run.best() or {}
-best_epoch = best.get("epoch")
+best = run.best()
+best_epoch = best and best.epoch
 x = [r.epoch for r in results]
 
 
@@ -140,9 +140,11 @@ table["classes_covered"] = result.coverage.classes_covered
 c3.dataframe({"metric": list(table), "value": [round(float(v), 5) for v in table.values()]}, hide_index=True)
 if result.per_class:
     evaluate_panels.per_class(result, class_names, epoch)
-chooser = best.get("chosen_by")
-counted = f" at {best['samples']:,} samples" if best.get("samples") else ""
-c3.caption(f"Best: epoch {best_epoch} (chosen by {chooser}{counted})" if best_epoch else "No best epoch yet.")
+if best is not None:
+    counted = f" at {best.samples:,} samples" if best.samples else ""
+    c3.caption(f"Best: epoch {best.epoch} (chosen by {best.chosen_by}{counted})")
+else:
+    c3.caption("No best epoch yet.")
 if c3.button(f"Mark epoch {epoch} as best", disabled=demo or epoch == best_epoch) and not demo:
     evaluation.mark_best(run, epoch, ChosenBy.PERSON, result)
     st.rerun()

@@ -21,7 +21,8 @@ try:  # a visitor run can be pruned between the listing and these reads
     checkpoints = {c.epoch: c for c in run.checkpoints()}
     ui.warn_if_damaged(run)
     config = run.config()
-    best = (run.best() or {}).get("epoch")
+    best = run.best()
+    best = best and best.epoch
 except (GanlibError, OSError) as exc:
     ui.show_error(exc)
     st.stop()

@@ -34,7 +34,7 @@ showcase = rundir.showcase(ui.runs_dir())
 if showcase:
     st.subheader("What the best checkpoints draw")
     for column, (run, checkpoint) in zip(st.columns(len(showcase)), showcase):
-        best = run.best() or {}
+        best = run.best()
         seconds = float(checkpoint.state.get("elapsed", 0))
         with column:
             grid, animation = st.columns(2)
@@ -47,11 +47,9 @@ if showcase:
             animation.image(
                 ui.training_gif(run), caption="from the first checkpoint to the last", width="stretch"
             )
-            if best.get("fid") is not None:
-                counted = f" at {best['samples']:,} samples" if best.get("samples") else ""
-                st.caption(
-                    f"{best.get('metric', 'FID')} {best['fid']:.2f}{counted}, chosen by {best.get('chosen_by')}."
-                )
+            if best is not None and best.fid is not None:
+                counted = f" at {best.samples:,} samples" if best.samples else ""
+                st.caption(f"{best.metric} {best.fid:.2f}{counted}, chosen by {best.chosen_by}.")
             st.page_link(
                 ui.PAGES["gallery"].path,
                 label=f"Draw new samples from {run.name}"

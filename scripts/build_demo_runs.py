@@ -86,7 +86,7 @@ def evaluate(run: RunDir, samples: int) -> None:
             file=sys.stderr,
         )
     print(
-        f"{run.name}: best epoch {best['epoch']} FID {best['fid']:.3f} at {best['samples']:,} samples",
+        f"{run.name}: best epoch {best.epoch} FID {best.fid:.3f} at {best.samples:,} samples",
         file=sys.stderr,
     )
 

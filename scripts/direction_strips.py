@@ -25,7 +25,7 @@ STEPS = 7
 
 def strips(run: RunDir, out: Path) -> list[str]:
     """Write one PNG per direction of the run's best checkpoint; return the table's rows."""
-    epoch = (run.best() or {}).get("epoch") or run.checkpoint().epoch
+    epoch = (best := run.best()) and best.epoch or run.checkpoint().epoch
     checkpoint = run.checkpoint(epoch)
     found = directions.load(checkpoint)
     if found is None:

@@ -10,7 +10,7 @@ from conftest import APP, ROOT, open_page, tree_digest
 from streamlit.testing.v1 import AppTest
 
 from ganlib import directions, evaluation
-from ganlib.runs.rundir import RunDir, list_runs
+from ganlib.runs.rundir import ChosenBy, RunDir, list_runs
 
 SHIPPED = ROOT / "checkpoints"
 DEMO = SHIPPED / "demo-mnist"
@@ -26,7 +26,7 @@ def test_the_shipped_demo_runs_are_complete_slim_and_evaluated():
     for name in names:
         run = RunDir(SHIPPED, name)
         epochs = run.epochs()
-        assert len(epochs) >= 6 and run.history() and run.best()["samples"] == 10_000
+        assert len(epochs) >= 6 and run.history() and run.best().samples == 10_000
         assert all(b == 2 * a for a, b in zip(epochs, epochs[1:]))  # doubling intervals
         for checkpoint in run.checkpoints():
             assert checkpoint.grid_path.is_file() and checkpoint.ema_path.is_file()
@@ -75,7 +75,7 @@ def test_evaluate_shows_cached_charts_and_marks_best(app_runs):
     first = run.epochs()[0]
     by_label(at.selectbox, "Epoch").set_value(first).run()
     next(b for b in at.button if b.label.startswith("Mark epoch")).click().run()
-    assert run.best() == {**run.best(), "epoch": first, "chosen_by": "person"}
+    assert (run.best().epoch, run.best().chosen_by) == (first, ChosenBy.PERSON)
 
 
 def test_train_page_refuses_invalid_input(app_runs):
@@ -237,7 +237,7 @@ def test_a_visitor_on_the_demo_link_changes_nothing(app_runs, monkeypatch):
 
 def test_the_contact_sheet_shows_every_checkpoint_with_its_fid_and_opens_one(app_runs):
     run = RunDir(app_runs, "demo-mnist")
-    best = run.best()["epoch"]
+    best = run.best().epoch
     at = open_page("pages/gallery.py")
     captions = [image.proto.imgs[0].caption for image in at.get("image")]
     tiles = [c for c in captions if "FID" in c or "not evaluated" in c]
@@ -249,8 +249,8 @@ def test_the_contact_sheet_shows_every_checkpoint_with_its_fid_and_opens_one(app
     assert f"epoch {chosen}" in [image.proto.imgs[0].caption for image in at.get("image")]
     next(b for b in at.button if b.label == f"Mark epoch {chosen} as best").click().run()
     assert not at.exception
-    assert run.best()["epoch"] == chosen and run.best()["chosen_by"] == "person"
-    assert run.best()["metric"] == "FID (MNIST-classifier features)"  # as Evaluate's mark writes it
+    assert (run.best().epoch, run.best().chosen_by) == (chosen, ChosenBy.PERSON)
+    assert run.best().metric == "FID (MNIST-classifier features)"  # as Evaluate's mark writes it
 
 
 def test_the_contact_sheet_names_the_runs_own_evaluator(app_runs):

@@ -96,8 +96,8 @@ def test_every_run_is_a_row_of_its_settings_and_best_figures_and_a_filter_narrow
         for row in comparison.runs_table([RunDir(app_runs, n) for n in ("demo-mnist", "tiny")])
     }
     best = RunDir(app_runs, "demo-mnist").best()
-    scored = evaluation.cached_results(RunDir(app_runs, "demo-mnist"))[best["epoch"]]
-    assert rows["demo-mnist"]["best epoch"] == best["epoch"] and rows["demo-mnist"]["FID samples"] == 10_000
+    scored = evaluation.cached_results(RunDir(app_runs, "demo-mnist"))[best.epoch]
+    assert rows["demo-mnist"]["best epoch"] == best.epoch and rows["demo-mnist"]["FID samples"] == 10_000
     assert rows["demo-mnist"]["recall"] == pytest.approx(scored.recall)
     assert rows["demo-mnist"]["loss"] == RunDir(app_runs, "demo-mnist").config().loss
     assert rows["tiny"]["best FID"] is None and rows["tiny"]["batch_size"] == 16  # never evaluated

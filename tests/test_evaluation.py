@@ -11,7 +11,7 @@ from ganlib import evaluation
 from ganlib.data import datasets
 from ganlib.measure import metrics, reference
 from ganlib.measure.features import EvaluatorError, load_evaluator
-from ganlib.runs.rundir import ChosenBy, RunDir
+from ganlib.runs.rundir import Best, ChosenBy, RunDir
 from ganlib.sampling import images
 from ganlib.training import gan as gan_lib
 from ganlib.training import model_io
@@ -112,13 +112,13 @@ def test_best_epoch_is_lowest_fid_at_the_largest_count_unless_a_person_chose(tra
         ]
 
     best = evaluation.record_best(run, results(1000, [(5.0, 0.2), (3.0, 0.1), (3.0, 0.05)]))
-    assert best["epoch"] == 3 and best["samples"] == 1000  # tie on FID: lower KID wins
+    assert best.epoch == 3 and best.samples == 1000  # tie on FID: lower KID wins
     # A smaller pass (FID is biased by sample count) never replaces a larger one's choice...
-    assert evaluation.record_best(run, results(100, [(1.0, 0.1), (9.0, 0.1), (9.0, 0.1)]))["epoch"] == 3
+    assert evaluation.record_best(run, results(100, [(1.0, 0.1), (9.0, 0.1), (9.0, 0.1)])).epoch == 3
     # ...a pass of the same or a larger count does.
-    assert evaluation.record_best(run, results(1000, [(5.0, 0.1), (2.0, 0.1), (3.0, 0.1)]))["epoch"] == 2
-    run.set_best(1, ChosenBy.PERSON)
-    assert evaluation.record_best(run, results(5000, [(9.0, 0.1), (1.0, 0.1), (9.0, 0.1)]))["epoch"] == 1
+    assert evaluation.record_best(run, results(1000, [(5.0, 0.1), (2.0, 0.1), (3.0, 0.1)])).epoch == 2
+    run.set_best(Best(1, ChosenBy.PERSON))
+    assert evaluation.record_best(run, results(5000, [(9.0, 0.1), (1.0, 0.1), (9.0, 0.1)])).epoch == 1
 
 
 @pytest.mark.slow

@@ -5,7 +5,7 @@ import pytest
 from conftest import tiny_config
 
 from ganlib.runs import checkpoints
-from ganlib.runs.rundir import RunDir, RunError, list_runs
+from ganlib.runs.rundir import Best, ChosenBy, RunDir, RunError, list_runs
 from ganlib.training import model_io
 from ganlib.training.train import train
 
@@ -72,7 +72,7 @@ def test_optimizer_state_kept_only_where_resume_needs_it(trained_run):
 
 def test_best_epoch_must_exist(trained_run):
     with pytest.raises(RunError, match="no checkpoint for epoch 42"):
-        trained_run.set_best(42, "person")
+        trained_run.set_best(Best(42, ChosenBy.PERSON))
 
 
 def test_list_runs_skips_non_runs(trained_run):

@@ -62,8 +62,8 @@ def test_a_sweep_trains_evaluates_and_tables_best_fid_over_seeds(tmp_path):
             run = job.run_dir(f"loss-{loss}.seed-{seed}")
             assert (run.config().loss, run.config().seed) == (loss, seed)
             results = evaluation.cached_results(run)
-            assert len(results) == 2 and results[run.best()["epoch"]].samples == 200
-            bests.append(results[run.best()["epoch"]].fid)
+            assert len(results) == 2 and results[run.best().epoch].samples == 200
+            bests.append(results[run.best().epoch].fid)
         assert rows[loss]["seeds"] == 2
         assert rows[loss]["best FID mean"] == pytest.approx(statistics.fmean(bests))
         assert rows[loss]["best FID std"] == pytest.approx(statistics.stdev(bests))

@@ -23,12 +23,14 @@ readable and resumes from its last complete checkpoint.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -72,6 +74,34 @@ class ChosenBy(StrEnum):
 
     PERSON = "person"
     FID = "fid"
+
+
+@dataclass(frozen=True)
+class Best:
+    """``best.json``: the run's best epoch, who chose it and, when it was evaluated, its figures
+    with the metric and sample count they are in (``evaluation.mark_best`` writes it)."""
+
+    epoch: int
+    chosen_by: ChosenBy
+    fid: float | None = None
+    kid: float | None = None
+    metric: str = "FID"
+    samples: int | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Best:
+        """Raises ValueError (or KeyError, TypeError) on a file that is not a best record."""
+        return cls(
+            epoch=int(data["epoch"]),
+            chosen_by=ChosenBy(data["chosen_by"]),
+            fid=None if data.get("fid") is None else float(data["fid"]),
+            kid=None if data.get("kid") is None else float(data["kid"]),
+            metric=str(data.get("metric", "FID")),
+            samples=None if data.get("samples") is None else int(data["samples"]),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
 
 
 log = logging.getLogger(__name__)
@@ -307,22 +337,23 @@ class RunDir:
             return None
 
     # -- best epoch --------------------------------------------------------------------------
-    def best(self) -> dict[str, Any] | None:
+    def best(self) -> Best | None:
+        """The best epoch chosen so far; None before one is chosen, or when best.json is unreadable."""
         try:
-            return atomic.read_json(self.path / "best.json")
-        except (OSError, ValueError):
+            return Best.from_dict(atomic.read_json(self.path / "best.json"))
+        except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def set_best(self, epoch: int, chosen_by: ChosenBy, **info: Any) -> None:
-        self.checkpoint(epoch)  # refuses an epoch that has no checkpoint
-        atomic.write_json(self.path / "best.json", {"epoch": epoch, "chosen_by": chosen_by, **info})
+    def set_best(self, best: Best) -> None:
+        self.checkpoint(best.epoch)  # refuses an epoch that has no checkpoint
+        atomic.write_json(self.path / "best.json", best.to_dict())
 
     # -- summary -----------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
         """One row of the runs table."""
         meta = self.meta()
         config = meta["config"]
-        best = self.best() or {}
+        best = self.best()
         checkpoints = self.checkpoints()
         return {
             "name": self.name,
@@ -331,9 +362,9 @@ class RunDir:
             "loss": config["loss"],
             "epochs": f"{checkpoints[-1].epoch if checkpoints else 0}/{config['epochs']}",
             "status": self.status().get("state", "?"),
-            "best_epoch": best.get("epoch"),
-            "best_fid": best.get("fid"),
-            "best_fid_samples": best.get("samples"),
+            "best_epoch": best and best.epoch,
+            "best_fid": best and best.fid,
+            "best_fid_samples": best and best.samples,
             "damaged": ", ".join(f"{epoch} ({problem})" for epoch, problem in self.damaged().items()),
         }
 
@@ -389,11 +420,13 @@ def showcase(runs_dir: Path | str | None = None, limit: int = 2) -> list[tuple[R
     candidates: dict[str, list[tuple[tuple[int, float], RunDir, Checkpoint]]] = {}
     for run in reversed(list_runs(runs_dir)):  # oldest first
         try:
-            best = run.best() or {}
-            checkpoint = run.checkpoint(int(best["epoch"]))
-            rank = (-int(best.get("samples") or 0), float(best.get("fid", float("inf"))))
+            best = run.best()
+            if best is None:
+                continue
+            checkpoint = run.checkpoint(best.epoch)
+            rank = (-(best.samples or 0), float("inf") if best.fid is None else best.fid)
             dataset = run.config().dataset
-        except (GanlibError, KeyError, TypeError, ValueError, OSError):
+        except (GanlibError, OSError):
             continue
         candidates.setdefault(dataset, []).append((rank, run, checkpoint))
     chosen = [min(found, key=lambda c: c[0]) for found in candidates.values()]
