@@ -219,4 +219,4 @@ def _best_fid(results: list[evaluation.EpochResult]) -> float:
 
 
 def _state(run: RunDir) -> RunState | None:
-    return run.status()["state"] if run.exists() else None
+    return run.status().state if run.exists() else None

@@ -1,10 +1,10 @@
-"""Compare: 2-4 runs side by side at the same point of training, their FID curves overlaid, and the
-settings in which they differ."""
+"""Compare: a sweep's table (when the runs folder is a sweep), 2-4 runs side by side at the same
+point of training, their FID curves overlaid, and the settings in which they differ."""
 
 import streamlit as st
 
 import ui
-from ganlib import GanlibError, comparison
+from ganlib import GanlibError, comparison, sweep
 from ganlib.comparison import Axis
 from ui import charts
 
@@ -12,6 +12,19 @@ ui.route_through_app()
 st.title("Compare runs")
 runs = ui.runs_by_name()
 names = list(runs)
+
+# -- a sweep (python -m ganlib sweep; its folder opened as the runs folder) ------------------------
+if (ui.runs_dir() / sweep.SWEEP_FILE).is_file():
+    try:
+        job = sweep.Sweep.open(ui.runs_dir())
+        st.subheader("This runs folder is a sweep")
+        st.dataframe(job.table(), hide_index=True)
+        st.caption(
+            f"Each point's best FID over its seeds ({len(job.plan.seeds)} planned; {job.plan.samples:,} "
+            "samples per checkpoint): mean and standard deviation. `python -m ganlib sweep --resume` goes on."
+        )
+    except GanlibError as exc:
+        ui.show_error(exc)
 
 # -- every run: its settings and its best checkpoint's figures -----------------------------------
 st.subheader("Every run")

@@ -103,9 +103,9 @@ def test_train_page_starts_a_tiny_job_and_shows_its_history(app_runs):
     next(b for b in at.button if b.label == "Start").click().run()
     run = RunDir(app_runs, "from-the-app")
     deadline = time.monotonic() + 180
-    while run.status().get("state") != "finished" and time.monotonic() < deadline:
+    while run.status().state != "finished" and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert run.status()["state"] == "finished" and run.epochs() == [1, 2]
+    assert run.status().state == "finished" and run.epochs() == [1, 2]
     assert run.config().lr_schedule == "linear"
     assert [r["step"] for r in run.history() if r["kind"] == "epoch"] == [3, 6]
     at.run()
@@ -143,11 +143,11 @@ def test_a_demo_visitor_trains_within_the_hosts_time_limit_and_finds_the_run(app
     assert not next(b for b in at.button if b.label == "Stop").disabled  # the visitor's own run
     assert not [b for b in at.button if b.label in ("Pause", "Step")]
     deadline = time.monotonic() + 180
-    while not (runs := list_runs(scratch)) or runs[0].status().get("state") != "stopped":
+    while not (runs := list_runs(scratch)) or runs[0].status().state != "stopped":
         assert time.monotonic() < deadline, "the time limit did not stop the visitor's run"
         time.sleep(0.5)
     (run,) = runs
-    assert run.status()["state"] == "stopped" and run.config().epochs == 10_000  # the limit ended it
+    assert run.status().state == "stopped" and run.config().epochs == 10_000  # the limit ended it
     at.run()
     assert not at.exception
     assert any(f"Your last run: {run.name}" in str(link.proto.label) for link in at.get("page_link"))

@@ -128,7 +128,7 @@ def test_resume_after_kill_9(runs_dir):
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert len(run.epochs()) >= 3, "training did not reach three checkpoints"
-    assert run.status()["state"] == "interrupted"  # the lock's process is gone
+    assert run.status().state == "interrupted"  # the lock's process is gone
     last = run.checkpoint()
     ganlib_cli(
         "train",

@@ -269,7 +269,7 @@ def test_two_workers_write_one_run_and_resume_after_both_are_killed(tmp_path):
     assert "training on 2 replicas" in outputs[0] and "the chief wrote the run" in outputs[1]
     run = RunDir(runs_dir, "mw")
     assert sorted(p.name for p in runs_dir.iterdir()) == ["mw"]  # the worker wrote nothing here
-    assert run.status()["state"] == RunState.FINISHED and run.epochs() == [1, 2]
+    assert run.status().state == RunState.FINISHED and run.epochs() == [1, 2]
     assert _scratch_runs(scratch) == []  # the worker's scratch copy is gone
 
     # Both killed mid-training (SIGKILL: no clean-up of any kind), then both resumed.
@@ -283,7 +283,7 @@ def test_two_workers_write_one_run_and_resume_after_both_are_killed(tmp_path):
     killed_at = run.epochs()[-1]
     assert 4 <= killed_at < 400
     _finish(_start_workers(runs_dir, scratch, "--resume", "--epochs", str(killed_at + 2)))
-    assert run.status()["state"] == RunState.FINISHED
+    assert run.status().state == RunState.FINISHED
     assert run.epochs()[-1] == killed_at + 2
     assert _scratch_runs(scratch) == []  # the copy a kill left behind was removed at the restart
 
@@ -326,7 +326,7 @@ def test_two_workers_train_with_every_default_on_the_live_quality_included(tmp_p
     small = ["--steps-per-epoch", "3", "--batch-size", "16", "--width", "0.25", "--epochs", "2"]
     _finish(_start_workers(runs_dir, scratch, base=small))
     run = RunDir(runs_dir, "mw")
-    assert run.status()["state"] == RunState.FINISHED and run.epochs() == [1, 2]
+    assert run.status().state == RunState.FINISHED and run.epochs() == [1, 2]
     config = run.config()
     assert (config.model, config.ema, config.live_fid_samples) == ("cdcgan-lean", 0.999, 1000)
     quality = run.quality()
@@ -354,7 +354,7 @@ def test_a_worker_that_cannot_see_the_run_stops_both_workers_with_a_message(tmp_
     assert "start every worker again with --resume" in outputs[0]
     assert not any("Traceback" in output for output in outputs)
     run = RunDir(runs_dir, "mw")
-    assert run.status()["state"] == RunState.FAILED and run.epochs() == [1]
+    assert run.status().state == RunState.FAILED and run.epochs() == [1]
     changed = [path.name for path, data in before.items() if path.read_bytes() != data]
     assert changed == [], changed  # nothing saved changed
 

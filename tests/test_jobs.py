@@ -45,20 +45,20 @@ def test_one_job_at_a_time_even_when_two_tabs_press_start(runs_dir):
     started = manager.snapshot().run
     _wait_for(lambda: manager.snapshot().progress.get("step", 0) >= 2)
     manager.pause()
-    _wait_for(lambda: RunDir(runs_dir, started).status()["state"] == "paused")
+    _wait_for(lambda: RunDir(runs_dir, started).status().state == "paused")
     step = manager.snapshot().progress["step"]
     time.sleep(0.5)
     assert manager.snapshot().progress["step"] == step  # paused means no steps
     manager.step(3)  # the page's Step button: three steps, then paused again
     _wait_for(lambda: manager.snapshot().progress["step"] == step + 3)
-    _wait_for(lambda: RunDir(runs_dir, started).status()["state"] == "paused")
+    _wait_for(lambda: RunDir(runs_dir, started).status().state == "paused")
     step = manager.snapshot().progress["step"]
     manager.resume()
     _wait_for(lambda: manager.snapshot().progress["step"] > step)
     manager.stop()
     final = manager.wait(60)
     assert final.state == "stopped" and not final.active
-    assert RunDir(runs_dir, started).status()["state"] == "stopped"
+    assert RunDir(runs_dir, started).status().state == "stopped"
     assert sorted(p.name for p in runs_dir.iterdir()) == [started]  # the other tab made nothing
 
 
@@ -117,7 +117,7 @@ def test_a_killed_worker_fails_the_job_but_not_the_app_and_the_run_resumes(runs_
     os.kill(manager.snapshot().pid, signal.SIGKILL)  # as the kernel's out-of-memory killer would
     final = manager.wait(60)
     assert final.state == "failed" and "ended unexpectedly" in final.error and "-9" in final.error
-    assert run.status()["state"] == "interrupted"
+    assert run.status().state == "interrupted"
     saved = run.epochs()[-1]
     manager.resume_run("oom", until_epoch=saved + 1)
     assert manager.wait(120).state == "finished"
@@ -137,7 +137,7 @@ def test_the_worker_leaves_its_run_resumable_when_the_app_goes_away(runs_dir):
             break
     worker.stdin.close()  # what the app's exit does to the pipe
     assert worker.wait(60) == 3
-    assert run.status()["state"] == "interrupted"
+    assert run.status().state == "interrupted"
 
 
 def test_the_worker_protocol_reads_back_every_command_it_writes_and_nothing_else():

@@ -101,14 +101,14 @@ def test_twenty_kills_at_every_kind_of_moment_lose_nothing_and_change_nothing(ru
         process.wait()
         # After every kill the run directory reads: status, checkpoints, history, no repeats.
         if run.exists():
-            assert run.status()["state"] in ("interrupted", "created", "finished")
+            assert run.status().state in ("interrupted", "created", "finished")
             steps = [r["step"] for r in run.history() if r["kind"] == "step"]
             assert steps == sorted(set(steps)), f"history repeats a step after kill {index} ({moment})"
             run.checkpoints()
     assert len(kills) >= 20, kills
     ganlib_cli("train", "--run", run.name, "--runs-dir", runs_dir, "--epochs", EPOCHS, "--resume", *TINY)
 
-    assert run.status()["state"] == "finished" and run.epochs() == straight.epochs()
+    assert run.status().state == "finished" and run.epochs() == straight.epochs()
     assert _losses(run) == _losses(straight)  # no history point lost or repeated, and the same values
     assert not [p for p in run.epochs_dir.iterdir() if p.name.startswith(".")]  # no temp folders left
     ours, theirs = _weights(run), _weights(straight)

@@ -96,4 +96,4 @@ def test_a_diverging_run_records_the_alert_and_fails_with_the_step(runs_dir, mon
         and alert["step"] == 2
         and alert["detail"].endswith((" is nan", " is inf"))
     )
-    assert run.status()["state"] == "failed" and "at step 2" in run.status()["error"]
+    assert run.status().state == "failed" and "at step 2" in run.status().error

@@ -85,14 +85,14 @@ def test_status_is_a_typed_state_even_from_a_damaged_file(trained_run, tmp_path)
 
     run = RunDir(tmp_path, "copy")
     shutil.copytree(trained_run.path, run.path)
-    assert run.status()["state"] is RunState.FINISHED
+    assert run.status().state is RunState.FINISHED
     (run.path / "status.json").write_text('{"state": "exploded"}')
-    assert run.status()["state"] is RunState.CREATED  # unknown state: as if never started
+    assert run.status().state is RunState.CREATED  # unknown state: as if never started
     (run.path / "status.json").write_text('{"state": "training"}')  # no live process holds the lock
     status = run.status()
-    assert status["state"] is RunState.INTERRUPTED and status["was"] is RunState.TRAINING
-    assert status["state"].resumable and not status["state"].active
-    assert RunDir(tmp_path, "nothing").status()["state"] is RunState.MISSING
+    assert status.state is RunState.INTERRUPTED and status.was is RunState.TRAINING
+    assert status.state.resumable and not status.state.active
+    assert RunDir(tmp_path, "nothing").status().state is RunState.MISSING
 
 
 def test_resume_removes_checkpoint_folders_a_kill_left_half_written(trained_run, tmp_path):

@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from conftest import ROOT, TINY_FLAGS, ganlib_cli, tiny_config, tree_digest
+from conftest import ROOT, TINY_FLAGS, ganlib_cli, open_page, tiny_config, tree_digest
 
 from ganlib import evaluation, sweep
 from ganlib.config import ConfigError
@@ -50,7 +50,7 @@ def test_every_problem_of_a_sweep_is_reported_before_anything_trains(tmp_path):
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "loss" in bad.stderr
 
 
-def test_a_sweep_trains_evaluates_and_tables_best_fid_over_seeds(tmp_path):
+def test_a_sweep_trains_evaluates_and_tables_best_fid_over_seeds(tmp_path, monkeypatch):
     plan = sweep.Plan(tiny_config(epochs=2), sweep.parse_grid(["loss=bce,hinge"]), [0, 1], samples=200)
     job = sweep.Sweep.create(tmp_path / "sw", plan)
     job.run(log=lambda message: None)
@@ -71,6 +71,15 @@ def test_a_sweep_trains_evaluates_and_tables_best_fid_over_seeds(tmp_path):
     before = tree_digest(job.folder)
     sweep.Sweep.open(job.folder).run(log=lambda message: None)
     assert tree_digest(job.folder) == before
+    # The app opened on the sweep's folder shows the table on the Compare page.
+    monkeypatch.setenv("GANLIB_RUNS_DIR", str(job.folder))
+    monkeypatch.setenv("GANLIB_AUTO_RESUME", "0")
+    at = open_page("pages/compare.py", run="loss-bce.seed-0")
+    shown = at.dataframe[0].value
+    assert list(shown["loss"]) == ["bce", "hinge"] and list(shown["seeds"]) == [2, 2]
+    assert list(shown["best FID mean"]) == pytest.approx(
+        [rows["bce"]["best FID mean"], rows["hinge"]["best FID mean"]]
+    )
 
 
 @pytest.mark.slow

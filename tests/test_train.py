@@ -44,7 +44,7 @@ def test_training_changes_both_networks_and_writes_a_complete_run(runs_dir, mode
     for record in history:
         assert np.isfinite([record[k] for k in gan_lib.METRIC_NAMES]).all()
         assert 0 <= record["acc_real"] <= 1 and 0 <= record["d_real"] <= 1
-    assert run.status()["state"] == "finished"
+    assert run.status().state == "finished"
     assert run.config().model == model
     assert run.meta()["versions"]["keras"].startswith("3.")
     machine = run.meta()["machine"]  # what reproduces it, beside the settings and the seed
@@ -112,7 +112,7 @@ def test_stop_and_pause_from_another_thread(runs_dir):
     paused_at = seen.index(("paused", 2))
     assert seen[paused_at + 1] == ("training", 2)  # no step while paused: it went on from step 2
     assert resumed.is_set()  # and only the other thread's resume let it go on
-    assert run.status()["state"] == "stopped"
+    assert run.status().state == "stopped"
     assert run.epochs() == [1]  # stopped during epoch 2: the completed epoch is kept
 
 
@@ -127,7 +127,7 @@ def test_nan_loss_fails_the_run_but_keeps_checkpoints(runs_dir, monkeypatch):
     with pytest.raises(TrainingDiverged, match="d_loss.* became nan at step 4"):
         train(tiny_config(epochs=2), run, resume=True)
     status = run.status()
-    assert status["state"] == "failed" and "nan" in status["error"]
+    assert status.state == "failed" and "nan" in status.error
     monkeypatch.setitem(losses.LOSSES, "bce", bce)
     _, checkpoint = model_io.load_models(run)  # the epoch before the failure still loads
     assert checkpoint.epoch == 1
@@ -164,7 +164,7 @@ def test_full_disk_fails_the_run_cleanly_and_keeps_earlier_checkpoints(runs_dir,
     with pytest.raises(RunWriteError, match="cannot write to the run folder: No space left on device"):
         train(tiny_config(epochs=2), run, resume=True)
     status = run.status()
-    assert status["state"] == "failed" and "intact (newest: epoch 1)" in status["error"]
+    assert status.state == "failed" and "intact (newest: epoch 1)" in status.error
     assert _digest(run.epochs_dir) == saved  # no half-written folder, epoch 1 untouched
     monkeypatch.undo()
     train(tiny_config(epochs=2), run, resume=True)  # space is back: it resumes from epoch 1
@@ -283,11 +283,11 @@ def test_a_time_budget_ends_the_run_at_an_epoch_end_and_checkpoints_it(runs_dir)
     assert train(config, run, report=reports.append) == "finished"
     status, last = run.status(), run.checkpoints()[-1]
     # The progress bar and ETA aim at the budget's end, not at the 100,000 epochs.
-    assert reports[-1].epochs == status["epoch"] and reports[-1].fraction == 1.0
+    assert reports[-1].epochs == status.epoch and reports[-1].fraction == 1.0
     assert reports[-1].eta_sec in (0.0, None)
-    assert 1 <= status["epoch"] < 100_000 and status["step"] == 2 * status["epoch"]
+    assert 1 <= status.epoch < 100_000 and status.step == 2 * status.epoch
     # The checkpoint interval is 1,000 epochs, yet the run's end is saved: its last epoch.
-    assert last.epoch == status["epoch"] and last.step == status["step"]
+    assert last.epoch == status.epoch and last.step == status.step
     # Resuming a run whose budget is spent trains nothing more.
     assert train(tiny_config(epochs=100_000), run, resume=True) == "finished"
     assert run.checkpoints()[-1].epoch == last.epoch

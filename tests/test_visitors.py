@@ -62,7 +62,7 @@ def test_a_visitor_run_stops_at_the_time_limit_and_the_next_visitor_waits_their_
     final = host.manager.wait(120)
     assert final.state == "stopped"  # ended by the limit, not by its 10,000 epochs
     alice_run = RunDir(scratch, first.run)
-    assert alice_run.status()["state"] == "stopped" and alice_run.checkpoints()
+    assert alice_run.status().state == "stopped" and alice_run.checkpoints()
     assert alice_run.checkpoints()[-1].epoch < 10_000
 
     turn = host.poll("bob")  # the host is free: bob's run starts on his page's next poll

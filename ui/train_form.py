@@ -154,10 +154,10 @@ def resume_form() -> None:
     labels = {}  # one read of each run's status, checkpoints and config per page run
     for run in list_runs(ui.runs_dir()):
         status, checkpoints = run.status(), run.checkpoints()
-        if status.get("state").resumable and checkpoints:
+        if status.state.resumable and checkpoints:
             config = run.config()
-            label = f"{run.name} ({status['state']}, epoch {checkpoints[-1].epoch}/{config.epochs})"
-            labels[label] = (run, config, status.get("error"))
+            label = f"{run.name} ({status.state}, epoch {checkpoints[-1].epoch}/{config.epochs})"
+            labels[label] = (run, config, status.error)
     if not labels:
         return
     with st.form("resume"):

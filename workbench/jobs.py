@@ -152,7 +152,7 @@ class JobManager:
     # -- recovery ----------------------------------------------------------------------------
     def interrupted_runs(self) -> list[RunDir]:
         """Runs left "training" or "paused" by a process that is gone (a restarted app)."""
-        return [run for run in list_runs(self.runs_dir) if run.status()["state"] == RunState.INTERRUPTED]
+        return [run for run in list_runs(self.runs_dir) if run.status().state == RunState.INTERRUPTED]
 
     def recover(self) -> str | None:
         """Resume the newest interrupted run (paused if it was paused); returns its name."""
@@ -160,7 +160,7 @@ class JobManager:
             return None
         for run in self.interrupted_runs():
             if run.checkpoints():
-                self.resume_run(run.name, paused=run.status().get("was") == RunState.PAUSED)
+                self.resume_run(run.name, paused=run.status().was == RunState.PAUSED)
                 return run.name
         return None
 

@@ -77,6 +77,34 @@ class ChosenBy(StrEnum):
 
 
 @dataclass(frozen=True)
+class RunStatus:
+    """``status.json``: the run's state and where it is, or why it failed (``error`` in a
+    sentence, ``detail`` the traceback's end); ``was`` is read, not written: the state a run
+    was left in when it reads as interrupted."""
+
+    state: RunState
+    time: float | None = None
+    epoch: int | None = None
+    step: int | None = None
+    error: str | None = None
+    detail: str | None = None
+    was: RunState | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunStatus:
+        def number(key: str, kind: type) -> Any:
+            return None if data.get(key) is None else kind(data[key])
+
+        return cls(
+            RunState(data["state"]), number("time", float), number("epoch", int), number("step", int),
+            number("error", str), number("detail", str),
+        )  # fmt: skip
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
 class Best:
     """``best.json``: the run's best epoch, who chose it and, when it was evaluated, its figures
     with the metric and sample count they are in (``evaluation.mark_best`` writes it)."""
@@ -230,22 +258,29 @@ class RunDir:
                 atomic.write_bytes(path, "".join(json.dumps(r) + "\n" for r in kept).encode())
 
     # -- status and lock ---------------------------------------------------------------------
-    def status(self) -> dict[str, Any]:
-        """``status.json`` with its ``state`` as a ``RunState`` (``was``: the state an
-        interrupted run was left in)."""
-        unread = RunState.CREATED if self.exists() else RunState.MISSING
+    def status(self) -> RunStatus:
+        """``status.json`` as a ``RunStatus``; a run whose file is unreadable reads as created
+        (or missing), one left training or paused by a process that is gone as interrupted."""
         try:
-            status = atomic.read_json(self.path / "status.json")
-            status["state"] = RunState(status.get("state"))
-        except (OSError, ValueError, TypeError):  # unreadable, not JSON, not a known state
-            status = {"state": unread}
-        if status["state"].active and not self.is_locked():
-            status = {**status, "state": RunState.INTERRUPTED, "was": status["state"]}
+            status = RunStatus.from_dict(atomic.read_json(self.path / "status.json"))
+        except (OSError, ValueError, TypeError, KeyError):  # unreadable, not JSON, not a known state
+            status = RunStatus(RunState.CREATED if self.exists() else RunState.MISSING)
+        if status.state.active and not self.is_locked():
+            status = dataclasses.replace(status, state=RunState.INTERRUPTED, was=status.state)
         return status
 
-    def set_status(self, state: RunState, **info: Any) -> None:
+    def set_status(
+        self,
+        state: RunState,
+        *,
+        epoch: int | None = None,
+        step: int | None = None,
+        error: str | None = None,
+        detail: str | None = None,
+    ) -> None:
         assert state in WRITTEN_STATES, state
-        atomic.write_json(self.path / "status.json", {"state": state, "time": time.time(), **info})
+        status = RunStatus(state, time.time(), epoch, step, error, detail)
+        atomic.write_json(self.path / "status.json", status.to_dict())
 
     def lock(self) -> None:
         """Claim the run for this process; refuse when another live process trains it."""
@@ -361,7 +396,7 @@ class RunDir:
             "model": config["model"],
             "loss": config["loss"],
             "epochs": f"{checkpoints[-1].epoch if checkpoints else 0}/{config['epochs']}",
-            "status": self.status().get("state", "?"),
+            "status": self.status().state,
             "best_epoch": best and best.epoch,
             "best_fid": best and best.fid,
             "best_fid_samples": best and best.samples,
