@@ -10,6 +10,7 @@ from conftest import APP, ROOT, open_page, tree_digest
 from streamlit.testing.v1 import AppTest
 
 from ganlib import directions, evaluation
+from ganlib.runs.records import Alert, AlertKind
 from ganlib.runs.rundir import ChosenBy, RunDir, list_runs
 
 SHIPPED = ROOT / "checkpoints"
@@ -117,7 +118,7 @@ def test_train_page_starts_a_tiny_job_and_shows_its_history(app_runs):
     assert [q["epoch"] for q in run.quality()] == [1, 2]
     captions = [image.proto.imgs[0].caption for image in at.get("image")]
     assert "fixed-seed grid, epoch 2" in captions, captions
-    run.append_alert({"kind": "D wins", "step": 6, "detail": "D has judged 100% of fakes correctly"})
+    run.append_alert(Alert(AlertKind.D_WINS, 6, "D has judged 100% of fakes correctly"))
     at.run()
     assert any("D wins" in w.value and "at step 6" in w.value for w in at.warning)
 

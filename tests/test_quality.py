@@ -6,9 +6,9 @@ import math
 import pytest
 from conftest import tiny_config
 
+from ganlib.runs.records import AlertKind
 from ganlib.runs.rundir import RunDir
 from ganlib.training import alerts
-from ganlib.training.alerts import AlertKind
 from ganlib.training.callbacks import AlertWatch
 from ganlib.training.train import train
 
@@ -56,10 +56,10 @@ def test_an_alert_is_recorded_once_when_it_starts_and_again_after_it_cleared(run
     watch = AlertWatch(run)
     for record in _history(10) + _history(12, acc_real=1.0, acc_fake=1.0):
         watch.add_history(record)
-    assert [a["kind"] for a in run.alerts()] == ["D wins"]  # raised once while it lasts
+    assert [a.kind for a in run.alerts()] == [AlertKind.D_WINS]  # raised once while it lasts
     for record in _history(3) + _history(alerts.D_WINS_POINTS, acc_real=1.0, acc_fake=1.0):
         watch.add_history(record)
-    assert [a["kind"] for a in run.alerts()] == ["D wins", "D wins"]
+    assert [a.kind for a in run.alerts()] == [AlertKind.D_WINS] * 2
 
 
 @pytest.mark.slow
@@ -92,8 +92,8 @@ def test_a_diverging_run_records_the_alert_and_fails_with_the_step(runs_dir, mon
         train(tiny_config(epochs=1), run)
     (alert,) = run.alerts()  # recorded in the run before the trainer stopped
     assert (
-        alert["kind"] == "divergence"
-        and alert["step"] == 2
-        and alert["detail"].endswith((" is nan", " is inf"))
+        alert.kind == AlertKind.DIVERGENCE
+        and alert.step == 2
+        and alert.detail.endswith((" is nan", " is inf"))
     )
     assert run.status().state == "failed" and "at step 2" in run.status().error

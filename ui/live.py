@@ -37,7 +37,7 @@ def live_charts(run: RunDir, smoothing: float) -> None:
         "the trend, not a score); Evaluate computes the 10,000-sample FID to compare."
     )
     for alert in run.alerts():  # recorded by the trainer: D wins, mode collapse, divergence
-        st.warning(f"**{alert['kind']}** at step {alert['step']:,}: {alert['detail']}.")
+        st.warning(f"**{alert.kind}** at step {alert.step:,}: {alert.detail}.")
 
 
 def newest_grid(run: RunDir) -> None:

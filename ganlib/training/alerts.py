@@ -14,30 +14,9 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import asdict, dataclass
-from enum import StrEnum
 from typing import Any
 
-
-class AlertKind(StrEnum):
-    D_WINS = "D wins"
-    MODE_COLLAPSE = "mode collapse"
-    DIVERGENCE = "divergence"
-
-
-@dataclass(frozen=True)
-class Alert:
-    kind: AlertKind
-    step: int
-    detail: str  # what was seen, in a sentence
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Alert:
-        return cls(AlertKind(data["kind"]), int(data["step"]), str(data["detail"]))
-
+from ganlib.runs.records import Alert, AlertKind
 
 D_WINS_ACCURACY = 0.97  # on real and on fake
 D_WINS_POINTS = 8  # consecutive log points

@@ -356,7 +356,7 @@ class AlertWatch:
         found = alerts.check(list(self.history), self.quality[-2:])
         for alert in found:
             if alert.kind not in self.raised:
-                self.run.append_alert(alert.to_dict())
+                self.run.append_alert(alert)
         self.raised = {alert.kind for alert in found}
 
 

@@ -1,0 +1,121 @@
+"""The records of the run format, as types: what ``status.json``, ``best.json`` and each line of
+``alerts.jsonl`` hold, with the states and choices they name. ``RunDir`` reads and writes them
+(``ganlib.runs.rundir``); the trainer, the CLI and the pages read their fields, never keys."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class RunState(StrEnum):
+    """A run's state as ``status()`` reports it. The first six are written to ``status.json``;
+    the last two are read conclusions: a run left training or paused by a process that is gone
+    is ``INTERRUPTED``; a folder without a readable config is ``MISSING``."""
+
+    CREATED = "created"
+    TRAINING = "training"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    FINISHED = "finished"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    MISSING = "missing"
+
+    @property
+    def active(self) -> bool:
+        """A process is (or was, if interrupted) training it."""
+        return self in (RunState.TRAINING, RunState.PAUSED)
+
+    @property
+    def resumable(self) -> bool:
+        """Training can continue from its newest checkpoint."""
+        return self in (RunState.STOPPED, RunState.INTERRUPTED, RunState.FAILED, RunState.FINISHED)
+
+
+WRITTEN_STATES = tuple(RunState)[:6]
+
+
+class ChosenBy(StrEnum):
+    """Who chose a run's best epoch (``best.json``): a person's mark outranks the FID's choice."""
+
+    PERSON = "person"
+    FID = "fid"
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """``status.json``: the run's state and where it is, or why it failed (``error`` in a
+    sentence, ``detail`` the traceback's end); ``was`` is read, not written: the state a run
+    was left in when it reads as interrupted."""
+
+    state: RunState
+    time: float | None = None
+    epoch: int | None = None
+    step: int | None = None
+    error: str | None = None
+    detail: str | None = None
+    was: RunState | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunStatus:
+        def number(key: str, kind: type) -> Any:
+            return None if data.get(key) is None else kind(data[key])
+
+        return cls(
+            RunState(data["state"]), number("time", float), number("epoch", int), number("step", int),
+            number("error", str), number("detail", str),
+        )  # fmt: skip
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Best:
+    """``best.json``: the run's best epoch, who chose it and, when it was evaluated, its figures
+    with the metric and sample count they are in (``evaluation.mark_best`` writes it)."""
+
+    epoch: int
+    chosen_by: ChosenBy
+    fid: float | None = None
+    kid: float | None = None
+    metric: str = "FID"
+    samples: int | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Best:
+        """Raises ValueError (or KeyError, TypeError) on a file that is not a best record."""
+        return cls(
+            epoch=int(data["epoch"]),
+            chosen_by=ChosenBy(data["chosen_by"]),
+            fid=None if data.get("fid") is None else float(data["fid"]),
+            kid=None if data.get("kid") is None else float(data["kid"]),
+            metric=str(data.get("metric", "FID")),
+            samples=None if data.get("samples") is None else int(data["samples"]),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
+class AlertKind(StrEnum):
+    D_WINS = "D wins"
+    MODE_COLLAPSE = "mode collapse"
+    DIVERGENCE = "divergence"
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: AlertKind
+    step: int
+    detail: str  # what was seen, in a sentence
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Alert:
+        return cls(AlertKind(data["kind"]), int(data["step"]), str(data["detail"]))
