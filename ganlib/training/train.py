@@ -71,7 +71,14 @@ def train(
     ):
         chief = own_run is run
         return _train(
-            config, own_run, resume, control, report, verbose if chief else 0, log if chief else _quiet, chief
+            config,
+            own_run,
+            resume=resume,
+            control=control or callbacks.TrainingControl(),
+            report=report or (lambda progress: None),
+            verbose=verbose if chief else 0,
+            log=log if chief else _quiet,
+            chief=chief,
         )
 
 
@@ -79,8 +86,19 @@ def _quiet(message: str) -> None:
     pass
 
 
-def _train(config, run, resume, control, report, verbose, log, chief) -> RunState:
-    control = control or callbacks.TrainingControl()
+def _train(
+    config: TrainConfig,
+    run: RunDir,
+    *,
+    resume: bool,
+    control: callbacks.TrainingControl,
+    report: Callable[[callbacks.Progress], None],
+    verbose: int,
+    log: Callable[[str], None],
+    chief: bool,
+) -> RunState:
+    """``train`` on this worker: check the settings, load the data, create or lock the run, fit,
+    and record a failure in the run's status."""
     if resume:
         if not run.exists():
             raise RunError(f"no run {run.name!r} in {run.runs_dir} to resume")
@@ -106,7 +124,7 @@ def _train(config, run, resume, control, report, verbose, log, chief) -> RunStat
         raise _write_failure(run, exc) from exc
     try:
         try:
-            return _fit(config, run, dataset, control, report, verbose, log)
+            return _fit(config, run, dataset, control=control, report=report, verbose=verbose, log=log)
         except OSError as exc:
             raise _write_failure(run, exc) from exc
         except Exception as exc:
@@ -174,7 +192,17 @@ def _meta(dataset: datasets.ImageSet) -> dict:
     }
 
 
-def _fit(config, run, dataset, control, report, verbose, log) -> RunState:
+def _fit(
+    config: TrainConfig,
+    run: RunDir,
+    dataset: datasets.ImageSet,
+    *,
+    control: callbacks.TrainingControl,
+    report: Callable[[callbacks.Progress], None],
+    verbose: int,
+    log: Callable[[str], None],
+) -> RunState:
+    """The training loop: the GAN built (or restored), fit() with the callbacks in their order."""
     # Each step takes a fresh real batch for every critic update (WGAN-GP as published), so an
     # epoch, one pass over the data, has 1/critic_steps as many generator steps.
     real_per_step = config.batch_size * config.critic_steps()
@@ -202,7 +230,7 @@ def _fit(config, run, dataset, control, report, verbose, log) -> RunState:
     clock = callbacks.StepClock(
         steps, real_per_step, first_epoch, elapsed, config.epochs, config.minutes * 60
     )
-    reporter = callbacks.ProgressReporter(run, clock, report or (lambda progress: None))
+    reporter = callbacks.ProgressReporter(run, clock, report)
 
     def set_state(state: RunState) -> None:
         run.set_status(state, epoch=clock.step // steps, step=clock.step)
