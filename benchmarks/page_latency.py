@@ -10,7 +10,9 @@ and times, each ``--repeats`` times:
 - Gallery, interpolation: choosing slerp or lerp until the strip's caption says the new method;
 - Gallery, steer: a key press on the ink slider of the Steer panel until the sample's caption
   names the new value;
-- Evaluate, opened from the sidebar (cached results): the click until its five charts are drawn.
+- Evaluate, opened from the sidebar (cached results): the click until its five charts are drawn;
+- Compare, the progress slider of the two demo runs side by side: a key press until the first
+  grid's caption changes.
 
 first idle, then while a run started from the Train form with its defaults trains with the Train
 page open in a second tab. Prints each reading as a JSON line, then median and worst per case.
@@ -96,9 +98,25 @@ def evaluate_open(page, base_url: str) -> float:
     )
 
 
+def compare_step(page, step: int) -> float:
+    """Move Compare's progress slider one notch (alternating direction); wait for the new grids."""
+    caption = page.locator('[data-testid="stImageCaption"]').first
+    before = caption.inner_text()
+    slider = page.get_by_role("slider").first
+    key = "ArrowLeft" if step % 2 == 0 else "ArrowRight"
+    return _timed(
+        lambda: (slider.focus(), slider.press(key)),
+        lambda: page.wait_for_function(
+            "old => document.querySelector('[data-testid=\"stImageCaption\"]').textContent.trim() !== old",
+            arg=before.strip(),
+            timeout=TIMEOUT_MS,
+        ),
+    )
+
+
 def measure(page, base_url: str, epochs: list[int], repeats: int, condition: str) -> dict[str, list[float]]:
     readings: dict[str, list[float]] = {
-        "gallery_epoch": [], "gallery_interpolation": [], "gallery_steer": [], "evaluate_open": []
+        "gallery_epoch": [], "gallery_interpolation": [], "gallery_steer": [], "evaluate_open": [], "compare_step": []
     }  # fmt: skip
     page.goto(f"{base_url}/gallery?run=demo-mnist&epoch={epochs[len(epochs) // 2]}")
     _caption_shown(page, "as an animation")
@@ -117,6 +135,12 @@ def measure(page, base_url: str, epochs: list[int], repeats: int, condition: str
         settle(page)
     for _ in range(repeats):
         record("evaluate_open", evaluate_open(page, base_url))
+    page.goto(f"{base_url}/compare?runs=demo-mnist,demo-fashion-mnist")
+    page.locator('[data-testid="stImageCaption"]').first.wait_for(timeout=TIMEOUT_MS)
+    settle(page)
+    for i in range(repeats):
+        record("compare_step", compare_step(page, i))
+        settle(page)
     return readings
 
 

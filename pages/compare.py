@@ -81,9 +81,12 @@ axis = Axis(
 )
 param = "images" if axis == Axis.IMAGES else "step"
 positions = sorted({p.at(axis) for run_points in points.values() for p in run_points})
-position = c2.select_slider(
-    f"Training progress ({axis})", positions, value=ui.query_int(param, positions, positions[-1])
-)
+# Keyed, with its value from the URL only at first: a widget whose default follows the URL is made
+# anew at every move, and the next key press on it was lost (measured in Chromium).
+slider_key = f"compare_{param}"
+if st.session_state.get(slider_key) not in positions:
+    st.session_state[slider_key] = ui.query_int(param, positions, positions[-1])
+position = c2.select_slider(f"Training progress ({axis})", positions, key=slider_key)
 st.query_params.pop("images" if param == "step" else "step", None)
 st.query_params[param] = str(position)
 for column, (name, run_points) in zip(st.columns(len(points)), points.items()):

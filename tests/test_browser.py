@@ -184,10 +184,28 @@ def test_the_demo_link_works_on_a_host_with_only_the_repository(browser, tmp_pat
             _no_exception(page)
         _steer(browser, page, host.url)
         _download_numpy_export(page, host.url, tmp_path)
+        _compare_slider(page, host.url)
         page.goto(f"{host.url}/train")
         assert page.get_by_role("button", name="Start").is_disabled(timeout=120_000)
         _no_exception(page)
         page.close()
+
+
+def _compare_slider(page, url: str) -> None:
+    """Compare's progress slider follows every key press (a slider made anew at each move once
+    lost the second), and the grids and the address follow it."""
+    page.goto(f"{url}/compare?runs=demo-mnist,demo-fashion-mnist&step=800")
+    caption = page.locator('[data-testid="stImageCaption"]').first
+    caption.wait_for(timeout=120_000)
+    for step, epoch in [(400, 4), (200, 2), (400, 4)]:
+        settle(page)
+        slider = page.get_by_role("slider").first
+        slider.focus()
+        shown = int(re.search(r"[?&]step=(\d+)", page.url).group(1))
+        slider.press("ArrowLeft" if step < shown else "ArrowRight")
+        page.wait_for_url(re.compile(rf"[?&]step={step}(&|$)"), timeout=60_000)
+        page.get_by_text(f"demo-mnist · epoch {epoch} · step {step}").wait_for(timeout=60_000)
+    _no_exception(page)
 
 
 def _download_numpy_export(page, url: str, tmp_path) -> None:
