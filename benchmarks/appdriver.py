@@ -162,13 +162,13 @@ def start_run_from_form(page, base_url: str, name: str, fields: dict[str, str] |
     """Open the Train page, name the run, change ``fields`` (label: value), press Start and wait
     for the live panel (its Stop button)."""
     page.goto(f"{base_url}/train")
-    page.get_by_role("button", name="Start").wait_for(timeout=120_000)
+    page.get_by_role("button", name="Start", exact=True).wait_for(timeout=120_000)
     page.get_by_role("textbox", name="Run name (empty: automatic)").fill(name)
     for label, value in (fields or {}).items():
         field = page.get_by_role("spinbutton", name=label, exact=True)
         field.fill(value)
         field.press("Tab")
-    page.get_by_role("button", name="Start").click()
+    page.get_by_role("button", name="Start", exact=True).click()
     page.get_by_role("button", name="Stop").wait_for(timeout=120_000)
 
 

@@ -57,9 +57,9 @@ def steps_per_sec(run: RunDir, seconds: float) -> float:
 
 async def _start_run(page, url: str, name: str) -> None:
     await page.goto(f"{url}/train")
-    await page.get_by_role("button", name="Start").wait_for(timeout=TIMEOUT_MS)
+    await page.get_by_role("button", name="Start", exact=True).wait_for(timeout=TIMEOUT_MS)
     await page.get_by_role("textbox", name="Run name (empty: automatic)").fill(name)
-    await page.get_by_role("button", name="Start").click()
+    await page.get_by_role("button", name="Start", exact=True).click()
     await page.get_by_role("button", name="Stop").wait_for(timeout=TIMEOUT_MS)
 
 

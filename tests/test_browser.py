@@ -118,7 +118,7 @@ def test_start_and_stop_training(server, page):
         field = page.get_by_role("spinbutton", name=label, exact=True)
         field.fill(value)
         field.press("Tab")
-    page.get_by_role("button", name="Start").click()
+    page.get_by_role("button", name="Start", exact=True).click()
     page.get_by_role("button", name="Stop").wait_for(timeout=60_000)
     page.wait_for_selector(".js-plotly-plot", timeout=120_000)
     page.wait_for_selector('[data-testid="stImage"] img', timeout=120_000)  # the first grid
@@ -186,7 +186,7 @@ def test_the_demo_link_works_on_a_host_with_only_the_repository(browser, tmp_pat
         _download_numpy_export(page, host.url, tmp_path)
         _compare_slider(page, host.url)
         page.goto(f"{host.url}/train")
-        assert page.get_by_role("button", name="Start").is_disabled(timeout=120_000)
+        assert page.get_by_role("button", name="Start", exact=True).is_disabled(timeout=120_000)
         _no_exception(page)
         page.close()
 
