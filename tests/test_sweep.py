@@ -51,7 +51,7 @@ def test_every_problem_of_a_sweep_is_reported_before_anything_trains(tmp_path):
 
 
 def test_a_sweep_trains_evaluates_and_tables_best_fid_over_seeds(tmp_path, monkeypatch):
-    plan = sweep.Plan(tiny_config(epochs=2), sweep.parse_grid(["loss=bce,hinge"]), [0, 1], samples=200)
+    plan = sweep.Plan(tiny_config(epochs=1), sweep.parse_grid(["loss=bce,hinge"]), [0, 1], samples=100)
     job = sweep.Sweep.create(tmp_path / "sw", plan)
     job.run(log=lambda message: None)
     assert set(job.states().values()) == {RunState.FINISHED}
@@ -62,7 +62,7 @@ def test_a_sweep_trains_evaluates_and_tables_best_fid_over_seeds(tmp_path, monke
             run = job.run_dir(f"loss-{loss}.seed-{seed}")
             assert (run.config().loss, run.config().seed) == (loss, seed)
             results = evaluation.cached_results(run)
-            assert len(results) == 2 and results[run.best().epoch].samples == 200
+            assert len(results) == 1 and results[run.best().epoch].samples == 100
             bests.append(results[run.best().epoch].fid)
         assert rows[loss]["seeds"] == 2
         assert rows[loss]["best FID mean"] == pytest.approx(statistics.fmean(bests))
@@ -85,7 +85,7 @@ def test_a_sweep_trains_evaluates_and_tables_best_fid_over_seeds(tmp_path, monke
 @pytest.mark.slow
 def test_a_killed_sweep_resumes_where_it_stopped_and_keeps_what_was_done(tmp_path):
     folder = tmp_path / "sw"
-    flags = [*TINY_FLAGS, "--steps-per-epoch", "40", "--epochs", "3", "--samples", "200"]
+    flags = [*TINY_FLAGS, "--steps-per-epoch", "24", "--epochs", "2", "--samples", "100"]
     command = [
         sys.executable,
         "-m",
