@@ -9,7 +9,6 @@ printed with the results.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ganlib.config import TrainConfig
+from ganlib.config import SETTINGS, TrainConfig
 from ganlib.data import datasets
 from ganlib.training import gan as gan_lib
 from ganlib.zoo import losses
@@ -207,19 +206,14 @@ def bench_minimal(config: TrainConfig, seconds: float) -> Result:
 
 
 def train_for(config: TrainConfig, seconds: float, run) -> None:
-    """Train ``run`` from scratch for about ``seconds`` of wall clock, then stop between steps.
+    """Train ``run`` from scratch for about ``seconds`` of wall clock with the trainer's own time
+    budget: it ends at the last epoch end that fits, and always finishes the first epoch, so there
+    is a checkpoint to evaluate even when a busy machine is slower than the budget.
 
     Use a small ``steps_per_epoch`` so checkpoints (and so evaluation points) come often."""
-    from ganlib.training.callbacks import TrainingControl
     from ganlib.training.train import train
 
-    control = TrainingControl()
-    timer = threading.Timer(seconds, control.stop)
-    timer.start()
-    try:
-        train(config.replace(epochs=100_000), run, control=control)
-    finally:
-        timer.cancel()
+    train(config.replace(epochs=100_000, minutes=max(seconds / 60, SETTINGS["minutes"].low)), run)
 
 
 # -- FLOPs -------------------------------------------------------------------------------------------
