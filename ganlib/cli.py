@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ganlib import GanlibError
-from ganlib.config import DEFAULT_PRESET, PRESETS, SETTINGS, TrainConfig, setting_type
+from ganlib.config import DEFAULT_PRESET, PRESETS, SETTINGS, TrainConfig, default_preset, setting_type
 from ganlib.data.catalog import BUILTIN
 from ganlib.export import Format
 from ganlib.runs.rundir import RunDir, default_runs_dir, list_runs
@@ -113,7 +113,12 @@ def build_parser() -> ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="per-epoch FID, KID, precision/recall, D accuracy")
     evaluate.add_argument("--run", required=True, help="DIR/NAME of the run")
     evaluate.add_argument("--epochs", default="all", help="all, or a comma list such as 1,5,10")
-    evaluate.add_argument("--samples", type=int, default=10_000)
+    evaluate.add_argument(
+        "--samples",
+        type=int,
+        default=None,
+        help="per epoch (default: 10,000 images; a 2-D toy: 2,500 points)",
+    )
     evaluate.add_argument(
         "--evaluator", default=None, help="dataset name or inception:PATH (default: the run's)"
     )
@@ -187,9 +192,10 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--preset",
         choices=PRESETS,
-        default=DEFAULT_PRESET,
+        default=None,
         help="start from a named configuration (quick-start, the default: the app's Train form; "
-        "tutorial: the TF DCGAN tutorial as written); the flags below override it",
+        "tutorial: the TF DCGAN tutorial as written; toy, the default for a toy:NAME dataset: "
+        "the 2-D toys' MLPs); the flags below override it",
     )
     for name in SETTINGS:
         flag = "--" + name.replace("_", "-")
@@ -209,7 +215,7 @@ def _configured(args) -> TrainConfig:
         for name, setting in SETTINGS.items()
         if getattr(args, name) is not None
     }
-    return PRESETS[args.preset].replace(**given)
+    return PRESETS[args.preset or default_preset(given.get("dataset"))].replace(**given)
 
 
 def _add_runs_dir(parser: argparse.ArgumentParser) -> None:
@@ -343,7 +349,7 @@ def cmd_evaluate(args) -> int:
     from ganlib import evaluation
 
     run = RunDir.from_path(args.run)
-    engine = evaluation.Engine(run, args.samples, args.evaluator)
+    engine = evaluation.engine_for(run, args.samples, evaluator=args.evaluator)
     for epoch, problem in run.damaged().items():  # reported, and every other epoch evaluated
         print(json.dumps({"epoch": epoch, "damaged": problem}))
     epochs = _parse_epochs(args.epochs, run.epochs())
@@ -352,16 +358,15 @@ def cmd_evaluate(args) -> int:
     hidden = {"fingerprint"} | (set() if args.per_class else {"per_class"})
     for result in results:
         print(json.dumps({k: v for k, v in result.to_dict().items() if k not in hidden}))
+    if isinstance(floor, evaluation.SetMetrics):
+        real = {"fid": floor.fid, "kid": floor.kid, "precision": floor.precision, "recall": floor.recall}
+    else:  # a 2-D toy's: the real test points' modes
+        real = {k: v for k, v in floor.to_dict().items() if k != "histogram"}
     summary = {
         "summary": run.name,
         "metric": engine.metric_label,
-        "samples": args.samples,
-        "real_data_floor": {
-            "fid": floor.fid,
-            "kid": floor.kid,
-            "precision": floor.precision,
-            "recall": floor.recall,
-        },
+        "samples": engine.samples,
+        "real_data_floor": real,
         "best_epoch": best and best.epoch,
         "best_chosen_by": best and best.chosen_by,
     }

@@ -141,7 +141,8 @@ def _number(value: float | None) -> str:
 
 # Every setting of TrainConfig, in the Train form's order.
 SETTINGS: dict[str, Setting] = {
-    "dataset": Setting("Dataset", "mnist, fashion_mnist (60,000 28x28 grayscale images, 10 classes) or folder:PATH."),
+    "dataset": Setting("Dataset", "mnist, fashion_mnist (60,000 28x28 grayscale images, 10 classes), folder:PATH, or a 2-D toy: "
+        "toy:ring8, toy:grid25, toy:spiral (with the toy-mlp model)."),
     "model": Setting("Architecture", "The generator/discriminator pair (see the model zoo).", choices=_architectures),
     "loss": Setting("Loss", "The adversarial objective.", choices=_losses),
     "latent_dim": Setting("Latent size", "Length of the random vector z that G turns into an image.", 1, 1024),
@@ -297,6 +298,33 @@ class TrainConfig:
             out.append(
                 f"{self.loss} penalises D per image, but {self.model}'s D uses BatchNorm: pick another model"
             )
+        return out + self._toy_problems()
+
+    def _toy_problems(self) -> list[str]:
+        """A 2-D toy trains a points model, and the image-only options do not apply to it."""
+        from ganlib.data import toys
+        from ganlib.zoo import models
+
+        if not toys.is_toy(self.dataset):
+            if models.for_points(self.model):
+                return [
+                    f"{self.model} draws 2-D points: train it on a toy dataset ({', '.join(toys.TOY_DATASETS)})"
+                ]
+            return []
+        out = []
+        if self.dataset not in toys.TOY_DATASETS:
+            out.append(f"unknown toy {self.dataset!r} (choose from {', '.join(toys.TOY_DATASETS)})")
+        points_models = [name for name, a in models.ARCHITECTURES.items() if a.points]
+        if self.model in models.ARCHITECTURES and not models.for_points(self.model):
+            out.append(f"a toy dataset needs a points model ({', '.join(points_models)}), not {self.model}")
+        if self.augment != "none":
+            out.append("augment shifts and cuts images: use none on a toy dataset")
+        if self.live_fid_samples:
+            out.append(
+                "the live FID measures images: set live_fid_samples to 0 on a toy (its modes are evaluated)"
+            )
+        if self.image_size is not None:
+            out.append("image_size resizes images: leave it unset on a toy dataset")
         return out
 
     def _type_problems(self) -> list[str]:
@@ -361,8 +389,30 @@ QUICK_START = TrainConfig(
 # The TF DCGAN tutorial as written (batch 256, Adam 1e-4 with Keras's default beta_1 0.9, one
 # step per call): the baseline that time to quality is compared with.
 TUTORIAL_DCGAN = TrainConfig(model="dcgan", width=1.0, batch_size=256, lr_g=1e-4, lr_d=1e-4, beta_1=0.9)
-PRESETS = {"quick-start": QUICK_START, "tutorial": TUTORIAL_DCGAN}
+# The 2-D toys: small MLPs; an epoch (100,000 points: 375 steps) takes a few seconds, so a
+# checkpoint, and a point on the Evaluate page's mode charts, comes that often; no live FID (toys
+# are evaluated by their modes).
+TOY = TrainConfig(
+    dataset="toy:ring8",
+    model="toy-mlp",
+    latent_dim=16,
+    batch_size=256,
+    epochs=20,
+    lr_g=1e-3,
+    lr_d=1e-3,
+    log_every=25,
+    live_fid_samples=0,
+    steps_per_execution=25,
+)
+PRESETS = {"quick-start": QUICK_START, "tutorial": TUTORIAL_DCGAN, "toy": TOY}
 DEFAULT_PRESET = "quick-start"  # what the Train form starts from, and the CLI without --preset
+
+
+def default_preset(dataset: str | None) -> str:
+    """The preset a dataset starts from when none is named: the toys' for a 2-D toy."""
+    from ganlib.data import toys
+
+    return "toy" if dataset and toys.is_toy(dataset) else DEFAULT_PRESET
 
 
 def penalty_meets_batch_norm(loss: str, model: str) -> bool:

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ganlib import GanlibError, atomic
-from ganlib.data import datasets
-from ganlib.measure import metrics, reference
+from ganlib.data import datasets, toys
+from ganlib.measure import metrics, modes, reference
 from ganlib.measure.features import Evaluator, identify
 from ganlib.runs import checkpoints
 from ganlib.runs.rundir import Best, ChosenBy, RunDir
@@ -30,6 +30,7 @@ from ganlib.training import model_io
 from ganlib.zoo import losses
 
 if TYPE_CHECKING:
+    from ganlib.config import TrainConfig
     from ganlib.training.gan import GAN
 
 log = logging.getLogger(__name__)
@@ -126,10 +127,11 @@ def _cache_key(evaluator_name: str, samples: int) -> str:
     return f"{evaluator_name}|n={samples}|v={ENGINE_VERSION}"
 
 
-def _result_of(entry: Any, checkpoint: checkpoints.Checkpoint) -> EpochResult | None:
-    """A cache entry as a result, if it is one and of the weights on disk now."""
+def _result_of(entry: Any, checkpoint: checkpoints.Checkpoint, kind: type | None = None) -> Any:
+    """A cache entry as a result (``kind``: EpochResult, or ModeResult for a toy), if it is one
+    and of the weights on disk now."""
     try:
-        result = EpochResult.from_dict(entry if isinstance(entry, dict) else {})
+        result = (kind or EpochResult).from_dict(entry if isinstance(entry, dict) else {})
     except ValueError:  # none cached, or not a result: compute it again
         return None
     return result if result.fingerprint == checkpoint.fingerprint else None
@@ -307,24 +309,30 @@ class Engine:
     def _discriminator_accuracy(self, gan: GAN) -> tuple[float, float]:
         """D's accuracy on held-out real test images and on fresh generated ones, as the
         tutorials report it, with the loss's own decision threshold (a critic's is the midpoint)."""
-        count = min(self.samples, 2000)
-        test = datasets.load_dataset(self.config.dataset, "test", self.config.image_size)
-        real, real_labels = test.images[:count], test.labels[:count] if test.labels is not None else None
-        z = np.random.default_rng([self.config.seed, 999]).standard_normal((count, gan.latent_dim))
-        fake_labels = latents.uniform_labels(count, gan.num_classes)
-        fake = gan.sample(z.astype(np.float32), fake_labels)
+        return discriminator_accuracy(gan, self.config, min(self.samples, 2000))
 
-        def scores(images, labels):
-            outputs = []
-            for i in range(0, len(images), 1000):
-                x = np.asarray(datasets.to_unit_range(images[i : i + 1000]))
-                inputs = [x, labels[i : i + 1000]] if gan.conditional else x
-                outputs.append(np.asarray(gan.discriminator(inputs, training=False)))
-            return np.concatenate(outputs).ravel()
 
-        real_scores, fake_scores = scores(real, real_labels), scores(fake, fake_labels)
-        threshold = float(losses.get(self.config.loss).threshold(real_scores, fake_scores))
-        return float((real_scores > threshold).mean()), float((fake_scores <= threshold).mean())
+def discriminator_accuracy(gan: GAN, config: TrainConfig, count: int) -> tuple[float, float]:
+    """D's accuracy on ``count`` held-out real samples (images or a toy's points) and on as many
+    fresh generated ones, as the tutorials report it, with the loss's own decision threshold (a
+    critic's is the midpoint)."""
+    test = datasets.load_dataset(config.dataset, "test", config.image_size)
+    real, real_labels = test.samples[:count], test.labels[:count] if test.labels is not None else None
+    z = np.random.default_rng([config.seed, 999]).standard_normal((count, gan.latent_dim))
+    fake_labels = latents.uniform_labels(count, gan.num_classes)
+    fake = gan.sample(z.astype(np.float32), fake_labels)
+
+    def scores(samples, labels):
+        outputs = []
+        for i in range(0, len(samples), 1000):
+            x = np.asarray(test.to_model_range(samples[i : i + 1000]))
+            inputs = [x, labels[i : i + 1000]] if gan.conditional else x
+            outputs.append(np.asarray(gan.discriminator(inputs, training=False)))
+        return np.concatenate(outputs).ravel()
+
+    real_scores, fake_scores = scores(real, real_labels), scores(fake, fake_labels)
+    threshold = float(losses.get(config.loss).threshold(real_scores, fake_scores))
+    return float((real_scores > threshold).mean()), float((fake_scores <= threshold).mean())
 
 
 def cached_results(run: RunDir) -> dict[int, EpochResult]:
@@ -368,13 +376,13 @@ def nearest_training_images(
 
 @dataclass
 class RunEvaluation:
-    floor: SetMetrics  # real data against real data at the same sample count
-    results: list[EpochResult]
+    floor: SetMetrics | modes.ModeStats  # real data against real data at the same sample count
+    results: list[EpochResult] | list[ModeResult]
     best: Best | None  # best.json after this evaluation
 
 
 def evaluate_run(
-    engine: Engine, epochs: list[int] | None = None, progress: Progress = _quiet
+    engine: Engine | ModeEngine, epochs: list[int] | None = None, progress: Progress = _quiet
 ) -> RunEvaluation:
     """The evaluate steps every caller takes (the CLI, the Evaluate page, the demo builder), in
     order: the real-data floor at this sample count, each epoch's metrics (both cached), then the
@@ -389,29 +397,159 @@ def metric_label(evaluator_label: str) -> str:
     return f"FID ({evaluator_label})"
 
 
-def mark_best(run: RunDir, epoch: int, chosen_by: ChosenBy, result: EpochResult | None = None) -> None:
+def mark_best(
+    run: RunDir, epoch: int, chosen_by: ChosenBy, result: EpochResult | ModeResult | None = None
+) -> None:
     """The one writer of ``best.json``: the epoch, who chose it and, when it is evaluated, its
     figures with the metric and sample count they are in."""
     figures = {}
-    if result is not None:
+    if isinstance(result, ModeResult):
+        figures = dict(metric=MODES_METRIC, samples=result.samples)
+    elif result is not None:
         figures = dict(
             fid=result.fid, kid=result.kid, metric=metric_label(result.evaluator), samples=result.samples
         )
     run.set_best(Best(epoch, chosen_by, **figures))
 
 
-def record_best(run: RunDir, results: list[EpochResult]) -> Best | None:
-    """Store the best epoch by FID, unless a person has marked one by hand, or the best was
-    chosen among results of more samples: FID is biased by the sample count, so only results of
-    one count compare, and a smaller pass never replaces a larger one's choice."""
-    best = best_epoch(results)
+def record_best(run: RunDir, results: list[EpochResult] | list[ModeResult]) -> Best | None:
+    """Store the best epoch by FID (a toy's: by its modes), unless a person has marked one by
+    hand, or the best was chosen among results of more samples: FID is biased by the sample
+    count, so only results of one count compare, and a smaller pass never replaces a larger one's
+    choice."""
+    toy = any(isinstance(r, ModeResult) for r in results)
+    best = best_by_modes(results) if toy else best_epoch(results)
     current = run.best()
     if best is None or (current and current.chosen_by == ChosenBy.PERSON):
         return current
     if current and (current.samples or 0) > best.samples:
         return current
-    mark_best(run, best.epoch, ChosenBy.FID, best)
+    mark_best(run, best.epoch, ChosenBy.MODES if toy else ChosenBy.FID, best)
     return run.best()
+
+
+# ---------------------------------------------------------------------------------------------
+# 2-D toys: modes covered and high-quality share (ganlib.measure.modes)
+
+MODES_VERSION = 1
+MODES_METRIC = "modes covered"
+
+
+@dataclass(frozen=True)
+class ModeResult(modes.ModeStats):
+    """The evaluation of one checkpoint of a 2-D toy run, as cached in ``eval/`` and printed."""
+
+    epoch: int
+    step: int
+    samples: int
+    d_acc_real: float
+    d_acc_fake: float
+    seconds: float = 0.0
+    fingerprint: str = ""
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ModeResult:
+        """From a cached dict; raises ``ValueError`` when it is not one (it is then computed again)."""
+        try:
+            return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data})
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not a ModeResult: {exc}") from exc
+
+
+class ModeEngine:
+    """Evaluates a 2-D toy run's checkpoints by its modes, cached in ``eval/`` like ``Engine``'s
+    results (stamped with the weights' fingerprint). The same calls as ``Engine``: ``cached``,
+    ``floor`` (the real test points' figures), ``evaluate``."""
+
+    metric_label = MODES_METRIC
+
+    def __init__(self, run: RunDir, samples: int = modes.DEFAULT_POINTS, read_only: bool = False):
+        if not 100 <= samples <= MAX_SAMPLES:
+            raise GanlibError(f"samples must be between 100 and {MAX_SAMPLES}")
+        self.run, self.config, self.samples, self.read_only = run, run.config(), samples, read_only
+        self.toy = toys.get(self.config.dataset)
+        self.key = f"modes|n={samples}|v={MODES_VERSION}"  # cached_mode_results reads these
+
+    def _cache_path(self, epoch: int) -> Path:
+        return self.run.eval_dir / EPOCH_FILE.format(epoch=epoch)
+
+    def cached(self, epoch: int) -> ModeResult | None:
+        entry = _read_cache(self._cache_path(epoch)).get(self.key)
+        return _result_of(entry, self.run.checkpoint(epoch), ModeResult)
+
+    def floor(self) -> modes.ModeStats:
+        """What the real test points score at this sample count: a perfect generator's figures."""
+        return modes.mode_stats(toys.load(self.config.dataset, "test").points[: self.samples], self.toy)
+
+    def evaluate(self, epochs: list[int] | None = None, progress: Progress = _quiet) -> list[ModeResult]:
+        epochs = epochs if epochs is not None else self.run.epochs()
+        results = []
+        for i, epoch in enumerate(epochs):
+            result = self.cached(epoch)
+            if result is None:
+                progress(i / len(epochs), f"evaluating epoch {epoch} ({i + 1}/{len(epochs)})")
+                result = self._evaluate_epoch(epoch)
+            results.append(result)
+        progress(1.0, f"evaluated {len(epochs)} epoch(s)")
+        return results
+
+    def points(self, epoch: int, count: int | None = None) -> np.ndarray:
+        """``count`` (default: the sample count) fresh points of ``epoch``, the ones evaluated."""
+        gan, _ = model_io.load_models(self.run, epoch)
+        return self._points(gan, epoch, count or self.samples)
+
+    def _points(self, gan: GAN, epoch: int, count: int) -> np.ndarray:
+        z = np.random.default_rng([self.config.seed, 777, epoch]).standard_normal((count, gan.latent_dim))
+        return gan.sample(z.astype(np.float32))
+
+    def _evaluate_epoch(self, epoch: int) -> ModeResult:
+        started = time.perf_counter()
+        gan, checkpoint = model_io.load_models(self.run, epoch)
+        stats = modes.mode_stats(self._points(gan, epoch, self.samples), self.toy)
+        d_acc_real, d_acc_fake = discriminator_accuracy(gan, self.config, min(self.samples, 2000))
+        result = ModeResult(
+            **vars(stats),
+            epoch=epoch,
+            step=checkpoint.step,
+            samples=self.samples,
+            d_acc_real=d_acc_real,
+            d_acc_fake=d_acc_fake,
+            seconds=round(time.perf_counter() - started, 2),
+            fingerprint=checkpoint.fingerprint,
+        )
+        if not self.read_only:
+            path = self._cache_path(epoch)
+            atomic.write_json(path, {**_read_cache(path), self.key: result.to_dict()})
+        return result
+
+
+def cached_mode_results(run: RunDir) -> dict[int, ModeResult]:
+    """A toy run's ``cached_results``: each checkpoint's cached modes evaluation of the largest
+    sample count, if it is of the weights on disk. Computes nothing."""
+    found = {}
+    for checkpoint in run.checkpoints():
+        cache = _read_cache(run.eval_dir / EPOCH_FILE.format(epoch=checkpoint.epoch))
+        current = (
+            e for key, e in cache.items() if key.startswith("modes|") and key.endswith(f"|v={MODES_VERSION}")
+        )
+        results = [r for r in (_result_of(e, checkpoint, ModeResult) for e in current) if r is not None]
+        if results:
+            found[checkpoint.epoch] = max(results, key=lambda r: r.samples)
+    return found
+
+
+def best_by_modes(results: list[ModeResult]) -> ModeResult | None:
+    """Most modes covered, then the highest high-quality share, then the lowest mode KL."""
+    return max(results, key=lambda r: (r.modes_covered, r.high_quality, -r.mode_kl), default=None)
+
+
+def engine_for(
+    run: RunDir, samples: int | None = None, read_only: bool = False, evaluator: str | None = None
+):
+    """The engine that evaluates ``run``: by its modes for a 2-D toy, else by FID and friends."""
+    if toys.is_toy(run.config().dataset):
+        return ModeEngine(run, samples or modes.DEFAULT_POINTS, read_only)
+    return Engine(run, samples or DEFAULT_SAMPLES, evaluator, read_only)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -22,14 +22,16 @@ if not epochs:
     st.info(f"{run.name} has no checkpoint yet.")
     st.stop()
 
+toy = ui.is_toy(run)  # a 2-D toy is evaluated by its modes, in points (ganlib.measure.modes)
 c1, c2 = st.columns([1, 3])
-samples = c1.select_slider("Samples per epoch", [1000, 2000, 5000, 10_000], value=10_000)
+counts, default_count = ([1000, 2500, 5000, 10_000], 2500) if toy else ([1000, 2000, 5000, 10_000], 10_000)
+samples = c1.select_slider("Samples per epoch", counts, value=default_count)
 # Each epoch once, in order, whatever the widget sends (it keeps duplicates of valid options).
 picked_epochs = set(c2.multiselect("Epochs", epochs, default=epochs))
 chosen = [e for e in epochs if e in picked_epochs]
 demo = ui.demo_mode()
 try:
-    engine = evaluation.Engine(run, samples, read_only=demo)  # a public demo writes nothing
+    engine = evaluation.engine_for(run, samples, read_only=demo)  # a public demo writes nothing
 except GanlibError as exc:
     ui.show_error(exc)
     st.stop()
@@ -65,6 +67,9 @@ except GanlibError as exc:
 best = run.best()
 best_epoch = best and best.epoch
 x = [r.epoch for r in results]
+if toy:
+    evaluate_panels.toy_modes(run, results, floor, best, demo)
+    st.stop()
 
 
 st.subheader(engine.metric_label)

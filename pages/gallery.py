@@ -55,15 +55,22 @@ if other is not None and other != epoch:
 for column, (e, caption) in zip(st.columns(2), shown):
     column.image(checkpoints[e].grid_path.read_bytes(), caption=caption, width="stretch")
 
-gallery_panels.downloads(run, checkpoints[epoch], read_only=ui.demo_mode())
+toy = ui.is_toy(run)
+if toy:
+    st.caption(ui.PLANE_LEGEND)
+else:
+    gallery_panels.downloads(run, checkpoints[epoch], read_only=ui.demo_mode())
 if not ui.demo_mode():
     st.page_link(
         ui.PAGES["train"].path, label="Train again with another seed", query_params={"from": run.name}
     )
 
 # -- every checkpoint at a glance ------------------------------------------------------------------
-scores = evaluation.cached_results(run)
+scores = evaluation.cached_mode_results(run) if toy else evaluation.cached_results(run)
 gallery_panels.contact_sheet(run, checkpoints, epoch, best, scores)
+if toy:  # a toy's samples are its points on the plane: its animation is what is left to see
+    gallery_panels.training_animation(run, len(epochs))
+    st.stop()
 
 # -- draw samples ----------------------------------------------------------------------------------
 try:
@@ -140,9 +147,4 @@ c2.download_button("Interpolation GIF", gif, f"{run.name}-epoch{epoch:04d}-{meth
 
 gallery_panels.nearest_training(run, checkpoints[epoch], config, scores)
 
-# -- training animation -----------------------------------------------------------------------------
-st.subheader("Training animation")
-animation = ui.training_gif(run)
-c1, c2 = st.columns([1, 1])
-c1.image(animation, caption=f"the fixed-seed grid over {len(epochs)} checkpoints")
-c2.download_button("Training GIF", animation, f"{run.name}-training.gif", "image/gif")
+gallery_panels.training_animation(run, len(epochs))

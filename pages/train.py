@@ -19,10 +19,10 @@ if interrupted and not manager.snapshot().active:
 
 if manager.snapshot().active:
     st.fragment(run_every=live.STATUS_EVERY_SEC)(live.job_status)()
-    st.fragment(run_every=live.CHARTS_EVERY_SEC)(live.job_charts)(smoothing)
+    live.job_panels(smoothing, refreshing=True)
 else:
     live.job_status()
-    live.job_charts(smoothing)
+    live.job_panels(smoothing, refreshing=False)
     if visitors is None:
         train_form.start_form()
         train_form.resume_form()

@@ -126,6 +126,11 @@ def open_page(page: str, run: str = "demo-mnist"):
     return at
 
 
+def by_label(widgets, label):
+    """The widget of ``label`` among an AppTest page's widgets of one kind."""
+    return next(w for w in widgets if w.label == label)
+
+
 def tree_digest(root: Path) -> dict[str, str]:
     """Every file below ``root`` and its sha256: equal digests, byte-for-byte equal trees."""
     import hashlib

@@ -6,7 +6,7 @@ import sys
 import time
 
 import pytest
-from conftest import APP, ROOT, open_page, tree_digest
+from conftest import APP, ROOT, by_label, open_page, tree_digest
 from streamlit.testing.v1 import AppTest
 
 from ganlib import directions, evaluation
@@ -15,10 +15,6 @@ from ganlib.runs.rundir import ChosenBy, RunDir, list_runs
 
 SHIPPED = ROOT / "checkpoints"
 DEMO = SHIPPED / "demo-mnist"
-
-
-def by_label(widgets, label):
-    return next(w for w in widgets if w.label == label)
 
 
 def test_the_shipped_demo_runs_are_complete_slim_and_evaluated():

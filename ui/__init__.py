@@ -17,6 +17,7 @@ from pathlib import Path
 import streamlit as st
 
 from ganlib import GanlibError
+from ganlib.data import toys
 from ganlib.runs.rundir import RunDir, default_runs_dir, list_runs
 from ganlib.sampling import images
 from ganlib.training import model_io
@@ -311,6 +312,22 @@ def training_gif(run: RunDir) -> bytes:
     """The fixed-seed grid of every checkpoint of ``run`` as a looping GIF."""
     grids = [c.grid_path for c in run.checkpoints()]
     return _training_gif(tuple((str(p), p.stat().st_mtime_ns) for p in grids))
+
+
+PLANE_LEGEND = (
+    "Background: what D believes over the plane (green: real, purple: fake); green dots: real "
+    "points; purple dots: the generator's, from fixed latents; grey ticks: where G's loss pushes "
+    "each of them (up D's slope)."
+)
+
+
+def is_toy(run: RunDir) -> bool:
+    return toys.is_toy(run.config().dataset)
+
+
+def picture_name(run: RunDir) -> str:
+    """What a run's checkpoint picture (``grid.png``) shows."""
+    return "the plane" if is_toy(run) else "fixed-seed grid"
 
 
 def query_int(name: str, choices: list[int], default: int) -> int:

@@ -137,6 +137,14 @@ def class_histogram(results: Sequence[EpochResult], class_names: list[str]) -> g
     return figure
 
 
+def mode_histogram(histogram: list[int]) -> go.Figure:
+    """A toy's high-quality points per mode: flat when every mode is drawn equally often."""
+    figure = go.Figure(go.Bar(x=[str(i) for i in range(len(histogram))], y=histogram))
+    figure.update_layout(title="Points near each mode", height=300, xaxis_title="mode", yaxis_title="points",
+                         margin=MARGIN)  # fmt: skip
+    return figure
+
+
 def per_class(rows: list[dict], names: list[str]) -> go.Figure:
     """One epoch's intra-class FID (bars) and label accuracy (line) per class."""
     figure = make_subplots(specs=[[{"secondary_y": True}]])

@@ -1,5 +1,5 @@
-"""The Evaluate page's panels below its charts: one epoch per class, the truncation sweep, and
-other runs' FID curves overlaid."""
+"""The Evaluate page's panels below its charts: one epoch per class, the truncation sweep, other
+runs' FID curves overlaid; and a 2-D toy's modes, in place of the image charts."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import streamlit as st
 
 import ui
 from ganlib import GanlibError, evaluation
-from ganlib.evaluation import Engine, EpochResult
-from ganlib.runs.rundir import RunDir
+from ganlib.evaluation import Engine, EpochResult, ModeResult
+from ganlib.measure.modes import QUALITY_SDS, ModeStats, covering_count
+from ganlib.runs.rundir import Best, ChosenBy, RunDir
 from ui import charts
 
 
@@ -85,3 +86,64 @@ def compare_runs(run: RunDir, results: list[EpochResult], engine: Engine, demo: 
             if not curves[name]:
                 st.caption(f"{name}: not evaluated at {samples:,} samples yet.")
         st.plotly_chart(charts.fid_curves(curves, f"{engine.metric_label} (log scale)"), key="compare")
+
+
+def toy_modes(
+    run: RunDir, results: list[ModeResult], floor: ModeStats, best: Best | None, demo: bool
+) -> None:
+    """A 2-D toy's evaluation: modes covered, the high-quality share and the mode KL per epoch
+    (the real test points' figures dotted), D's accuracy, and one epoch's plane and histogram."""
+    best_epoch = best and best.epoch
+    st.subheader("Modes")
+    c1, c2 = st.columns(2)
+    covered = charts.metric_line(results, "modes_covered", "modes covered")
+    c1.plotly_chart(
+        charts.per_epoch([covered], f"Modes covered (of {floor.modes}), higher is better", best_epoch,
+                         (floor.modes_covered, "real points")),
+        key="modes",
+    )  # fmt: skip
+    quality = charts.metric_line(results, "high_quality", "high quality")
+    c2.plotly_chart(
+        charts.per_epoch([quality], f"High-quality share (within {QUALITY_SDS:g} sd of a mode)", best_epoch,
+                         (floor.high_quality, "real points")),
+        key="quality",
+    )  # fmt: skip
+    c1, c2 = st.columns(2)
+    kl = charts.metric_line(results, "mode_kl", "KL")
+    c1.plotly_chart(
+        charts.per_epoch([kl], "KL of the mode histogram from uniform, lower is better", best_epoch,
+                         (floor.mode_kl, "real points")),
+        key="kl",
+    )  # fmt: skip
+    accuracy = [
+        charts.metric_line(results, "d_acc_real", "on real"),
+        charts.metric_line(results, "d_acc_fake", "on fake"),
+    ]
+    c2.plotly_chart(
+        charts.per_epoch(accuracy, "D accuracy (held-out real / fresh fake)", best_epoch), key="dacc"
+    )
+    st.caption(
+        f"A mode is covered when at least {covering_count(results[0].samples)} of the {results[0].samples:,} "
+        "points fall within 3 sd of it (as in the papers: Metz et al. 2017, Srivastava et al. 2017)."
+    )
+
+    st.subheader("Inspect an epoch")
+    x = [r.epoch for r in results]
+    default = x.index(best_epoch) if best_epoch in x else len(x) - 1
+    epoch = st.selectbox("Epoch", x, index=x.index(ui.query_int("epoch", x, x[default])))
+    st.query_params["epoch"] = str(epoch)
+    result = results[x.index(epoch)]
+    c1, c2 = st.columns([2, 3])
+    c1.image(
+        run.checkpoint(epoch).grid_path.read_bytes(), caption=f"the plane, epoch {epoch}", width="stretch"
+    )
+    c2.plotly_chart(charts.mode_histogram(result.histogram), key="mode-histogram")
+    c2.caption(
+        f"Epoch {epoch}: {result.modes_covered}/{result.modes} modes, {result.high_quality:.1%} of the points near "
+        f"one, KL {result.mode_kl:.3f}; real points: {floor.modes_covered}/{floor.modes}, {floor.high_quality:.1%}."
+    )
+    if best is not None:
+        c2.caption(f"Best: epoch {best.epoch} (chosen by {best.chosen_by})")
+    if c2.button(f"Mark epoch {epoch} as best", disabled=demo or epoch == best_epoch) and not demo:
+        evaluation.mark_best(run, epoch, ChosenBy.PERSON, result)
+        st.rerun()

@@ -11,7 +11,7 @@ import ui
 from ganlib import GanlibError, evaluation, export
 from ganlib.config import TrainConfig
 from ganlib.data import catalog
-from ganlib.evaluation import EpochResult
+from ganlib.evaluation import EpochResult, ModeResult
 from ganlib.runs.checkpoints import Checkpoint
 from ganlib.runs.rundir import ChosenBy, RunDir
 from ganlib.sampling import images
@@ -28,21 +28,28 @@ def contact_sheet(
     checkpoints: dict[int, Checkpoint],
     epoch: int,
     best: int | None,
-    scores: dict[int, EpochResult],
+    scores: dict[int, EpochResult] | dict[int, ModeResult],
 ) -> None:
-    """Each checkpoint's grid as a tile with its FID, the best outlined; *Open* one, mark the shown one best."""
+    """Each checkpoint's picture as a tile with its figures, the best outlined; *Open* one, mark
+    the shown one best."""
     epochs = list(checkpoints)
     st.subheader("All checkpoints at a glance")
-    features = next((result.evaluator for result in scores.values()), "the dataset's classifier features")
-    st.caption(
-        f"Each checkpoint's fixed-seed grid with its FID ({features}, the largest sample count evaluated; "
-        "lower is better). The best epoch is outlined. Evaluate computes what is missing."
-    )
+    if ui.is_toy(run):
+        st.caption(
+            "Each checkpoint's plane with its modes covered and its share of points within 3 sd of a mode "
+            "(the largest sample count evaluated). The best epoch is outlined. Evaluate computes what is missing."
+        )
+    else:
+        features = next((result.evaluator for result in scores.values()), "the dataset's classifier features")
+        st.caption(
+            f"Each checkpoint's fixed-seed grid with its FID ({features}, the largest sample count evaluated; "
+            "lower is better). The best epoch is outlined. Evaluate computes what is missing."
+        )
     for row in range(0, len(epochs), CONTACT_COLUMNS):
         for column, e in zip(st.columns(CONTACT_COLUMNS), epochs[row : row + CONTACT_COLUMNS]):
             tile = column.container(border=e == best)
             result = scores.get(e)
-            label = f"FID {result.fid:.2f} ({result.samples:,} samples)" if result else "not evaluated"
+            label = score_label(result) if result else "not evaluated"
             tile.image(
                 checkpoints[e].grid_path.read_bytes(),
                 caption=f"epoch {e}{' · best' if e == best else ''} · {label}",
@@ -56,6 +63,12 @@ def contact_sheet(
         if st.button(f"Mark epoch {epoch} as best", disabled=demo, key="gallery-mark-best") and not demo:
             evaluation.mark_best(run, epoch, ChosenBy.PERSON, result)
             st.rerun()
+
+
+def score_label(result: EpochResult | ModeResult) -> str:
+    if isinstance(result, ModeResult):
+        return f"{result.modes_covered}/{result.modes} modes · {result.high_quality:.0%} near one"
+    return f"FID {result.fid:.2f} ({result.samples:,} samples)"
 
 
 EXPORT_LABELS = {
@@ -142,3 +155,11 @@ def nearest_training(
             st.caption(
                 f"Copy share of epoch {epoch}: {share:.3f} (about 0.1 means no memorisation; see Evaluate)."
             )
+
+
+def training_animation(run: RunDir, checkpoints: int) -> None:
+    st.subheader("Training animation")
+    animation = ui.training_gif(run)
+    c1, c2 = st.columns([1, 1])
+    c1.image(animation, caption=f"{ui.picture_name(run)} over {checkpoints} checkpoints")
+    c2.download_button("Training GIF", animation, f"{run.name}-training.gif", "image/gif")

@@ -20,6 +20,7 @@ STATUS_EVERY_SEC = 2.0
 
 
 CHARTS_EVERY_SEC = 5.0
+PLANE_EVERY_SEC = 0.5  # a 2-D toy's plane: one small PNG (the trainer redraws it every 0.4 s)
 
 
 def live_charts(run: RunDir, smoothing: float) -> None:
@@ -41,16 +42,20 @@ def live_charts(run: RunDir, smoothing: float) -> None:
 
 
 def newest_grid(run: RunDir) -> None:
-    """The fixed-seed grid: the live preview while it is ahead of the newest checkpoint."""
+    """The fixed-seed grid (a toy's plane): the live preview while it is ahead of the newest
+    checkpoint."""
     checkpoints = run.checkpoints()
     preview = run.preview()
+    what = ui.picture_name(run)
     if preview and (not checkpoints or preview[1]["step"] > checkpoints[-1].step):
         png, info = preview
-        caption = f"fixed-seed grid, live: step {info['step']} · {info['elapsed']:.0f} s of training"
+        caption = f"{what}, live: step {info['step']} · {info['elapsed']:.0f} s of training"
         st.image(png, caption=caption, width="stretch")
     elif checkpoints:
-        caption = f"fixed-seed grid, epoch {checkpoints[-1].epoch}"
+        caption = f"{what}, epoch {checkpoints[-1].epoch}"
         st.image(checkpoints[-1].grid_path.read_bytes(), caption=caption, width="stretch")
+    if ui.is_toy(run):
+        st.caption(ui.PLANE_LEGEND)
 
 
 def job_status() -> None:
@@ -100,17 +105,25 @@ def job_status() -> None:
     st.session_state["job_was_active"] = job.active
 
 
-def job_charts(smoothing: float) -> None:
+def job_panels(smoothing: float, refreshing: bool) -> None:
+    """The job's charts and its picture side by side; while it trains (``refreshing``) each is
+    redrawn on its own clock: the charts every 5 s, the picture as often as it is worth it (a
+    toy's plane twice a second: its points move that fast)."""
     manager = ui.manager()
     job = manager.snapshot()
     if job.run is None:
         return
     run = RunDir(manager.runs_dir, job.run)
+    charts_view, picture_view = live_charts, newest_grid
+    if refreshing:
+        toy = ui.is_toy(run)
+        charts_view = st.fragment(run_every=CHARTS_EVERY_SEC)(live_charts)
+        picture_view = st.fragment(run_every=PLANE_EVERY_SEC if toy else CHARTS_EVERY_SEC)(newest_grid)
     left, right = st.columns([3, 1])
     with left:
-        live_charts(run, smoothing)
+        charts_view(run, smoothing)
     with right:
-        newest_grid(run)
+        picture_view(run)
 
 
 def visitor_panel() -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 import ui
 from ganlib import GanlibError
 from ganlib.config import DEFAULT_PRESET, PRESETS, SETTINGS, TrainConfig, setting_type
-from ganlib.data import catalog
+from ganlib.data import catalog, toys
 from ganlib.runs.rundir import RunDir, list_runs
 from ganlib.zoo import losses, models
 from workbench.jobs import JobBusy
@@ -34,12 +36,14 @@ STABILISER_ROW = [
 LAST_ROW = ["checkpoint_every", "log_every", "live_fid_samples", "tensorboard", "seed"]
 
 
+DATASETS = [*catalog.BUILTIN, *toys.TOY_DATASETS]  # a folder:PATH is trained from the CLI
 RUN_NAME_HELP = "Letters, digits, '.', '_' and '-'; the run's folder name."
 
 
 def free_name(model: str, dataset: str) -> str:
     taken = set(ui.run_names())
-    base = f"{model}-{dataset}"
+    # A run name takes letters, digits, '.', '_' and '-': "toy:ring8" and "folder:PATH" do not fit.
+    base = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{model}-{dataset}")[:48].strip("-.")
     return next(f"{base}-{i}" for i in range(1, 10_000) if f"{base}-{i}" not in taken)
 
 
@@ -47,7 +51,7 @@ def setting_widget(container, name: str, initial):
     """The form's widget for one setting, with the label, bounds and help of ``SETTINGS``."""
     setting, kind = SETTINGS[name], setting_type(name)
     help_text = setting.input_text()
-    options = setting.choices() if setting.choices else (list(catalog.BUILTIN) if name == "dataset" else None)
+    options = setting.choices() if setting.choices else (DATASETS if name == "dataset" else None)
     if options is not None:
         index = options.index(initial) if initial in options else 0
         return container.selectbox(setting.label, options, index=index, help=help_text)
@@ -94,7 +98,8 @@ def start_form() -> None:
         "Start from",
         labels,
         index=linked,
-        help="quick-start: the settings that show digits soonest (docs/benchmarks.md). A run's "
+        help="quick-start: the settings that show digits soonest (docs/benchmarks.md); toy: a 2-D "
+        "toy (ring8, grid25 or spiral) in seconds, to watch D and G and mode collapse. A run's "
         "settings with the next seed train it again: a GAN's FID varies from seed to seed.",
     )
     defaults = points[chosen]

@@ -1,5 +1,5 @@
 """Reading datasets: MNIST and Fashion-MNIST from their IDX files (found through ``catalog``),
-folders of images, and the tf.data pipeline that feeds training. A built-in dataset that is not
+folders of images, 2-D toys (``toys``), and the tf.data pipeline that feeds training. A built-in dataset that is not
 on this machine is downloaded once (``install``; skipped when ``GANLIB_OFFLINE=1``).
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ganlib.data import install
+from ganlib.data import install, toys
 from ganlib.data.catalog import (
     BUILTIN,
     FETCH_HINT,
@@ -47,6 +47,19 @@ class ImageSet:
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(self.images.shape[1:])  # type: ignore[return-value]
+
+    # What the trainer reads of any dataset, images or a toy's points (toys.PointSet):
+    @property
+    def samples(self) -> np.ndarray:
+        return self.images
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        return self.image_shape
+
+    @staticmethod
+    def to_model_range(images):
+        return to_unit_range(images)
 
     @property
     def num_classes(self) -> int:
@@ -107,17 +120,19 @@ def _load_builtin(name: str, split: str) -> ImageSet:
     return ImageSet(name, images, labels, class_names, source)
 
 
-def load_dataset(spec: str, split: str = "train", image_size: int | None = None) -> ImageSet:
-    """Load ``mnist``, ``fashion_mnist`` or ``folder:PATH`` (one split: ``train`` or ``test``;
-    a folder also ``all``: every image, its 10% hold-out included)."""
+def load_dataset(spec: str, split: str = "train", image_size: int | None = None) -> ImageSet | toys.PointSet:
+    """Load ``mnist``, ``fashion_mnist``, ``folder:PATH`` or a 2-D toy, ``toy:NAME`` (one split:
+    ``train`` or ``test``; a folder also ``all``: every image, its 10% hold-out included)."""
     if spec.startswith(FOLDER_PREFIX) and split == "all":
         return load_folder(Path(spec[len(FOLDER_PREFIX) :]), image_size, split)
     if split not in SPLITS:
         raise DatasetError(f"unknown split {split!r} (choose from {', '.join(SPLITS)})")
     if spec.startswith(FOLDER_PREFIX):
         return load_folder(Path(spec[len(FOLDER_PREFIX) :]), image_size, split)
+    if toys.is_toy(spec) and spec in toys.TOY_DATASETS:
+        return toys.load(spec, split)
     if spec not in BUILTIN:
-        choices = ", ".join([*BUILTIN, "folder:PATH"])
+        choices = ", ".join([*BUILTIN, "folder:PATH", *toys.TOY_DATASETS])
         raise DatasetError(f"unknown dataset {spec!r} (choose from {choices})")
     data = _load_builtin(spec, split)
     if image_size is not None and image_size != data.image_shape[0]:
@@ -219,9 +234,14 @@ def to_unit_range(images):
 
 
 def training_dataset(
-    data: ImageSet, batch_size: int, steps_per_epoch: int, seed: int, first_epoch: int, epochs: int
+    data: ImageSet | toys.PointSet,
+    batch_size: int,
+    steps_per_epoch: int,
+    seed: int,
+    first_epoch: int,
+    epochs: int,
 ):
-    """Batches of ``(images in [-1, 1], labels)`` for epochs ``first_epoch .. epochs-1``.
+    """Batches of ``(images in [-1, 1] or a toy's points, labels)`` for epochs ``first_epoch .. epochs-1``.
 
     Each epoch's order is a pure function of ``(seed, epoch)``, so a resumed run sees exactly the
     batches an uninterrupted one would. Batches are gathered from the in-memory array (one
@@ -229,7 +249,7 @@ def training_dataset(
     """
     import tensorflow as tf
 
-    images = tf.constant(data.images)
+    samples = tf.constant(data.samples)
     labels = tf.constant(data.labels if data.labels is not None else np.zeros(len(data), np.int32))
     used = steps_per_epoch * batch_size
     count = len(data)
@@ -243,7 +263,7 @@ def training_dataset(
         return tf.data.Dataset.from_tensor_slices(tf.reshape(order, [steps_per_epoch, batch_size]))
 
     def gather(indices):
-        return to_unit_range(tf.gather(images, indices)), tf.gather(labels, indices)
+        return data.to_model_range(tf.gather(samples, indices)), tf.gather(labels, indices)
 
     # Under a multi-worker strategy each worker keeps its share of every global batch (the data
     # is in memory, not in files a worker could read a subset of).
@@ -258,6 +278,6 @@ def training_dataset(
     )
 
 
-def steps_per_epoch(data: ImageSet, batch_size: int, cap: int | None) -> int:
+def steps_per_epoch(data: ImageSet | toys.PointSet, batch_size: int, cap: int | None) -> int:
     full = max(1, len(data) // batch_size)
     return min(full, cap) if cap else full

@@ -39,10 +39,12 @@ WRITTEN_STATES = tuple(RunState)[:6]
 
 
 class ChosenBy(StrEnum):
-    """Who chose a run's best epoch (``best.json``): a person's mark outranks the FID's choice."""
+    """Who chose a run's best epoch (``best.json``): a person's mark outranks the FID's choice
+    (or, for a 2-D toy, the modes')."""
 
     PERSON = "person"
     FID = "fid"
+    MODES = "modes"  # a toy: most modes covered, then the highest high-quality share
 
 
 @dataclass(frozen=True)

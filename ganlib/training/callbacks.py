@@ -21,8 +21,7 @@ import numpy as np
 
 from ganlib import GanlibError
 from ganlib.runs.rundir import RunDir, RunState
-from ganlib.training import alerts, model_io
-from ganlib.training import gan as gan_lib
+from ganlib.training import alerts, model_io, pictures
 from ganlib.training.gan import METRIC_NAMES
 from ganlib.zoo import schedules
 
@@ -295,17 +294,23 @@ class HistoryLogger(keras.callbacks.Callback):
 
 
 class Checkpointer(keras.callbacks.Callback):
-    """Saves weights, optimizer state and the fixed-seed grid every ``every`` epochs and at the
-    run's end (the clock's: the last epoch, or the last that fits in the time budget)."""
+    """Saves weights, optimizer state and the picture (the fixed-seed grid, or a toy's plane)
+    every ``every`` epochs and at the run's end (the clock's: the last epoch, or the last that fits
+    in the time budget)."""
 
     def __init__(
-        self, run: RunDir, clock: StepClock, every: int, grid_inputs, listeners: Sequence[RecordListener] = ()
+        self,
+        run: RunDir,
+        clock: StepClock,
+        every: int,
+        picture: pictures.Picture,
+        listeners: Sequence[RecordListener] = (),
     ):
         super().__init__()
         self.run = run
         self.clock = clock
         self.every = every
-        self.grid_inputs = grid_inputs  # (latents, labels or None), fixed for the whole run
+        self.picture = picture
         self.listeners = listeners
 
         self.saved: int | None = None  # the epoch of the checkpoint saved last
@@ -314,7 +319,7 @@ class Checkpointer(keras.callbacks.Callback):
         done = epoch + 1
         if not self.clock.epoch_completed(epoch) or (done % self.every and not self.clock.at_end):
             return
-        grid_png = gan_lib.grid_png(self.model, self.grid_inputs)
+        grid_png = self.picture(self.model)
         state = {"step": self.clock.step, "elapsed": round(self.clock.elapsed, 3)}
         self.run.save_checkpoint(done, state, model_io.writers(self.model, grid_png))
         self.saved = done
@@ -492,16 +497,17 @@ class QualityProbe(keras.callbacks.Callback):
 
 
 class PreviewWriter(keras.callbacks.Callback):
-    """Writes the fixed-seed grid of the current weights every ``every_sec`` seconds of wall
-    clock (and at the first step), so the live view shows progress within seconds of Start
-    rather than at the first checkpoint, which can be minutes away. A 64-image grid costs a few
-    milliseconds of inference; it reads no training state, so runs stay reproducible."""
+    """Writes the picture of the current weights (the fixed-seed grid, or a toy's plane) every
+    ``every_sec`` seconds of wall clock (and at the first step), so the live view shows progress
+    within seconds of Start rather than at the first checkpoint, which can be minutes away. A
+    64-image grid or a plane costs a few milliseconds of inference; it reads no training state,
+    so runs stay reproducible."""
 
-    def __init__(self, run: RunDir, clock: StepClock, grid_inputs, every_sec: float = 5.0):
+    def __init__(self, run: RunDir, clock: StepClock, picture: pictures.Picture, every_sec: float = 5.0):
         super().__init__()
         self.run = run
         self.clock = clock
-        self.grid_inputs = grid_inputs
+        self.picture = picture
         self.every_sec = every_sec
         self.last = -math.inf
 
@@ -510,10 +516,9 @@ class PreviewWriter(keras.callbacks.Callback):
             self.write()
 
     def write(self) -> None:
-        """Draw the grid of the weights as they are now."""
+        """Draw the weights as they are now."""
         self.last = time.monotonic()
-        grid_png = gan_lib.grid_png(self.model, self.grid_inputs)
-        self.run.save_preview(grid_png, self.clock.step, self.clock.elapsed)
+        self.run.save_preview(self.picture(self.model), self.clock.step, self.clock.elapsed)
 
 
 class ProgressReporter(keras.callbacks.Callback):

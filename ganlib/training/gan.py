@@ -9,9 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from ganlib.config import TrainConfig
-from ganlib.sampling import images
 from ganlib.sampling.inference import to_uint8, uniform_labels
-from ganlib.sampling.latents import GRID_COLUMNS
 from ganlib.training import distribute
 from ganlib.zoo import augment, losses, models, replica
 
@@ -85,11 +83,17 @@ class GAN(keras.Model):
         """The generator used for grids, sampling and evaluation (the EMA copy when enabled)."""
         return self.ema_generator if self.ema_generator is not None else self.generator
 
+    @property
+    def points(self) -> bool:
+        """Whether G draws 2-D points (a toy) rather than images."""
+        return len(self.generator.output.shape) == 2
+
     def sample(self, latents: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
-        """uint8 images from the sampling generator; conditional models get balanced labels by default."""
+        """uint8 images (or a toy's float32 points) from the sampling generator; conditional models
+        get balanced labels by default."""
         if self.conditional and labels is None:
             labels = uniform_labels(len(latents), self.num_classes)
-        return generate(self.sampler, latents, labels if self.conditional else None)
+        return generate(self.sampler, latents, labels if self.conditional else None, raw=self.points)
 
     def compile(
         self, g_optimizer: keras.optimizers.Optimizer, d_optimizer: keras.optimizers.Optimizer, **kwargs
@@ -161,14 +165,15 @@ class GAN(keras.Model):
         return self.gan_loss.d_loss(real_out, fake_out, self.label_smoothing)
 
     def _gradient_penalty(self, real, fake, labels, salt: int):
-        alpha = self._draw(tf.random.stateless_uniform, [tf.shape(real)[0], 1, 1, 1], salt)
+        per_sample = [tf.shape(real)[0]] + [1] * (real.shape.rank - 1)  # images (B,1,1,1), points (B,1)
+        alpha = self._draw(tf.random.stateless_uniform, per_sample, salt)
         real = tf.cast(real, fake.dtype)
         mixed = real + tf.cast(alpha, fake.dtype) * (fake - real)
         with tf.GradientTape() as tape:
             tape.watch(mixed)
             out = self.discriminator([mixed, labels] if self.conditional else mixed, training=True)
         grads = tape.gradient(out, mixed)
-        norm = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]) + 1e-12)
+        norm = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=list(range(1, real.shape.rank))) + 1e-12)
         return tf.reduce_mean((norm - 1.0) ** 2)
 
     @staticmethod
@@ -360,19 +365,22 @@ def _optimizer(learning_rate: float, beta_1: float) -> keras.optimizers.Optimize
 # Sampling
 
 
-def grid_png(gan: GAN, grid_inputs: tuple[np.ndarray, np.ndarray | None]) -> bytes:
-    """The fixed-seed sample grid of the current weights, as PNG bytes."""
-    return images.png_bytes(images.grid(gan.sample(*grid_inputs), columns=GRID_COLUMNS))
-
-
 def generate(
-    generator: keras.Model, latents: np.ndarray, labels: np.ndarray | None = None, batch_size: int = 500
+    generator: keras.Model,
+    latents: np.ndarray,
+    labels: np.ndarray | None = None,
+    batch_size: int = 500,
+    raw: bool = False,
 ) -> np.ndarray:
-    """Images as uint8 (N, H, W, C) for the given latent vectors (and labels, if conditional)."""
+    """Images as uint8 (N, H, W, C) for the given latent vectors (and labels, if conditional);
+    ``raw``: G's float32 outputs as they are (a toy's points)."""
     outputs = []
     for i in range(0, len(latents), batch_size):
         inputs = latents[i : i + batch_size]
         if labels is not None:
             inputs = [inputs, labels[i : i + batch_size]]
         outputs.append(np.asarray(generator(inputs, training=False)))
-    return to_uint8(np.concatenate(outputs)) if outputs else np.zeros((0,), np.uint8)
+    if not outputs:
+        return np.zeros((0,), np.float32 if raw else np.uint8)
+    joined = np.concatenate(outputs)
+    return joined.astype(np.float32) if raw else to_uint8(joined)

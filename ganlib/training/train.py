@@ -11,17 +11,20 @@ import tensorflow as tf
 
 from ganlib import GanlibError
 from ganlib.config import ConfigError, TrainConfig
-from ganlib.data import datasets
+from ganlib.data import datasets, toys
 from ganlib.runs import checkpoints
 from ganlib.runs.rundir import RunDir, RunError, RunState, RunWriteError
 from ganlib.sampling import latents
-from ganlib.training import callbacks, distribute, model_io
+from ganlib.training import callbacks, distribute, model_io, pictures
 from ganlib.training import gan as gan_lib
 from ganlib.zoo import models
 
 # How often the live view's grid is redrawn: often enough to watch digits form, and at a few
 # milliseconds per 64-image grid, free next to the training step.
 PREVIEW_EVERY_SEC = 5.0
+# A toy's plane is redrawn more often than the live page refreshes (twice a second): the picture
+# costs a few milliseconds, and watching points move is the lesson.
+TOY_PREVIEW_EVERY_SEC = 0.4
 
 
 def library_versions() -> dict[str, str]:
@@ -181,9 +184,9 @@ def resume(run: RunDir, until_epoch: int | None = None, **options) -> RunState:
     return train(config, run, resume=True, **options)
 
 
-def _meta(dataset: datasets.ImageSet) -> dict:
+def _meta(dataset: datasets.ImageSet | toys.PointSet) -> dict:
     return {
-        "image_shape": list(dataset.image_shape),
+        "image_shape": list(dataset.sample_shape),  # a toy's: [2]
         "num_classes": dataset.num_classes,
         "class_names": dataset.class_names,
         "dataset_size": len(dataset),
@@ -195,7 +198,7 @@ def _meta(dataset: datasets.ImageSet) -> dict:
 def _fit(
     config: TrainConfig,
     run: RunDir,
-    dataset: datasets.ImageSet,
+    dataset: datasets.ImageSet | toys.PointSet,
     *,
     control: callbacks.TrainingControl,
     report: Callable[[callbacks.Progress], None],
@@ -216,7 +219,7 @@ def _fit(
         per_execution = 1
     steps -= steps % per_execution
     config = config.replace(steps_per_execution=per_execution)
-    gan = gan_lib.build_gan(config, dataset.image_shape, dataset.num_classes, steps * config.epochs)
+    gan = gan_lib.build_gan(config, dataset.sample_shape, dataset.num_classes, steps * config.epochs)
     first_epoch, elapsed = _restore(gan, run, log)
     if not run.generator_config_path.is_file():  # for sampling without TensorFlow
         run.save_generator_config(gan.sampler.get_config())
@@ -236,13 +239,17 @@ def _fit(
         run.set_status(state, epoch=clock.step // steps, step=clock.step)
         reporter.report(reporter.progress(state))
 
-    grid_inputs = latents.grid_inputs(config.latent_dim, config.seed, gan.num_classes)
-    preview = callbacks.PreviewWriter(run, clock, grid_inputs, PREVIEW_EVERY_SEC)
+    if gan.points:  # a 2-D toy: the plane, redrawn often (its steps take a millisecond)
+        picture = pictures.toy_plane(dataset, config.latent_dim, config.seed)
+        preview = callbacks.PreviewWriter(run, clock, picture, TOY_PREVIEW_EVERY_SEC)
+    else:
+        picture = pictures.image_grid(latents.grid_inputs(config.latent_dim, config.seed, gan.num_classes))
+        preview = callbacks.PreviewWriter(run, clock, picture, PREVIEW_EVERY_SEC)
     # What follows the records as they are written: the alerts, and TensorBoard's event files.
     listeners = [callbacks.AlertWatch(run)]
     if config.tensorboard:
         listeners.append(callbacks.TensorBoardWriter(run.tensorboard_dir))
-    checkpointer = callbacks.Checkpointer(run, clock, config.checkpoint_every, grid_inputs, listeners)
+    checkpointer = callbacks.Checkpointer(run, clock, config.checkpoint_every, picture, listeners)
     schedule = config.lr_schedule != "constant"
     # The loop around the training step (GAN.train_step) is fit() with these callbacks. Keras
     # calls them in this order at every hook, so the order is part of the algorithm:

@@ -27,6 +27,7 @@ class GanLoss:
     accuracy_label: str = "share judged correctly (real above the threshold, fake at or below)"
     d_steps: int = 1  # discriminator (critic) updates per generator update
     gradient_penalty: float = 0.0  # weight of the WGAN-GP penalty on D's input gradients
+    score_in_unit_range: bool = False  # score() is a probability (else unbounded)
 
 
 def fixed(value: float) -> Callable:
@@ -63,6 +64,7 @@ register(
         score=lambda out: ops.sigmoid(out),
         threshold=fixed(0.0),
         score_label="probability of 'real'",
+        score_in_unit_range=True,
     )
 )
 

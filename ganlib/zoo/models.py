@@ -24,16 +24,25 @@ class Architecture:
     conditional: bool = False
     # BatchNorm mixes a batch's images in D, which voids a per-sample gradient penalty (WGAN-GP).
     d_batch_norm: bool = False
+    points: bool = False  # draws 2-D points (the toy datasets), not images
+
+
+def for_points(name: str) -> bool:
+    """Whether architecture ``name`` draws 2-D points (False for an unknown name)."""
+    return name in ARCHITECTURES and ARCHITECTURES[name].points
 
 
 ARCHITECTURES: dict[str, Architecture] = {}
 
 
-def architecture(name: str, description: str, conditional: bool = False, d_batch_norm: bool = False):
-    """Decorator registering ``build(image_shape, latent_dim, num_classes, width, spectral_norm)``."""
+def architecture(
+    name: str, description: str, conditional: bool = False, d_batch_norm: bool = False, points: bool = False
+):
+    """Decorator registering ``build(image_shape, latent_dim, num_classes, width, spectral_norm)``
+    (``image_shape`` is a sample's shape: (2,) for points)."""
 
     def register(build):
-        ARCHITECTURES[name] = Architecture(name, description, build, conditional, d_batch_norm)
+        ARCHITECTURES[name] = Architecture(name, description, build, conditional, d_batch_norm, points)
         return build
 
     return register
@@ -216,4 +225,29 @@ def mlp(image_shape, latent_dim, num_classes=0, width=1.0, spectral_norm=False):
             layers.LeakyReLU(0.2)(_sn(layers.Dense(_units(units, width)), spectral_norm)(x))
         )
     discriminator = keras.Model(image, _sn(layers.Dense(1), spectral_norm)(x), name="discriminator")
+    return generator, discriminator
+
+
+# -- 2-D toys ------------------------------------------------------------------------------------
+
+
+@architecture(
+    "toy-mlp",
+    "For the 2-D toys (as in Metz et al. 2017): G and D with 3 hidden layers of 128 units "
+    "(ReLU in G, LeakyReLU 0.2 in D); G's output is a linear 2-D point.",
+    points=True,
+)
+def toy_mlp(image_shape, latent_dim, num_classes=0, width=1.0, spectral_norm=False):
+    units = _units(128, width)
+    latent = keras.Input((latent_dim,), name="latent")
+    x = latent
+    for _ in range(3):
+        x = layers.Dense(units, activation="relu")(x)
+    generator = keras.Model(latent, layers.Dense(image_shape[-1])(x), name="generator")
+
+    point = keras.Input(image_shape, name="point")
+    x = point
+    for _ in range(3):
+        x = layers.LeakyReLU(0.2)(_sn(layers.Dense(units), spectral_norm)(x))
+    discriminator = keras.Model(point, _sn(layers.Dense(1), spectral_norm)(x), name="discriminator")
     return generator, discriminator
