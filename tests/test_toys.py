@@ -75,7 +75,9 @@ def test_mode_figures_of_a_collapsed_a_scattered_and_a_broken_generator():
 
 def test_a_toy_trains_a_points_model_and_refuses_image_only_options_all_at_once():
     with pytest.raises(ConfigError) as caught:
-        TrainConfig(dataset="toy:ring8", model="dcgan", augment="translation", live_fid_samples=500).validate()
+        TrainConfig(
+            dataset="toy:ring8", model="dcgan", augment="translation", live_fid_samples=500
+        ).validate()
     text = str(caught.value)
     assert "needs a points model (toy-mlp), not dcgan" in text
     assert "augment" in text and "live_fid_samples" in text
