@@ -404,6 +404,24 @@ TOY = TrainConfig(
     live_fid_samples=0,
     steps_per_execution=25,
 )
+# The toys' lesson, shipped as demo runs side by side on Home and offered to a demo link's
+# visitors (docs/benchmarks.md, "2-D toys", measured over 3 seeds): the same BCE GAN covers the
+# ring's 8 modes with D learning as fast as G, and collapses onto one mode that hops around the
+# ring with D 10x slower (the setting of Metz et al. 2017's plain GAN: batch 512, latent 256).
+TOY_SLOW_D = TOY.replace(batch_size=512, latent_dim=256, lr_d=1e-4)
+
+
+@dataclass(frozen=True)
+class Lesson:
+    name: str  # its demo run is demo-NAME
+    label: str
+    config: TrainConfig
+
+
+TOY_LESSON = (
+    Lesson("ring8-d-as-fast", "ring8, D as fast as G (the toy preset)", TOY),
+    Lesson("ring8-d-slower", "ring8, D 10x slower than G (Metz et al.'s plain GAN)", TOY_SLOW_D),
+)
 PRESETS = {"quick-start": QUICK_START, "tutorial": TUTORIAL_DCGAN, "toy": TOY}
 DEFAULT_PRESET = "quick-start"  # what the Train form starts from, and the CLI without --preset
 

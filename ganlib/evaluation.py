@@ -431,7 +431,7 @@ def record_best(run: RunDir, results: list[EpochResult] | list[ModeResult]) -> B
 # ---------------------------------------------------------------------------------------------
 # 2-D toys: modes covered and high-quality share (ganlib.measure.modes)
 
-MODES_VERSION = 1
+MODES_VERSION = 2  # 2: the balanced quality
 MODES_METRIC = "modes covered"
 
 
@@ -539,8 +539,8 @@ def cached_mode_results(run: RunDir) -> dict[int, ModeResult]:
 
 
 def best_by_modes(results: list[ModeResult]) -> ModeResult | None:
-    """Most modes covered, then the highest high-quality share, then the lowest mode KL."""
-    return max(results, key=lambda r: (r.modes_covered, r.high_quality, -r.mode_kl), default=None)
+    """The highest balanced quality (ganlib.measure.modes), then the most modes covered."""
+    return max(results, key=lambda r: (round(r.balanced_quality, 6), r.modes_covered), default=None)
 
 
 def engine_for(

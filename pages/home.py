@@ -5,7 +5,8 @@ import base64
 import streamlit as st
 
 import ui
-from ganlib import GanlibError, directions
+from ganlib import GanlibError, directions, evaluation
+from ganlib.config import TOY_LESSON
 from ganlib.runs import rundir
 
 ui.route_through_app()
@@ -17,7 +18,8 @@ if ui.demo_mode():
         "Read-only demo: browse the runs, draw new samples, steer them (the Gallery's Steer sliders "
         "move slant, ink, size and brightness) and compare their evaluations. "
         + (
-            f"You may train the default settings for {visitors.limits.seconds:.0f} s on the Train page."
+            f"You may train the default settings, or a 2-D toy, for {visitors.limits.seconds:.0f} s on the "
+            "Train page."
             if visitors
             else "Training is switched off on this link: run the app on your machine to train."
         )
@@ -57,6 +59,33 @@ if showcase:
                 icon=":material/photo_library:",
                 query_params={"run": run.name, "epoch": checkpoint.epoch},
             )
+
+# -- the 2-D toys' lesson: the same GAN, two settings, side by side ------------------------------------
+lessons = [(lesson, ui.runs_by_name().get(f"demo-{lesson.name}")) for lesson in TOY_LESSON]
+lessons = [(lesson, run) for lesson, run in lessons if run is not None and run.checkpoints()]
+if lessons:
+    st.subheader("Why GANs fail, in 2-D")
+    st.caption(
+        "A ring of 8 Gaussians, the classic test of mode collapse: the same GAN trained twice for 7,500 steps. "
+        f"{ui.PLANE_LEGEND} Over 3 seeds the first covers all 8 modes, the second collapses onto one "
+        'that hops around the ring (docs/benchmarks.md, "2-D toys").'
+    )
+    for column, (lesson, run) in zip(st.columns(len(lessons)), lessons):
+        scores = evaluation.cached_mode_results(run)
+        last = run.checkpoints()[-1]
+        with column:
+            st.image(ui.training_gif(run), caption=lesson.label, width=360)
+            if last.epoch in scores:
+                result = scores[last.epoch]
+                st.caption(
+                    f"Epoch {last.epoch}: {result.modes_covered}/{result.modes} modes covered, "
+                    f"{result.high_quality:.0%} of the points within 3 sd of a mode."
+                )
+            st.page_link(ui.PAGES["evaluate"].path, label=f"Its modes, epoch by epoch ({run.name})",
+                         icon=":material/query_stats:", query_params={"run": run.name})  # fmt: skip
+    if not ui.demo_mode():
+        st.page_link(ui.PAGES["train"].path, label="Train a 2-D toy yourself (seconds)",
+                     icon=":material/model_training:", query_params={"from": "toy"})  # fmt: skip
 
 rows = []
 for run in ui.all_runs():

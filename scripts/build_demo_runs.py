@@ -5,6 +5,7 @@ on 2 CPU cores.
     python scripts/build_demo_runs.py --datasets mnist    # one of them
     python scripts/build_demo_runs.py --evaluate-only     # evaluate the shipped runs again
     python -m ganlib directions --run checkpoints/demo-mnist --epoch all   # their Steer directions
+    python scripts/build_demo_runs.py --datasets toys     # the 2-D toys' lesson: a minute
 
 Each demo run is the app's default configuration (the quick-start preset) trained for
 ``--steps`` steps with a checkpoint every 100 steps, of which those at doubling intervals are kept
@@ -14,6 +15,10 @@ read-only host needs (``checkpoints.slim``: the EMA generator, D and the grid; n
 so a demo run cannot be resumed), then every one is evaluated at 10,000 samples with the results,
 the real-data floor and a grid of real test images cached in the run, and given its latent
 directions (the Gallery's Steer sliders): a host without the dataset shows all of it.
+
+The toys' lesson (``TOY_LESSON``: the same GAN on ring8 with D as fast as G, and 10x slower) is
+trained as configured (20 epochs of 375 steps), every second checkpoint kept, slimmed and
+evaluated by its modes at 2,500 points.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import tempfile
 from pathlib import Path
 
 from ganlib import directions, evaluation
-from ganlib.config import QUICK_START
+from ganlib.config import QUICK_START, TOY_LESSON, Lesson
 from ganlib.runs import checkpoints
 from ganlib.runs.rundir import RunDir, RunState
 from ganlib.training.train import train
@@ -71,6 +76,30 @@ def build(dataset: str, steps: int, out: Path, samples: int) -> RunDir:
     return RunDir(out, run.name)
 
 
+def build_lesson(lesson: Lesson, out: Path) -> RunDir:
+    scratch = Path(tempfile.mkdtemp(prefix="demo-build-"))
+    run = RunDir(scratch, f"demo-{lesson.name}")
+    if train(lesson.config.replace(tensorboard=False), run) != RunState.FINISHED:
+        sys.exit(f"{run.name}: training did not finish")
+    run.remove_preview()
+    for checkpoint in run.checkpoints():
+        if checkpoint.epoch % 2:
+            shutil.rmtree(checkpoint.path)
+        else:
+            checkpoints.slim(checkpoint)
+    evaluated = evaluation.evaluate_run(evaluation.ModeEngine(run))
+    for r in evaluated.results:
+        print(
+            f"  epoch {r.epoch:3d}: {r.modes_covered}/{r.modes} modes, {r.high_quality:.1%} near one",
+            file=sys.stderr,
+        )
+    final = out / run.name
+    shutil.rmtree(final, ignore_errors=True)
+    shutil.move(run.path, final)
+    shutil.rmtree(scratch, ignore_errors=True)
+    return RunDir(out, run.name)
+
+
 def evaluate(run: RunDir, samples: int) -> None:
     """Evaluate every checkpoint afresh, with the floor and real test images, into the run."""
     shutil.rmtree(run.eval_dir, ignore_errors=True)
@@ -95,7 +124,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--datasets", nargs="+", choices=list(NAMES), default=list(NAMES))
+    parser.add_argument("--datasets", nargs="+", choices=[*NAMES, "toys"], default=[*NAMES, "toys"])
     parser.add_argument("--steps", type=int, default=6400, help="training steps (a multiple of 100)")
     parser.add_argument("--samples", type=int, default=evaluation.DEFAULT_SAMPLES, help="samples per FID")
     parser.add_argument("--out", type=Path, default=ROOT / "checkpoints")
@@ -104,7 +133,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     for dataset in args.datasets:
-        if args.evaluate_only:
+        if dataset == "toys":
+            for lesson in TOY_LESSON:
+                build_lesson(lesson, args.out)
+        elif args.evaluate_only:
             evaluate(RunDir(args.out, NAMES[dataset]), args.samples)
         else:
             build(dataset, args.steps, args.out, args.samples)

@@ -136,6 +136,53 @@ def test_start_and_stop_training(server, page):
     assert '"stopped"' in status
 
 
+def _plane_step(page) -> int:
+    """The step the Train page's live plane says it shows."""
+    caption = page.get_by_text(re.compile(r"^the plane, live: step \d+")).first.inner_text()
+    return int(re.search(r"step (\d+)", caption).group(1))
+
+
+def test_a_toy_trains_live_its_plane_redrawn_stepped_and_evaluated(server, page):
+    url, runs = server
+    page.goto(f"{url}/train?from=toy")  # the toy preset, by deep link
+    _settle(page)
+    page.get_by_role("textbox", name="Run name (empty: automatic)").fill("browser-toy")
+    epochs = page.get_by_role("spinbutton", name="Epochs", exact=True)
+    epochs.fill("1000")
+    epochs.press("Tab")
+    page.get_by_role("button", name="Start", exact=True).click()
+    page.get_by_role("button", name="Pause").wait_for(timeout=60_000)
+    page.get_by_text(re.compile(r"^the plane, live: step \d+")).first.wait_for(timeout=120_000)
+    # While it trains the plane is redrawn on its own clock: new pictures keep arriving.
+    shown = set()
+    while len(shown) < 4:
+        shown.add(page.locator('[data-testid="stImage"] img').first.get_attribute("src"))
+        page.wait_for_timeout(200)
+    page.get_by_text("what D believes over the plane").wait_for()
+    page.get_by_role("button", name="Pause").click()
+    page.get_by_text("browser-toy · paused").wait_for(timeout=60_000)
+    _settle(page)
+    before = _plane_step(page)
+    page.get_by_role("button", name="Step", exact=True).click()  # one logging interval: 25 steps
+    page.wait_for_function(
+        "s => [...document.querySelectorAll('[data-testid=stImageCaption]')].some(c => "
+        "(c.innerText.match(/live: step (\\d+)/) || [])[1] > s)",
+        arg=before,
+        timeout=60_000,
+    )
+    assert _plane_step(page) == before + 25
+    _shot(page, "train-toy")
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text("browser-toy · stopped").wait_for(timeout=60_000)
+    _no_exception(page)
+    # Evaluate: the modes per epoch, computed from the page.
+    page.goto(f"{url}/evaluate?run=browser-toy")
+    page.get_by_role("button", name=re.compile(r"^Compute \d+ epoch")).click(timeout=120_000)
+    page.get_by_text("Modes covered (of 8), higher is better").wait_for(timeout=120_000)
+    _no_exception(page)
+    assert '"chosen_by": "modes"' in (runs / "browser-toy" / "best.json").read_text()
+
+
 @pytest.mark.parametrize(
     "path, heading, shows",
     [

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from ganlib import comparison, evaluation
 from ganlib.comparison import Axis
-from ganlib.runs.rundir import RunDir
+from ganlib.runs.rundir import RunDir, list_runs
 
 SHIPPED = ROOT / "checkpoints"
 
@@ -84,8 +84,11 @@ def test_hostile_parameters_fall_back_and_the_demo_link_writes_nothing(app_runs,
     monkeypatch.setenv("GANLIB_DEMO", "1")
     before = tree_digest(app_runs)
     at = _compare(runs="<script>,demo-mnist,demo-mnist,../etc", step="1e99", images="-5")
-    assert len(_captions(at)) == 2  # the two runs there are, at the newest checkpoint
-    assert all("step 6,400" in c for c in _captions(at))
+    # The default instead: the first two runs listed, each at its newest checkpoint.
+    names = [run.name for run in list_runs(app_runs)][:2]
+    assert [c.split(" · ")[0] for c in _captions(at)] == names
+    for name, caption in zip(names, _captions(at)):
+        assert f"step {RunDir(app_runs, name).checkpoints()[-1].step:,}" in caption
     assert tree_digest(app_runs) == before
 
 
@@ -103,7 +106,7 @@ def test_every_run_is_a_row_of_its_settings_and_best_figures_and_a_filter_narrow
     assert rows["tiny"]["best FID"] is None and rows["tiny"]["batch_size"] == 16  # never evaluated
     at = _compare()
     every = at.dataframe[0].value
-    assert set(every["run"]) == {"demo-mnist", "demo-fashion-mnist", "tiny"}
+    assert set(every["run"]) == {run.name for run in list_runs(app_runs)} and "tiny" in set(every["run"])
     assert {"best FID", "recall", "model", "lr_g", "ema"} <= set(every.columns)
     parallel = next(c for c in at.get("plotly_chart") if "parcoords" in c.proto.spec)
     assert '"label":"batch_size"' in parallel.proto.spec.replace(" ", "")

@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from conftest import open_page, tiny_config, tree_digest
+from conftest import ROOT, open_page, tiny_config, tree_digest
 from streamlit.testing.v1 import AppTest
 
 import ui
@@ -20,7 +20,14 @@ from benchmarks.appdriver import CHROMIUM, chromium, host_env, rss_mb, serve, sh
 from ganlib import GanlibError, evaluation
 from ganlib.runs.rundir import RunDir, list_runs
 from workbench.jobs import JobManager
-from workbench.visitors import FORGET_AFTER_SEC, TabCap, VisitorLimits, VisitorTraining, own_folder
+from workbench.visitors import (
+    FORGET_AFTER_SEC,
+    VISITOR_CHOICES,
+    TabCap,
+    VisitorLimits,
+    VisitorTraining,
+    own_folder,
+)
 
 
 @pytest.fixture
@@ -75,7 +82,7 @@ def test_forged_clicks_on_disabled_buttons_change_nothing(demo_runs):
     at.switch_page("pages/train.py").run()
     for label in [b.label for b in at.button]:  # Start (a form's submit button) among them
         _forge_click(at, next(b for b in at.button if b.label == label))
-    assert not list_runs(demo_runs)[2:]  # no new run
+    assert len(list_runs(demo_runs)) == len(list((ROOT / "checkpoints").iterdir()))  # no new run
     assert tree_digest(demo_runs) == before
 
 
@@ -115,7 +122,8 @@ def test_listing_runs_skips_one_removed_meanwhile(tmp_path, monkeypatch):
         return found
 
     monkeypatch.setattr(RunDir, "exists", exists_then_vanish)
-    assert [r.name for r in list_runs(runs)] == ["demo-fashion-mnist"]
+    listed = [r.name for r in list_runs(runs)]
+    assert "demo-mnist" not in listed and "demo-fashion-mnist" in listed
 
 
 def test_messages_for_visitors_name_no_server_paths():
@@ -129,7 +137,9 @@ def _limits(tmp_path, **changes) -> VisitorLimits:
 
 def test_one_client_holds_one_place_however_many_tabs_and_the_queue_has_a_cap(tmp_path):
     manager = JobManager(tmp_path / "scratch")
-    visitors = VisitorTraining(manager, _limits(tmp_path, max_queue=3), config=tiny_config(epochs=1))
+    visitors = VisitorTraining(
+        manager, _limits(tmp_path, max_queue=3), choices={"tiny": tiny_config(epochs=1)}
+    )
     visitors.manager.start = lambda *a, **k: None  # hold the queue: nothing trains
     visitors.manager.snapshot = lambda: type("S", (), {"active": True})()
     turns = [visitors.request(f"tab-{i}", client="203.0.113.7") for i in range(20)]
@@ -168,7 +178,7 @@ def test_visitors_long_gone_are_forgotten(tmp_path):
 
 def test_a_run_that_cannot_start_is_told_to_its_visitor_and_the_queue_goes_on(tmp_path):
     manager = JobManager(tmp_path / "scratch")
-    visitors = VisitorTraining(manager, _limits(tmp_path), config=tiny_config(epochs=1))
+    visitors = VisitorTraining(manager, _limits(tmp_path), choices={"tiny": tiny_config(epochs=1)})
     started = []
 
     def start(config, name, max_seconds=None):
@@ -300,3 +310,16 @@ def test_forged_steer_values_draw_nothing_strange_and_raise_nothing(demo_runs):
         assert not at.exception, [e.value for e in at.exception]
     captions = [i.proto.imgs[0].caption for i in at.get("image")]
     assert "seed 0: no slider moved" in captions  # the forged values were refused, the view drawn
+
+
+def test_a_visitor_trains_only_a_setting_on_offer_and_a_forged_one_is_refused(tmp_path):
+    manager = JobManager(tmp_path / "scratch")
+    visitors = VisitorTraining(manager, _limits(tmp_path))  # the host's own offer: VISITOR_CHOICES
+    started = []
+    manager.start = lambda config, name, max_seconds=None: started.append(config)
+    forged = visitors.request("mallory", client="1", choice="mnist with epochs=10**9")
+    assert forged.place is None and "not one of the settings on offer" in forged.refused and not started
+    toy = next(label for label in VISITOR_CHOICES if label.startswith("2-D toy"))
+    visitors.request("alice", client="2", choice=toy)
+    assert started == [VISITOR_CHOICES[toy]] and started[0].dataset.startswith("toy:")
+    assert all(c.epochs == 10_000 for c in VISITOR_CHOICES.values())  # the host's time limit ends them

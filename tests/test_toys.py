@@ -45,6 +45,7 @@ def test_a_toys_points_are_the_same_every_time_and_cover_every_mode(name):
     # Real points: every mode covered, about 98.9% within 3 sd (a 2-D Gaussian), spread evenly.
     assert stats.modes_covered == stats.modes == test.toy.modes
     assert 0.98 < stats.high_quality <= 1.0 and stats.mode_kl < 0.02
+    assert stats.balanced_quality > 0.95
 
 
 def test_the_papers_scales_ring_radius_2_and_grid_spacing_2():
@@ -59,6 +60,7 @@ def test_mode_figures_of_a_collapsed_a_scattered_and_a_broken_generator():
     collapsed = modes.mode_stats(np.tile(ring.anchors[:1], (2500, 1)), ring)
     assert (collapsed.modes_covered, collapsed.high_quality) == (1, 1.0)
     assert collapsed.mode_kl == pytest.approx(np.log(8))  # all on one mode: the largest KL
+    assert collapsed.balanced_quality == pytest.approx(1 / 8)  # sharp, but one mode of 8
     scattered = modes.mode_stats(np.random.default_rng(0).uniform(-3, 3, (2500, 2)), ring)
     assert scattered.modes_covered == 0 and scattered.high_quality < 0.01
     broken = modes.mode_stats(np.full((100, 2), np.nan), ring)  # NaN points are never "near a mode"

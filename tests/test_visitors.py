@@ -49,7 +49,9 @@ def test_a_visitor_run_stops_at_the_time_limit_and_the_next_visitor_waits_their_
     scratch = tmp_path / "scratch"
     limits = VisitorLimits(seconds=8, scratch_dir=scratch)
     # Endless epochs: only the time limit can end these runs.
-    host = VisitorTraining(JobManager(scratch), limits, config=tiny_config(epochs=10_000, steps_per_epoch=5))
+    host = VisitorTraining(
+        JobManager(scratch), limits, choices={"tiny": tiny_config(epochs=10_000, steps_per_epoch=5)}
+    )
 
     first = host.request("alice")
     assert first.training and first.place is None
@@ -80,7 +82,7 @@ def test_a_visitor_who_closed_the_tab_leaves_the_queue(tmp_path):
     host = VisitorTraining(
         JobManager(scratch),
         VisitorLimits(seconds=60, scratch_dir=scratch),
-        config=tiny_config(epochs=10_000),
+        choices={"tiny": tiny_config(epochs=10_000)},
         clock=lambda: now[0],
     )
     assert host.request("alice").training
@@ -119,7 +121,7 @@ def test_a_new_visitor_run_makes_room_in_the_scratch_folder_first(tmp_path):
     for i in range(4):
         _fake_run(scratch, f"visitor-old-{i}", 2, age=100 - i)
     limits = VisitorLimits(seconds=60, scratch_dir=scratch, max_runs=3, max_bytes=9_000_000)
-    host = VisitorTraining(JobManager(scratch), limits, config=tiny_config(epochs=10_000))
+    host = VisitorTraining(JobManager(scratch), limits, choices={"tiny": tiny_config(epochs=10_000)})
     turn = host.request("dave")
     # Room for one run more: two old runs are left (one fewer than the cap, within 2/3 of the disk).
     assert {r.name for r in list_runs(scratch)} - {turn.run} == {"visitor-old-2", "visitor-old-3"}

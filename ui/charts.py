@@ -35,9 +35,11 @@ def file_version(path: Path) -> tuple[int, int]:
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def live_training(history_path: str, version: tuple, smoothing: float, loss_name: str):
-    """The Train page's live charts (losses, D's outputs, D's accuracy, the quick FID) as one
-    figure, and the loss's accuracy label; rebuilt only when the history or quality file changes
+def live_training(
+    history_path: str, version: tuple, smoothing: float, loss_name: str, quick_fid: bool = True
+):
+    """The Train page's live charts (losses, D's outputs, D's accuracy, and with ``quick_fid`` the
+    quick FID) as one figure, and the loss's accuracy label; rebuilt only when the history or quality file changes
     (``version``: their sizes and modification times), since the page polls more often than the
     trainer logs. None before the first log point."""
     run = RunDir.from_path(Path(history_path).parent)
@@ -61,8 +63,8 @@ def live_training(history_path: str, version: tuple, smoothing: float, loss_name
     quality_title = f"Quick FID (n={quality[-1]['samples']:,})" if quality else "Quick FID"
     figure = make_subplots(
         rows=1,
-        cols=4,
-        subplot_titles=[*(title for title, _, _ in panels), quality_title],
+        cols=4 if quick_fid else 3,
+        subplot_titles=[*(title for title, _, _ in panels), *([quality_title] if quick_fid else [])],
         horizontal_spacing=0.06,
     )
     for col, (_, y_title, keys) in enumerate(panels, start=1):
@@ -74,7 +76,7 @@ def live_training(history_path: str, version: tuple, smoothing: float, loss_name
             )
         figure.update_xaxes(title_text=axis, row=1, col=col)
         figure.update_yaxes(title_text=y_title, row=1, col=col)
-    if quality:
+    if quality and quick_fid:
         qx = [q[axis] for q in quality]
         figure.add_trace(
             go.Scatter(x=qx, y=[q["fid"] for q in quality], mode="lines+markers", name="quick FID"),
@@ -88,7 +90,8 @@ def live_training(history_path: str, version: tuple, smoothing: float, loss_name
             col=4,
         )
         figure.update_yaxes(type="log", row=1, col=4)
-    figure.update_xaxes(title_text=axis, row=1, col=4)
+    if quick_fid:
+        figure.update_xaxes(title_text=axis, row=1, col=4)
     figure.update_layout(height=360, margin=MARGIN, legend=dict(orientation="h", y=-0.28))
     return figure, loss.accuracy_label
 

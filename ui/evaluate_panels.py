@@ -102,9 +102,12 @@ def toy_modes(
                          (floor.modes_covered, "real points")),
         key="modes",
     )  # fmt: skip
-    quality = charts.metric_line(results, "high_quality", "high quality")
+    quality = [
+        charts.metric_line(results, "high_quality", "high quality"),
+        charts.metric_line(results, "balanced_quality", "balanced (no mode beyond 1/K)"),
+    ]
     c2.plotly_chart(
-        charts.per_epoch([quality], f"High-quality share (within {QUALITY_SDS:g} sd of a mode)", best_epoch,
+        charts.per_epoch(quality, f"High-quality share (within {QUALITY_SDS:g} sd of a mode)", best_epoch,
                          (floor.high_quality, "real points")),
         key="quality",
     )  # fmt: skip
@@ -124,7 +127,9 @@ def toy_modes(
     )
     st.caption(
         f"A mode is covered when at least {covering_count(results[0].samples)} of the {results[0].samples:,} "
-        "points fall within 3 sd of it (as in the papers: Metz et al. 2017, Srivastava et al. 2017)."
+        "points fall within 3 sd of it (as in the papers: Metz et al. 2017, Srivastava et al. 2017). The best "
+        "epoch has the highest balanced quality: the share of points near a mode, no mode counted beyond its "
+        "fair share (a collapse onto one mode of K scores at most 1/K)."
     )
 
     st.subheader("Inspect an epoch")

@@ -8,7 +8,7 @@ import time
 import streamlit as st
 
 import ui
-from ganlib.data import catalog
+from ganlib.data import catalog, toys
 from ganlib.runs.rundir import RunDir
 from ui import charts
 from workbench.jobs import JobState
@@ -25,18 +25,22 @@ PLANE_EVERY_SEC = 0.5  # a 2-D toy's plane: one small PNG (the trainer redraws i
 
 def live_charts(run: RunDir, smoothing: float) -> None:
     version = (charts.file_version(run.history_path), charts.file_version(run.quality_path))
-    built = version[0] != (0, 0) and charts.live_training(
-        str(run.history_path), version, smoothing, run.config().loss
-    )
+    if version[0] == (0, 0):
+        st.caption("Charts appear after the first log point.")
+        return
+    config = run.config()
+    quick_fid = bool(config.live_fid_samples)  # off for a toy: its modes are evaluated instead
+    built = charts.live_training(str(run.history_path), version, smoothing, config.loss, quick_fid)
     if not built:
         st.caption("Charts appear after the first log point.")
         return
     figure, accuracy_label = built
     st.plotly_chart(figure, key="live-charts")
-    st.caption(
-        f"D accuracy: {accuracy_label}. Quick FID: live, at each checkpoint, on few samples (biased upwards: "
-        "the trend, not a score); Evaluate computes the 10,000-sample FID to compare."
+    quality = (
+        " Quick FID: live, at each checkpoint, on few samples (biased upwards: the trend, not a score); "
+        "Evaluate computes the 10,000-sample FID to compare."
     )
+    st.caption(f"D accuracy: {accuracy_label}.{quality if quick_fid else ''}")
     for alert in run.alerts():  # recorded by the trainer: D wins, mode collapse, divergence
         st.warning(f"**{alert.kind}** at step {alert.step:,}: {alert.detail}.")
 
@@ -46,6 +50,8 @@ def newest_grid(run: RunDir) -> None:
     checkpoint."""
     checkpoints = run.checkpoints()
     preview = run.preview()
+    if not (preview or checkpoints):  # nothing drawn yet (the run's folder may not exist yet)
+        return
     what = ui.picture_name(run)
     if preview and (not checkpoints or preview[1]["step"] > checkpoints[-1].step):
         png, info = preview
@@ -71,7 +77,7 @@ def job_status() -> None:
         st.progress(
             progress["fraction"],
             text=f"epoch {progress['epoch']}/{progress['epochs']} · step {progress['step']} · "
-            f"{progress['images_per_sec']:.0f} images/s{eta_text}",
+            f"{progress['images_per_sec']:.0f} {'points' if toys.is_toy(job.dataset or '') else 'images'}/s{eta_text}",
         )
     if job.error:
         ui.show_job_error(job.error)
@@ -115,11 +121,11 @@ def job_panels(smoothing: float, refreshing: bool) -> None:
         return
     run = RunDir(manager.runs_dir, job.run)
     charts_view, picture_view = live_charts, newest_grid
+    toy = toys.is_toy(job.dataset or "")  # the run's folder may not be written yet
     if refreshing:
-        toy = ui.is_toy(run)
         charts_view = st.fragment(run_every=CHARTS_EVERY_SEC)(live_charts)
         picture_view = st.fragment(run_every=PLANE_EVERY_SEC if toy else CHARTS_EVERY_SEC)(newest_grid)
-    left, right = st.columns([3, 1])
+    left, right = st.columns([3, 2] if toy else [3, 1])  # the plane is the lesson: larger
     with left:
         charts_view(run, smoothing)
     with right:
@@ -141,17 +147,22 @@ def visitor_panel() -> None:
             f"You are number {turn.place} in the queue: this host trains one run at a time. Keep this page open."
         )
         st.button("Leave the queue", on_click=visitors.leave, args=(me,))
-    elif not catalog.installed(visitors.config.dataset):
-        st.caption(
-            f"Visitor training needs the {visitors.config.dataset} dataset on this host, which it does not have."
-        )
     else:
+        # What this host can train: a 2-D toy always (its points are generated), images only
+        # with their dataset installed.
+        offered = [
+            label
+            for label, config in visitors.choices.items()
+            if toys.is_toy(config.dataset) or catalog.installed(config.dataset)
+        ]
+        choice = st.selectbox("What to train", offered, key="visitor-choice")
         st.caption(
-            f"Train the app's default (a class-conditional DCGAN on {visitors.config.dataset}) for {seconds} "
-            "on this host, then browse your run in the Gallery. One run at a time: you may have to wait."
+            f"Train it for {seconds} on this host, then browse your run in the Gallery and Evaluate "
+            "(a 2-D toy trains in seconds: watch D's belief and the points move). One run at a time: "
+            "you may have to wait."
         )
         if st.button(f"Train for {seconds}", type="primary"):
-            st.session_state["visitor_refused"] = visitors.request(me, ui.client()).refused
+            st.session_state["visitor_refused"] = visitors.request(me, ui.client(), choice).refused
             st.rerun(scope="app")
         for why in (st.session_state.get("visitor_refused"), turn.error):
             if why:

@@ -90,9 +90,15 @@ def start_form() -> None:
     demo = ui.demo_mode()
     points = starting_points()
     labels = list(points)
-    # ?from=RUN (the "train again" links) picks that run, if it is one of the list.
+    # ?from=RUN (the "train again" links) picks that run, ?from=PRESET a preset, if it is listed.
+    wanted = st.query_params.get("from")
     linked = next(
-        (i for i, label in enumerate(labels) if label.startswith(f"{st.query_params.get('from')}'s ")), 0
+        (
+            i
+            for i, label in enumerate(labels)
+            if label == f"{wanted} (preset)" or label.startswith(f"{wanted}'s ")
+        ),
+        0,
     )
     chosen = st.selectbox(
         "Start from",

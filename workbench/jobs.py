@@ -10,6 +10,7 @@ two tabs pressing Start at once start one job.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 import os
 import subprocess
@@ -55,6 +56,7 @@ class JobSnapshot:
     error: str | None = None
     started: float | None = None
     pid: int | None = None  # the worker process
+    dataset: str | None = None  # what the run trains on, known before its folder exists
 
     @property
     def active(self) -> bool:
@@ -98,6 +100,7 @@ class JobManager:
                 raise JobBusy(f"run {self._snapshot.run!r} is already training; stop it first")
             if run.is_locked():
                 raise JobBusy(f"run {run_name!r} is being trained by another process")
+            dataset = request["config"]["dataset"] if "config" in request else run.config().dataset
             request = {"runs_dir": str(self.runs_dir.resolve()), "run": run_name, "paused": paused, **request}
             self._worker = subprocess.Popen(
                 [sys.executable, "-m", "workbench.worker", json.dumps(request)],
@@ -113,6 +116,7 @@ class JobManager:
                 state=JobState.PAUSED if paused else JobState.STARTING,
                 started=time.time(),
                 pid=self._worker.pid,
+                dataset=dataset,
             )
             self._thread = threading.Thread(
                 target=self._relay, args=(self._worker,), name=f"train-{run_name}", daemon=True
@@ -147,7 +151,7 @@ class JobManager:
     def snapshot(self) -> JobSnapshot:
         with self._lock:
             s = self._snapshot
-            return JobSnapshot(s.run, s.state, dict(s.progress), s.error, s.started, s.pid)
+            return dataclasses.replace(s, progress=dict(s.progress))
 
     # -- recovery ----------------------------------------------------------------------------
     def interrupted_runs(self) -> list[RunDir]:

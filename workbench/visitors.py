@@ -1,7 +1,8 @@
 """Training for the visitors of a public demo link: off unless the host turns it on.
 
-A host sets ``GANLIB_DEMO_TRAIN_SECONDS=N`` (N > 0) to let a visitor train the app's default
-settings (the quick-start preset) for at most N seconds. The host is small and shared, so:
+A host sets ``GANLIB_DEMO_TRAIN_SECONDS=N`` (N > 0) to let a visitor train for at most N seconds
+one of a fixed set of settings (``VISITOR_CHOICES``: the app's default on MNIST, and 2-D toys,
+which need no dataset and show a lesson in seconds). The host is small and shared, so:
 
 - one job at a time: visitors wait in a first-come, first-served queue that tells each their
   place; a visitor whose page stops asking (a closed tab) for ``ABANDON_AFTER_SEC`` leaves it;
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ganlib import GanlibError
-from ganlib.config import QUICK_START, TrainConfig
+from ganlib.config import QUICK_START, TOY_LESSON, TrainConfig
 from ganlib.runs.rundir import list_runs
 from workbench.jobs import JobManager
 
@@ -42,6 +43,12 @@ log = logging.getLogger(__name__)
 # The quick-start preset with a checkpoint every 200 steps (5-20 s on a small CPU) and no end:
 # the time limit ends it.
 VISITOR_CONFIG = QUICK_START.replace(steps_per_epoch=200, epochs=10_000)
+# What a visitor may train, by the label they pick it by: these settings and no others, so a
+# forged request can only name one of them. The first is the default.
+VISITOR_CHOICES: dict[str, TrainConfig] = {
+    "MNIST digits: the app's default (a class-conditional DCGAN)": VISITOR_CONFIG,
+    **{f"2-D toy: {lesson.label}": lesson.config.replace(epochs=10_000) for lesson in TOY_LESSON},
+}
 
 
 @dataclass(frozen=True)
@@ -147,14 +154,14 @@ class VisitorTraining:
         self,
         manager: JobManager,
         limits: VisitorLimits,
-        config: TrainConfig = VISITOR_CONFIG,
+        choices: Mapping[str, TrainConfig] = VISITOR_CHOICES,
         clock: Callable[[], float] = time.monotonic,
     ):
         if manager.runs_dir.resolve() != limits.scratch_dir.resolve():
             raise GanlibError("visitor runs must be trained in the scratch runs folder")
         self.manager = manager
         self.limits = limits
-        self.config = config
+        self.choices = dict(choices)
         self._clock = clock
         self._lock = threading.Lock()
         self._queue: list[str] = []
@@ -162,19 +169,22 @@ class VisitorTraining:
         self._clients: dict[str, str] = {}  # visitor -> their client's address
         self._runs: dict[str, str] = {}  # visitor -> their newest run
         self._errors: dict[str, str] = {}  # visitor -> why their run could not start
+        self._chosen: dict[str, str] = {}  # visitor -> the choice they asked to train
         self._owner: str | None = None  # whose job the manager is running
         self._count = 0
 
-    def request(self, visitor: str, client: str | None = None) -> Turn:
-        """Ask to train: join the queue (once per client address), and start at once if nobody
-        is ahead. ``client`` defaults to the visitor (one session, one place)."""
+    def request(self, visitor: str, client: str | None = None, choice: str | None = None) -> Turn:
+        """Ask to train ``choice`` (a key of ``choices``; default: the first): join the queue (once
+        per client address), and start at once if nobody is ahead. ``client`` defaults to the
+        visitor (one session, one place)."""
         client = client or visitor
-        refused = None
+        choice = next(iter(self.choices)) if choice is None else choice
+        refused = None if choice in self.choices else "that is not one of the settings on offer"
         with self._lock:
             holders = [
                 v for v in [*self._queue, self._owner] if v is not None and self._clients.get(v) == client
             ]
-            if visitor in self._queue or self._training(visitor):
+            if refused or visitor in self._queue or self._training(visitor):
                 pass
             elif any(v in self._queue or self._training(v) for v in holders):
                 refused = "your address already has a place: one run at a time from one address"
@@ -182,6 +192,7 @@ class VisitorTraining:
                 refused = f"the queue is full ({self.limits.max_queue} waiting): try again in a few minutes"
             else:
                 self._clients[visitor] = client
+                self._chosen[visitor] = choice
                 self._errors.pop(visitor, None)
                 self._queue.append(visitor)
         turn = self.poll(visitor)
@@ -222,7 +233,7 @@ class VisitorTraining:
         """Drop what is kept of visitors long gone, so the maps stay as small as the audience."""
         gone = [v for v, seen in self._seen.items() if now - seen > FORGET_AFTER_SEC and v != self._owner]
         for visitor in gone:
-            for kept in (self._seen, self._clients, self._runs, self._errors):
+            for kept in (self._seen, self._clients, self._runs, self._errors, self._chosen):
                 kept.pop(visitor, None)
 
     def _training(self, visitor: str) -> bool:
@@ -242,7 +253,8 @@ class VisitorTraining:
                 limits.max_runs - 1,
                 limits.max_bytes - limits.max_bytes // limits.max_runs,
             )
-            self.manager.start(self.config, name, max_seconds=limits.seconds)
+            config = self.choices[self._chosen.get(visitor, next(iter(self.choices)))]
+            self.manager.start(config, name, max_seconds=limits.seconds)
         except Exception as exc:  # whatever it is, the queue goes on; the host's log has it all
             log.warning("a visitor's run could not start", exc_info=exc)
             self._errors[visitor] = "your run could not start on this host; the details are in its log"

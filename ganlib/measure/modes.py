@@ -2,8 +2,16 @@
 of a set of generated points, the **high-quality** share (within 3 standard deviations of the
 distribution's centre line: a mode's mean for the Gaussian mixtures) and the **modes covered**
 (modes with at least ``MIN_MODE_SAMPLES`` of 2,500 of those points, in proportion for other
-sample counts), plus the KL divergence of the
-high-quality points' mode histogram from the uniform one (0: every mode equally often).
+sample counts), plus the KL divergence of the high-quality points' mode histogram from the
+uniform one (0: every mode equally often).
+
+One number ranks checkpoints (the best epoch): the **balanced quality**, the share of the points
+that lie near a mode counting no mode beyond its fair share 1/K, i.e. the overlap of the points'
+mode histogram with the data's. A perfect generator scores about 0.99 (the real points' own
+share within 3 sd); one collapsed onto a single mode at most 1/K, however sharp; one spread over
+every mode but imprecise, its high-quality share. Ranking by modes covered first would prefer a
+checkpoint whose few points near five modes are its only good ones to one that draws two modes
+well.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ class ModeStats:
     modes_covered: int
     modes: int
     high_quality: float  # share of the points within 3 sd of a mode
+    balanced_quality: float  # the same, counting no mode beyond 1/K of the points
     mode_kl: float  # KL(histogram of the high-quality points over the modes || uniform)
     histogram: list[int]  # high-quality points per mode
 
@@ -65,6 +74,7 @@ def mode_stats(points: np.ndarray, toy: Toy) -> ModeStats:
         modes_covered=int((histogram >= min_samples).sum()),
         modes=toy.modes,
         high_quality=float(good.mean()) if len(points) else 0.0,
+        balanced_quality=float(np.minimum(histogram / max(len(points), 1), 1 / toy.modes).sum()),
         mode_kl=_kl_from_uniform(histogram),
         histogram=histogram.tolist(),
     )

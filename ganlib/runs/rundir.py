@@ -35,6 +35,7 @@ from typing import Any
 
 from ganlib import GanlibError, atomic
 from ganlib.config import TrainConfig, check_run_name
+from ganlib.data import toys
 from ganlib.runs import checkpoints as checkpoints_lib
 from ganlib.runs.checkpoints import Checkpoint
 from ganlib.runs.records import WRITTEN_STATES, Alert, Best, ChosenBy, RunState, RunStatus
@@ -361,7 +362,7 @@ def list_runs(runs_dir: Path | str | None = None) -> list[RunDir]:
 
 
 def showcase(runs_dir: Path | str | None = None, limit: int = 2) -> list[tuple[RunDir, Checkpoint]]:
-    """What the Home page leads with: for each dataset (up to ``limit``), the best checkpoint of
+    """What the Home page leads with: for each image dataset (up to ``limit``), the best checkpoint of
     the run whose best epoch has the lowest FID among those chosen at the largest sample count
     (FID is biased by the count, so only equal counts compare). Runs without a best epoch, or
     whose best checkpoint is gone, are passed over. Datasets come in the order their first run
@@ -376,6 +377,8 @@ def showcase(runs_dir: Path | str | None = None, limit: int = 2) -> list[tuple[R
             rank = (-(best.samples or 0), float("inf") if best.fid is None else best.fid)
             dataset = run.config().dataset
         except (GanlibError, OSError):
+            continue
+        if toys.is_toy(dataset):  # 2-D toys have Home's lesson of their own
             continue
         candidates.setdefault(dataset, []).append((rank, run, checkpoint))
     chosen = [min(found, key=lambda c: c[0]) for found in candidates.values()]

@@ -47,7 +47,7 @@ def render(
     shade = LOW + np.clip(belief, 0.0, 1.0)[..., None] * (HIGH - LOW)
     picture = Image.fromarray(shade.astype(np.uint8)).resize((SIZE, SIZE), Image.BILINEAR)
     pixels = np.array(picture)
-    for colour, points in ((FAKE_COLOUR, fake), (REAL_COLOUR, real)):  # real on top
+    for colour, points in ((REAL_COLOUR, real), (FAKE_COLOUR, fake)):  # the generated on top
         x, y = np.round(_to_pixels(points, extent)).astype(int).T
         for dx, dy in DOT:  # a 3 x 3 dot less its corners, painted with NumPy (fast)
             inside = (x + dx >= 0) & (x + dx < SIZE) & (y + dy >= 0) & (y + dy < SIZE)
