@@ -158,10 +158,12 @@ def pids_named(name: str) -> list[int]:
     return found
 
 
-def start_run_from_form(page, base_url: str, name: str, fields: dict[str, str] | None = None) -> None:
-    """Open the Train page, name the run, change ``fields`` (label: value), press Start and wait
-    for the live panel (its Stop button)."""
-    page.goto(f"{base_url}/train")
+def start_run_from_form(
+    page, base_url: str, name: str, fields: dict[str, str] | None = None, start_from: str | None = None
+) -> None:
+    """Open the Train page (starting from the preset ``start_from``, if given), name the run,
+    change ``fields`` (label: value), press Start and wait for the live panel (its Stop button)."""
+    page.goto(f"{base_url}/train" + (f"?from={start_from}" if start_from else ""))
     page.get_by_role("button", name="Start", exact=True).wait_for(timeout=120_000)
     page.get_by_role("textbox", name="Run name (empty: automatic)").fill(name)
     for label, value in (fields or {}).items():

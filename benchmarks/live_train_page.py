@@ -1,6 +1,7 @@
 """Training speed with the live Train page open in Chromium, against the same with no page open.
 
     python -m benchmarks.live_train_page --seconds 120 [--repeats 2]
+    python -m benchmarks.live_train_page --seconds 60 --preset toy   # a 2-D toy's live plane
 
 Starts `streamlit run app.py` on a free localhost port (runs in a temporary folder). For each
 condition, "unwatched" (the page is closed right after Start) then "watched" (the Train page
@@ -15,6 +16,10 @@ It records every live preview grid the trainer writes. Then, per run:
   conditional model, puts at least 80% in the class of their row;
 
 and the ratio watched / unwatched of steps/s. Results print as JSON lines, then a summary.
+
+With ``--preset toy`` (a 2-D toy, whose plane the page redraws twice a second) it also counts,
+while watched, the pictures the browser shows: the plane's redraws per second as a person sees
+them (its image's address changes with each new picture).
 """
 
 from __future__ import annotations
@@ -34,20 +39,31 @@ from ganlib.sampling import images
 from ganlib.sampling.latents import GRID_COLUMNS
 
 STARTUP_SEC = 10.0
+TOY_FIELDS = {"Epochs": "10000"}  # a toy's 20 epochs take a minute: let the measurement end it
 CONFIDENCE, SHARE = 0.9, 0.8
 
 
-def record_previews(run: RunDir, seconds: float) -> list[tuple[float, int, bytes]]:
-    """(trainer seconds, step, PNG) of every preview grid written in the next ``seconds``."""
-    previews, last_step, deadline = [], None, time.monotonic() + seconds
+def record_previews(
+    run: RunDir, seconds: float, page=None
+) -> tuple[list[tuple[float, int, bytes]], set[str]]:
+    """(trainer seconds, step, PNG) of every preview grid written in the next ``seconds``; and,
+    with the ``page`` open, the address of every picture it showed meanwhile."""
+    previews, shown, last_step, deadline = [], set(), None, time.monotonic() + seconds
     while time.monotonic() < deadline:
         preview = run.preview()
         if preview and preview[1]["step"] != last_step:
             png, info = preview
             last_step = info["step"]
             previews.append((info["elapsed"], info["step"], png))
-        time.sleep(0.5)
-    return previews
+        if page is None:
+            time.sleep(0.5)
+            continue
+        for _ in range(5):  # the page's picture, every 0.1 s
+            image = page.locator('[data-testid="stImage"] img').first
+            shown.add(image.get_attribute("src") if image.count() else "")
+            page.wait_for_timeout(100)
+    shown.discard("")
+    return previews, shown
 
 
 def steps_per_sec(run: RunDir) -> float:
@@ -76,7 +92,9 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=120, help="training time per run")
     parser.add_argument("--repeats", type=int, default=1, help="pairs of runs (unwatched, watched)")
+    parser.add_argument("--preset", choices=["quick-start", "toy"], default=None, help="the form's start")
     args = parser.parse_args()
+    toy = args.preset == "toy"
 
     from ganlib.measure.features import load_evaluator
 
@@ -87,23 +105,28 @@ def main() -> None:
             for condition in ("unwatched", "watched"):
                 name = f"{condition}-{repeat + 1}"
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                start_run_from_form(page, server.url, name)
+                start_run_from_form(
+                    page, server.url, name, start_from=args.preset, fields=TOY_FIELDS if toy else None
+                )
                 if condition == "unwatched":
                     page.close()  # no session left to poll the job
-                previews = record_previews(RunDir(runs_dir, name), args.seconds)
+                watched = page if condition == "watched" and toy else None
+                previews, shown = record_previews(RunDir(runs_dir, name), args.seconds, watched)
                 if condition == "unwatched":
                     page = browser.new_page(viewport={"width": 1400, "height": 1000})
                 stop_run_from_page(page, server.url, name)
                 page.close()
-                results.append((condition, name, previews))
-    classify = load_evaluator("mnist")
+                results.append((condition, name, previews, shown))
+    classify = None if toy else load_evaluator("mnist")
     summary: dict[str, list] = {"unwatched": [], "watched": []}
-    for condition, name, previews in results:
+    for condition, name, previews, shown in results:
         run = RunDir(runs_dir, name)
         conditional = run.meta().get("num_classes", 0) > 1 and run.config().model.startswith("c")
-        first = next(
-            ((t, step) for t, step, png in previews if recognisable(png, classify, conditional)), None
-        )
+        first = None
+        if not toy:
+            first = next(
+                ((t, step) for t, step, png in previews if recognisable(png, classify, conditional)), None
+            )
         line = {
             "condition": condition,
             "run": name,
@@ -113,6 +136,8 @@ def main() -> None:
             "sec_to_recognisable_grid": first and first[0],
             "step_of_recognisable_grid": first and first[1],
         }
+        if toy and condition == "watched":
+            line["pictures_shown_per_sec"] = round(len(shown) / args.seconds, 2)
         summary[condition].append(line)
         print(json.dumps(line), flush=True)
         atomic.write_bytes(runs_dir / f"{name}-last-preview.png", previews[-1][2] if previews else b"")

@@ -17,18 +17,21 @@ import tempfile
 from pathlib import Path
 
 from ganlib import evaluation
-from ganlib.config import PRESETS, TOY_SLOW_D, TrainConfig
+from ganlib.config import PRESETS, TOY_SLOW_D, TrainConfig, setting_type
 from ganlib.runs.rundir import RunDir
 from ganlib.training.train import train
 
 # A variant is a loss, then options: "+sn" spectral norm in D, "+ema" the generator's moving
-# average, "+slow-d" D's rate 10x below G's with Metz et al.'s batch 512 and latent 256 (TOY_SLOW_D).
+# average, "+slow-d" D's rate 10x below G's with Metz et al.'s batch 512 and latent 256 (TOY_SLOW_D),
+# "+SETTING=VALUE" any other setting (e.g. "hinge+lr_g=5e-4+lr_d=5e-4").
 VARIANTS = ["bce", "lsgan", "hinge", "wgan-gp", "bce+sn", "bce+slow-d"]
 
 
 def variant_config(toy: str, variant: str, seed: int, epochs: int) -> TrainConfig:
     loss, *options = variant.split("+")
     base = TOY_SLOW_D if "slow-d" in options else PRESETS["toy"]
+    settings = dict(option.split("=", 1) for option in options if "=" in option)
+    given = {name: setting_type(name)(value) for name, value in settings.items()}
     return base.replace(
         dataset=f"toy:{toy}",
         loss=loss,
@@ -37,11 +40,12 @@ def variant_config(toy: str, variant: str, seed: int, epochs: int) -> TrainConfi
         seed=seed,
         epochs=epochs,
         tensorboard=False,
+        **given,
     )
 
 
 def measure(runs_dir: Path, toy: str, variant: str, seed: int, epochs: int) -> dict:
-    run = RunDir(runs_dir, f"{toy}-{variant}-seed{seed}".replace("+", "_"))
+    run = RunDir(runs_dir, f"{toy}-{variant}-seed{seed}".replace("+", "_").replace("=", "."))
     if not run.exists():
         train(variant_config(toy, variant, seed, epochs), run)
     results = evaluation.evaluate_run(evaluation.ModeEngine(run)).results

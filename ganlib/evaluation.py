@@ -160,7 +160,37 @@ def real_floor(dataset: str, samples: int, evaluator_name: str, image_size: int 
     return compare(test, train)
 
 
-class Engine:
+class EpochEvaluator:
+    """What both engines share: a result per checkpoint, cached in the run's ``eval/`` folder and
+    computed only when the cache has none of the weights on disk. A subclass says what a result
+    is: ``cached(epoch)`` and ``_evaluate_epoch(epoch)``."""
+
+    run: RunDir
+
+    def _cache_path(self, epoch: int) -> Path:
+        return self.run.eval_dir / EPOCH_FILE.format(epoch=epoch)
+
+    def cached(self, epoch: int) -> Any:
+        raise NotImplementedError
+
+    def _evaluate_epoch(self, epoch: int) -> Any:
+        raise NotImplementedError
+
+    def evaluate(self, epochs: list[int] | None = None, progress: Progress = _quiet) -> list:
+        """Results for ``epochs`` (default: every checkpoint), computing only what is not cached."""
+        epochs = epochs if epochs is not None else self.run.epochs()
+        results = []
+        for i, epoch in enumerate(epochs):
+            result = self.cached(epoch)
+            if result is None:
+                progress(i / len(epochs), f"evaluating epoch {epoch} ({i + 1}/{len(epochs)})")
+                result = self._evaluate_epoch(epoch)
+            results.append(result)
+        progress(1.0, f"evaluated {len(epochs)} epoch(s)")
+        return results
+
+
+class Engine(EpochEvaluator):
     """Evaluates one run's checkpoints against its dataset's held-out test split."""
 
     def __init__(
@@ -197,9 +227,6 @@ class Engine:
         entry = _read_cache(self._cache_path(epoch)).get(self.key)
         return _result_of(entry, self.run.checkpoint(epoch))
 
-    def _cache_path(self, epoch: int) -> Path:
-        return self.run.eval_dir / EPOCH_FILE.format(epoch=epoch)
-
     def floor(self) -> SetMetrics:
         """The real-data floor at this sample count, cached in the run."""
         path = self.run.eval_dir / FLOOR_FILE
@@ -224,19 +251,6 @@ class Engine:
         if not self.read_only:
             atomic.write_bytes(path, png)
         return png
-
-    def evaluate(self, epochs: list[int] | None = None, progress: Progress = _quiet) -> list[EpochResult]:
-        """Results for ``epochs`` (default: every checkpoint), computing only what is not cached."""
-        epochs = epochs if epochs is not None else self.run.epochs()
-        results = []
-        for i, epoch in enumerate(epochs):
-            result = self.cached(epoch)
-            if result is None:
-                progress(i / len(epochs), f"evaluating epoch {epoch} ({i + 1}/{len(epochs)})")
-                result = self._evaluate_epoch(epoch)
-            results.append(result)
-        progress(1.0, f"evaluated {len(epochs)} epoch(s)")
-        return results
 
     def _evaluate_epoch(self, epoch: int) -> EpochResult:
         started = time.perf_counter()
@@ -456,7 +470,7 @@ class ModeResult(modes.ModeStats):
             raise ValueError(f"not a ModeResult: {exc}") from exc
 
 
-class ModeEngine:
+class ModeEngine(EpochEvaluator):
     """Evaluates a 2-D toy run's checkpoints by its modes, cached in ``eval/`` like ``Engine``'s
     results (stamped with the weights' fingerprint). The same calls as ``Engine``: ``cached``,
     ``floor`` (the real test points' figures), ``evaluate``."""
@@ -470,9 +484,6 @@ class ModeEngine:
         self.toy = toys.get(self.config.dataset)
         self.key = f"modes|n={samples}|v={MODES_VERSION}"  # cached_mode_results reads these
 
-    def _cache_path(self, epoch: int) -> Path:
-        return self.run.eval_dir / EPOCH_FILE.format(epoch=epoch)
-
     def cached(self, epoch: int) -> ModeResult | None:
         entry = _read_cache(self._cache_path(epoch)).get(self.key)
         return _result_of(entry, self.run.checkpoint(epoch), ModeResult)
@@ -480,23 +491,6 @@ class ModeEngine:
     def floor(self) -> modes.ModeStats:
         """What the real test points score at this sample count: a perfect generator's figures."""
         return modes.mode_stats(toys.load(self.config.dataset, "test").points[: self.samples], self.toy)
-
-    def evaluate(self, epochs: list[int] | None = None, progress: Progress = _quiet) -> list[ModeResult]:
-        epochs = epochs if epochs is not None else self.run.epochs()
-        results = []
-        for i, epoch in enumerate(epochs):
-            result = self.cached(epoch)
-            if result is None:
-                progress(i / len(epochs), f"evaluating epoch {epoch} ({i + 1}/{len(epochs)})")
-                result = self._evaluate_epoch(epoch)
-            results.append(result)
-        progress(1.0, f"evaluated {len(epochs)} epoch(s)")
-        return results
-
-    def points(self, epoch: int, count: int | None = None) -> np.ndarray:
-        """``count`` (default: the sample count) fresh points of ``epoch``, the ones evaluated."""
-        gan, _ = model_io.load_models(self.run, epoch)
-        return self._points(gan, epoch, count or self.samples)
 
     def _points(self, gan: GAN, epoch: int, count: int) -> np.ndarray:
         z = np.random.default_rng([self.config.seed, 777, epoch]).standard_normal((count, gan.latent_dim))

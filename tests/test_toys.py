@@ -106,6 +106,7 @@ def test_a_toy_run_is_a_run_directory_like_any_other(toy_run):
     assert points.shape == (4, 2) and points.dtype == np.float32
 
 
+@pytest.mark.slow
 def test_every_loss_trains_on_a_toy_with_its_own_step(tmp_path):
     """WGAN-GP's penalty (a gradient per point, not per image) and the hinge with spectral norm."""
     for loss, sn in [("wgan-gp", False), ("hinge", True), ("lsgan", False)]:
