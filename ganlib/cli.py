@@ -261,12 +261,24 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _images_only(run: RunDir, command: str) -> None:
+    """Refuse, in a sentence, a command that draws images for a 2-D toy run."""
+    from ganlib.data import toys
+
+    if toys.is_toy(run.config().dataset):
+        raise GanlibError(
+            f"{command} works on image runs; {run.name} is a 2-D toy ({run.config().dataset}): its points "
+            "are drawn on each checkpoint's plane (epochs/NNNN/grid.png), and `evaluate` counts its modes"
+        )
+
+
 def cmd_sample(args) -> int:
     from ganlib.sampling import images, latents
 
     if not 1 <= args.n <= 1024:
         raise GanlibError("--n must be between 1 and 1024")
     run = RunDir.from_path(args.run)
+    _images_only(run, "sample")
     gan, checkpoint = model_io.load_models(run, args.epoch)
     samples = gan.sample(latents.fixed_latents(gan.latent_dim, args.seed, args.n))
     from ganlib import atomic
@@ -381,6 +393,7 @@ def cmd_neighbours(args) -> int:
     if not 1 <= args.n <= 64 or not 1 <= args.k <= 16:
         raise GanlibError("--n must be between 1 and 64 and --k between 1 and 16")
     run = RunDir.from_path(args.run)
+    _images_only(run, "neighbours")
     epoch = run.checkpoint(args.epoch).epoch
     samples, neighbours, distances = evaluation.nearest_training_images(run, epoch, args.n, args.k, args.seed)
     atomic.write_bytes(args.out, images.png_bytes(images.neighbour_sheet(samples, neighbours)))
@@ -398,6 +411,7 @@ def cmd_directions(args) -> int:
     if not 100 <= args.samples <= 100_000:
         raise GanlibError("--samples must be between 100 and 100,000")
     run = RunDir.from_path(args.run)
+    _images_only(run, "directions")
     epochs = [run.checkpoint().epoch] if args.epoch is None else _parse_epochs(args.epoch, run.epochs())
     for epoch in epochs:
         found = directions.find_and_save(run, epoch, args.samples, args.seed)
@@ -436,6 +450,7 @@ def cmd_export(args) -> int:
     from ganlib import export
 
     run = RunDir.from_path(args.run)
+    _images_only(run, "export")
     out = export.export(run, args.epoch, args.format, args.out)
     print(f"exported {run.name} epoch {run.checkpoint(args.epoch).epoch} as {args.format} to {out}")
     return 0

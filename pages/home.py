@@ -66,9 +66,9 @@ lessons = [(lesson, run) for lesson, run in lessons if run is not None and run.c
 if lessons:
     st.subheader("Why GANs fail, in 2-D")
     st.caption(
-        "A ring of 8 Gaussians, the classic test of mode collapse: the same GAN trained twice for 7,500 steps. "
-        f"{ui.PLANE_LEGEND} Over 3 seeds the first covers all 8 modes, the second collapses onto one "
-        'that hops around the ring (docs/benchmarks.md, "2-D toys").'
+        "A ring of 8 Gaussians, the classic test of mode collapse: two GANs, 20 epochs each (a minute). "
+        f"{ui.PLANE_LEGEND} Over 3 seeds the first ends covering 5 to 8 of the modes; the second "
+        'collapses onto one mode that hops around the ring (docs/benchmarks.md, "2-D toys").'
     )
     for column, (lesson, run) in zip(st.columns(len(lessons)), lessons):
         scores = evaluation.cached_mode_results(run)

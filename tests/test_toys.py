@@ -11,7 +11,7 @@ import pytest
 from conftest import by_label, ganlib_cli, open_page
 
 from ganlib import evaluation
-from ganlib.config import PRESETS, ConfigError, TrainConfig
+from ganlib.config import PRESETS, TOY_LESSON, ConfigError, TrainConfig
 from ganlib.data import datasets, toys
 from ganlib.measure import modes
 from ganlib.runs.rundir import ChosenBy, RunDir
@@ -166,6 +166,9 @@ def test_a_toy_trains_and_evaluates_from_the_cli(runs_dir):
     assert all(e["modes"] == 25 for e in epochs)
     assert summary["metric"] == "modes covered" and summary["real_data_floor"]["modes_covered"] == 25
     assert summary["best_chosen_by"] == "modes"
+    # The commands that draw images say so, in a sentence, instead of failing on points.
+    refused = ganlib_cli("sample", "--run", run.path, "--out", runs_dir / "x.png", check=False)
+    assert refused.returncode == 2 and "sample works on image runs; grid is a 2-D toy" in refused.stderr
 
 
 # -- the app -----------------------------------------------------------------------------------------
@@ -203,3 +206,14 @@ def test_the_train_form_offers_the_toys_and_starts_from_the_toy_preset(app_runs)
     by_label(at.selectbox, "Start from").set_value("toy (preset)").run()
     assert by_label(at.selectbox, "Dataset").value == "toy:ring8"
     assert by_label(at.selectbox, "Architecture").value == "toy-mlp"
+
+
+def test_home_shows_the_toys_lesson_side_by_side_from_the_shipped_runs(app_runs):
+    at = open_page("pages/home.py")
+    assert "Why GANs fail, in 2-D" in [s.value for s in at.subheader]
+    captions = [image.proto.imgs[0].caption for image in at.get("image")]
+    assert all(lesson.label in captions for lesson in TOY_LESSON)
+    figures = [c.value for c in at.caption if "modes covered" in c.value]
+    assert len(figures) == len(TOY_LESSON) and any(
+        f.startswith("Epoch 20: 1/8 modes covered") for f in figures
+    )
