@@ -106,19 +106,25 @@ def test_a_toy_run_is_a_run_directory_like_any_other(toy_run):
     assert points.shape == (4, 2) and points.dtype == np.float32
 
 
+@pytest.mark.parametrize("loss, spectral_norm", [("wgan-gp", False), ("hinge", True)])
+def test_the_critic_and_the_normalised_d_really_learn_on_points(loss, spectral_norm):
+    """WGAN-GP's penalty (a gradient per point, not per image) and spectral norm on a dense D."""
+    from ganlib.training.gan import build_gan
+
+    config = toy_config(loss=loss, spectral_norm=spectral_norm, batch_size=32)
+    data = datasets.load_dataset(config.dataset)
+    gan = build_gan(config, data.sample_shape, total_steps=4)
+    before = [w.copy() for w in gan.discriminator.get_weights()]
+    real_per_step = config.batch_size * config.critic_steps()
+    gan.fit(
+        datasets.training_dataset(data, real_per_step, 2, 0, 0, 1), epochs=1, steps_per_epoch=2, verbose=0
+    )
+    after = gan.discriminator.get_weights()
+    assert any(not np.allclose(a, b) for a, b in zip(before, after)), f"{loss}: D did not change"
+    assert all(np.isfinite(w).all() for w in after)
+
+
 @pytest.mark.slow
-def test_every_loss_trains_on_a_toy_with_its_own_step(tmp_path):
-    """WGAN-GP's penalty (a gradient per point, not per image) and the hinge with spectral norm."""
-    for loss, sn in [("wgan-gp", False), ("hinge", True), ("lsgan", False)]:
-        run = RunDir(tmp_path, f"{loss}-{sn}")
-        config = toy_config(loss=loss, spectral_norm=sn, epochs=1, ema=0.99, tensorboard=False)
-        assert train(config, run) == "finished"
-        first = model_io.load_models(run, 1)[0].discriminator.get_weights()
-        assert train(config.replace(epochs=2), run, resume=True) == "finished"
-        later = model_io.load_models(run, 2)[0].discriminator.get_weights()
-        assert any(not np.allclose(a, b) for a, b in zip(first, later)), f"{loss}: D did not change"
-
-
 def test_a_resumed_toy_run_equals_an_uninterrupted_one(tmp_path):
     straight, halves = RunDir(tmp_path, "straight"), RunDir(tmp_path, "halves")
     config = toy_config(tensorboard=False)

@@ -20,7 +20,7 @@ STATUS_EVERY_SEC = 2.0
 
 
 CHARTS_EVERY_SEC = 5.0
-PLANE_EVERY_SEC = 0.5  # a 2-D toy's plane: one small PNG (the trainer redraws it every 0.4 s)
+PLANE_EVERY_SEC = 0.4  # a 2-D toy's plane: one small PNG (the trainer redraws it every 0.3 s)
 
 
 def live_charts(run: RunDir, smoothing: float) -> None:
@@ -45,14 +45,13 @@ def live_charts(run: RunDir, smoothing: float) -> None:
         st.warning(f"**{alert.kind}** at step {alert.step:,}: {alert.detail}.")
 
 
-def newest_grid(run: RunDir) -> None:
+def newest_grid(run: RunDir, toy: bool, live: bool) -> None:
     """The fixed-seed grid (a toy's plane): the live preview while it is ahead of the newest
-    checkpoint."""
-    checkpoints = run.checkpoints()
+    checkpoint. ``live`` (a job is training this run, and this is redrawn up to twice a second):
+    the preview is the newest picture, so no checkpoint is read."""
     preview = run.preview()
-    if not (preview or checkpoints):  # nothing drawn yet (the run's folder may not exist yet)
-        return
-    what = ui.picture_name(run)
+    checkpoints = [] if live and preview else run.checkpoints()
+    what = "the plane" if toy else "fixed-seed grid"
     if preview and (not checkpoints or preview[1]["step"] > checkpoints[-1].step):
         png, info = preview
         caption = f"{what}, live: step {info['step']} · {info['elapsed']:.0f} s of training"
@@ -60,7 +59,9 @@ def newest_grid(run: RunDir) -> None:
     elif checkpoints:
         caption = f"{what}, epoch {checkpoints[-1].epoch}"
         st.image(checkpoints[-1].grid_path.read_bytes(), caption=caption, width="stretch")
-    if ui.is_toy(run):
+    else:  # nothing drawn yet (the run's folder may not exist yet)
+        return
+    if toy:
         st.caption(ui.PLANE_LEGEND)
 
 
@@ -129,7 +130,7 @@ def job_panels(smoothing: float, refreshing: bool) -> None:
     with left:
         charts_view(run, smoothing)
     with right:
-        picture_view(run)
+        picture_view(run, toy, refreshing)
 
 
 def visitor_panel() -> None:

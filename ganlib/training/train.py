@@ -24,7 +24,7 @@ from ganlib.zoo import models
 PREVIEW_EVERY_SEC = 5.0
 # A toy's plane is redrawn more often than the live page refreshes (twice a second): the picture
 # costs a few milliseconds, and watching points move is the lesson.
-TOY_PREVIEW_EVERY_SEC = 0.4
+TOY_PREVIEW_EVERY_SEC = 0.3
 
 
 def library_versions() -> dict[str, str]:
