@@ -83,8 +83,9 @@ EQUIVALENCE = textwrap.dedent(
     for floatx in ("float64", "float32"):
         keras.config.set_floatx(floatx)
         keras.config.set_dtype_policy(floatx)  # the policy caches floatx when first read
-        for model, loss, ema in (("cdcgan-lean", "bce", 0.999), ("cdcgan-lean", "bce", 0.0),
-                                 ("mlp", "wgan-gp", 0.999), ("mlp", "wgan-gp", 0.0)):
+        # The joint step with the EMA (BatchNorm synchronised, dropout-free D), the alternating
+        # critic step without it (dropout in D, the gradient penalty): every path of train_step.
+        for model, loss, ema in (("cdcgan-lean", "bce", 0.999), ("mlp", "wgan-gp", 0.0)):
             config = TrainConfig(model=model, loss=loss, ema=ema, width=0.25, batch_size=16, epochs=1,
                                  steps_per_epoch=4, log_every=1, live_fid_samples=0, steps_per_execution=4)
             name = f"{floatx}-{model}-{loss}-{ema}"
@@ -174,9 +175,7 @@ def replica_report(tmp_path_factory) -> dict:
     return report
 
 
-@pytest.mark.parametrize(
-    "case", ["cdcgan-lean-bce-0.999", "cdcgan-lean-bce-0.0", "mlp-wgan-gp-0.999", "mlp-wgan-gp-0.0"]
-)
+@pytest.mark.parametrize("case", ["cdcgan-lean-bce-0.999", "mlp-wgan-gp-0.0"])
 def test_two_replicas_train_what_one_device_would(replica_report, case):
     by_case = {row["case"]: row for row in replica_report["equivalence"]}
     exact, rounded = by_case["float64-" + case], by_case["float32-" + case]
