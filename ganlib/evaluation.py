@@ -166,12 +166,21 @@ class EpochEvaluator:
     is: ``cached(epoch)`` and ``_evaluate_epoch(epoch)``."""
 
     run: RunDir
+    key: str  # this engine's cache entry in an epoch's file
+    read_only: bool
 
     def _cache_path(self, epoch: int) -> Path:
         return self.run.eval_dir / EPOCH_FILE.format(epoch=epoch)
 
     def cached(self, epoch: int) -> Any:
         raise NotImplementedError
+
+    def _store(self, epoch: int, result: Any) -> Any:
+        """Cache ``result`` beside the epoch's other entries (unless read-only); returns it."""
+        if not self.read_only:
+            path = self._cache_path(epoch)
+            atomic.write_json(path, {**_read_cache(path), self.key: result.to_dict()})
+        return result
 
     def _evaluate_epoch(self, epoch: int) -> Any:
         raise NotImplementedError
@@ -279,10 +288,7 @@ class Engine(EpochEvaluator):
             seconds=round(time.perf_counter() - started, 2),
             fingerprint=checkpoint.fingerprint,
         )
-        if not self.read_only:
-            path = self._cache_path(epoch)
-            atomic.write_json(path, {**_read_cache(path), self.key: result.to_dict()})
-        return result
+        return self._store(epoch, result)
 
     def truncation_sweep(
         self, epoch: int, levels: tuple[float | None, ...] = TRUNCATION_LEVELS, samples: int = 2000
@@ -511,10 +517,7 @@ class ModeEngine(EpochEvaluator):
             seconds=round(time.perf_counter() - started, 2),
             fingerprint=checkpoint.fingerprint,
         )
-        if not self.read_only:
-            path = self._cache_path(epoch)
-            atomic.write_json(path, {**_read_cache(path), self.key: result.to_dict()})
-        return result
+        return self._store(epoch, result)
 
 
 def cached_mode_results(run: RunDir) -> dict[int, ModeResult]:
