@@ -340,3 +340,25 @@ def test_an_unconditional_run_gets_its_class_histogram_per_epoch(app_runs, train
     assert not at.exception
     keys = {chart.proto.id for chart in at.get("plotly_chart")}
     assert any("histogram" in key for key in keys) and not any("per-class" in key for key in keys)
+
+
+def test_live_charts_of_a_long_run_draw_a_bounded_number_of_points_ending_at_the_newest(tmp_path):
+    # A toy run logs 16 points a second: the browser must not lay out ten thousand per redraw,
+    # and thinning must not move the curve (smoothed over every point, the newest one kept).
+    import ui
+    from ui import charts
+
+    run = RunDir(tmp_path, "long")
+    run.path.mkdir()
+    metrics = ("d_loss", "g_loss", "d_real", "d_fake", "acc_real", "acc_fake")
+    records = [
+        {"kind": "step", "step": 25 * i, "epoch": i / 400, **{k: float(i % 7) for k in metrics}}
+        for i in range(5000)
+    ]
+    run.append_history(records)
+    figure, _ = charts.live_training(str(run.history_path), (1, 1), 0.6, "hinge", quick_fid=False)
+    curve = ui.smooth([r["d_loss"] for r in records], 0.6)
+    d_loss = next(trace for trace in figure.data if trace.name == "D loss")
+    assert len(figure.data) == 6 and all(len(trace.x) == charts.CHART_POINTS for trace in figure.data)
+    assert d_loss.x[0] == 0 and d_loss.x[-1] == records[-1]["epoch"]  # past 2 epochs: an epoch axis
+    assert d_loss.y[-1] == curve[-1] and set(d_loss.y) <= set(curve)

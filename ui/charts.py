@@ -23,6 +23,18 @@ from ganlib.zoo import losses
 MARGIN = dict(l=10, r=10, t=40, b=10)
 # While a run is young its log points are a sliver of one epoch: chart them against steps.
 EPOCH_AXIS_FROM = 2.0
+# A live chart's panel is a few hundred pixels wide: more points than that only cost the browser,
+# which lays out and paints every point at each redraw. A toy run logs 16 points a second, so an
+# unthinned chart grew until each 5-second redraw took half a second of a core (docs/benchmarks.md).
+CHART_POINTS = 300
+
+
+def thinned(count: int, at_most: int = CHART_POINTS) -> list[int]:
+    """The indices of at most ``at_most`` evenly spaced items of ``count``, first and last included."""
+    if count <= at_most:
+        return list(range(count))
+    spacing = (count - 1) / (at_most - 1)
+    return [round(i * spacing) for i in range(at_most)]
 
 
 def file_version(path: Path) -> tuple[int, int]:
@@ -51,7 +63,8 @@ def live_training(
     if not history:
         return None
     axis = "epoch" if history[-1]["epoch"] >= EPOCH_AXIS_FROM else "step"
-    x = [r[axis] for r in history]
+    shown = thinned(len(history))  # smoothed over every point, drawn at these
+    x = [history[i][axis] for i in shown]
     loss = losses.LOSSES.get(loss_name, losses.LOSSES["bce"])
     quality = run.quality()
     # One figure of four panels: the browser lays out and paints one plot instead of four.
@@ -69,10 +82,9 @@ def live_training(
     )
     for col, (_, y_title, keys) in enumerate(panels, start=1):
         for name, key in keys.items():
+            curve = ui.smooth([r[key] for r in history], smoothing)
             figure.add_trace(
-                go.Scatter(x=x, y=ui.smooth([r[key] for r in history], smoothing), mode="lines", name=name),
-                row=1,
-                col=col,
+                go.Scatter(x=x, y=[curve[i] for i in shown], mode="lines", name=name), row=1, col=col
             )
         figure.update_xaxes(title_text=axis, row=1, col=col)
         figure.update_yaxes(title_text=y_title, row=1, col=col)
