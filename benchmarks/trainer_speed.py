@@ -96,7 +96,7 @@ def bench_ours_threaded(config: TrainConfig, seconds: float, runs_dir: Path) -> 
         run.history()
         run.checkpoints()
         if snapshot.progress:
-            samples.append((time.perf_counter(), snapshot.progress["step"]))
+            samples.append((time.perf_counter(), snapshot.progress.step))
     manager.stop()
     manager.wait(60)
     return Result(

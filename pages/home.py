@@ -28,7 +28,7 @@ if ui.demo_mode():
 job = ui.manager().snapshot()
 if job.active:
     st.success(
-        f"Training **{job.run}** ({job.state}, {job.progress.get('fraction', 0):.0%}). See the Train page."
+        f"Training **{job.run}** ({job.state}, {job.progress.fraction if job.progress else 0:.0%}). See the Train page."
     )
 
 # -- the best this workbench has drawn: each dataset's best checkpoint and its training ---------------

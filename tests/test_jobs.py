@@ -16,6 +16,11 @@ from ganlib.runs.rundir import RunDir
 from workbench.jobs import JobBusy, JobManager
 
 
+def _step(manager: JobManager) -> int:
+    progress = manager.snapshot().progress
+    return progress.step if progress else 0
+
+
 def _wait_for(predicate, timeout=120):
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -43,18 +48,18 @@ def test_one_job_at_a_time_even_when_two_tabs_press_start(runs_dir):
         tab.join()
     assert len(errors) == 1 and "already training" in errors[0]
     started = manager.snapshot().run
-    _wait_for(lambda: manager.snapshot().progress.get("step", 0) >= 2)
+    _wait_for(lambda: _step(manager) >= 2)
     manager.pause()
     _wait_for(lambda: RunDir(runs_dir, started).status().state == "paused")
-    step = manager.snapshot().progress["step"]
+    step = _step(manager)
     time.sleep(0.5)
-    assert manager.snapshot().progress["step"] == step  # paused means no steps
+    assert _step(manager) == step  # paused means no steps
     manager.step(3)  # the page's Step button: three steps, then paused again
-    _wait_for(lambda: manager.snapshot().progress["step"] == step + 3)
+    _wait_for(lambda: _step(manager) == step + 3)
     _wait_for(lambda: RunDir(runs_dir, started).status().state == "paused")
-    step = manager.snapshot().progress["step"]
+    step = _step(manager)
     manager.resume()
-    _wait_for(lambda: manager.snapshot().progress["step"] > step)
+    _wait_for(lambda: _step(manager) > step)
     manager.stop()
     final = manager.wait(60)
     assert final.state == "stopped" and not final.active
@@ -101,7 +106,7 @@ def test_training_runs_in_a_worker_process_not_the_app(runs_dir):
     manager = JobManager(runs_dir)
     manager.start(tiny_config(epochs=200), "isolated")
     run = RunDir(runs_dir, "isolated")
-    _wait_for(lambda: manager.snapshot().progress.get("step", 0) >= 2)
+    _wait_for(lambda: _step(manager) >= 2)
     holder = json.loads((run.path / "lock.json").read_text())["pid"]
     assert holder == manager.snapshot().pid and holder != os.getpid()
     manager.stop()

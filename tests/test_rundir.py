@@ -5,7 +5,8 @@ import pytest
 from conftest import tiny_config
 
 from ganlib.runs import checkpoints
-from ganlib.runs.rundir import Best, ChosenBy, RunDir, RunError, list_runs
+from ganlib.runs.records import Progress
+from ganlib.runs.rundir import Best, ChosenBy, RunDir, RunError, RunState, list_runs
 from ganlib.training import model_io
 from ganlib.training.train import train
 
@@ -143,3 +144,11 @@ def test_weights_of_another_shape_give_a_clear_error_not_a_crash(trained_run, ru
     run.config_path.write_text(json.dumps(meta))
     with pytest.raises(checkpoints.CheckpointError, match="checkpoint of epoch 3 is unreadable"):
         model_io.load_models(run, 3)
+
+
+def test_progress_crosses_the_worker_pipe_as_json_and_comes_back_equal():
+    sent = Progress("r", RunState.PAUSED, 2, 10, 1234, 600, 812.5, 33.0, 61.2)
+    line = json.dumps(sent.to_dict())  # what workbench.worker writes, one line per event
+    received = Progress.from_dict(json.loads(line))
+    assert received == sent and received.state is RunState.PAUSED
+    assert received.fraction == pytest.approx(1234 / 6000)

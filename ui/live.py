@@ -73,12 +73,12 @@ def job_status() -> None:
     progress = job.progress
     st.subheader(f"{job.run} · {job.state}")
     if progress:
-        eta = progress.get("eta_sec")
+        eta = progress.eta_sec
         eta_text = f" · ETA {time.strftime('%H:%M:%S', time.gmtime(eta))}" if eta and job.active else ""
         st.progress(
-            progress["fraction"],
-            text=f"epoch {progress['epoch']}/{progress['epochs']} · step {progress['step']} · "
-            f"{progress['images_per_sec']:.0f} {'points' if toys.is_toy(job.dataset or '') else 'images'}/s{eta_text}",
+            progress.fraction,
+            text=f"epoch {progress.epoch}/{progress.epochs} · step {progress.step} · "
+            f"{progress.images_per_sec:.0f} {'points' if toys.is_toy(job.dataset or '') else 'images'}/s{eta_text}",
         )
     if job.error:
         ui.show_job_error(job.error)

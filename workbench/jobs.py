@@ -17,12 +17,13 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 from ganlib import GanlibError
 from ganlib.config import TrainConfig
+from ganlib.runs.records import Progress
 from ganlib.runs.rundir import RunDir, RunState, list_runs
 from workbench.worker import Command, Event
 
@@ -52,7 +53,7 @@ class JobState(StrEnum):
 class JobSnapshot:
     run: str | None = None
     state: JobState = JobState.IDLE
-    progress: dict = field(default_factory=dict)
+    progress: Progress | None = None  # the newest the worker sent
     error: str | None = None
     started: float | None = None
     pid: int | None = None  # the worker process
@@ -151,7 +152,7 @@ class JobManager:
     def snapshot(self) -> JobSnapshot:
         with self._lock:
             s = self._snapshot
-            return dataclasses.replace(s, progress=dict(s.progress))
+            return dataclasses.replace(s)
 
     # -- recovery ----------------------------------------------------------------------------
     def interrupted_runs(self) -> list[RunDir]:
@@ -200,10 +201,10 @@ class JobManager:
             if Event.PROGRESS in event:
                 with self._lock:  # read and write in one step: a Stop pressed meanwhile is not lost
                     snapshot = self._snapshot
-                    snapshot.progress = event[Event.PROGRESS]
+                    snapshot.progress = Progress.from_dict(event[Event.PROGRESS])
                     # The worker reports "training" between steps; keep a pending "stopping" visible.
                     if snapshot.state != JobState.STOPPING:
-                        snapshot.state = JobState(snapshot.progress["state"])
+                        snapshot.state = JobState(snapshot.progress.state)
             else:
                 final = event
         code = worker.wait()

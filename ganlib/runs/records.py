@@ -121,3 +121,33 @@ class Alert:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Alert:
         return cls(AlertKind(data["kind"]), int(data["step"]), str(data["detail"]))
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a training run is, as a UI shows it: handed to the trainer's ``report`` after every
+    step, and sent by the app's worker as one JSON line (``to_dict``, read back by ``from_dict``)."""
+
+    run: str
+    state: RunState
+    epoch: int  # epochs completed
+    epochs: int  # the run's epochs (with a time budget: the epochs expected to fit in it)
+    step: int  # global step
+    steps_per_epoch: int
+    images_per_sec: float = 0.0
+    eta_sec: float | None = None
+    elapsed_sec: float = 0.0
+
+    @property
+    def fraction(self) -> float:
+        total = self.epochs * self.steps_per_epoch
+        return min(1.0, self.step / total) if total else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "fraction": self.fraction}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Progress:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        known = {k: v for k, v in data.items() if k in fields}
+        return cls(**{**known, "state": RunState(data["state"])})

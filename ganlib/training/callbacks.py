@@ -13,13 +13,13 @@ import math
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
 from typing import Protocol
 
 import keras
 import numpy as np
 
 from ganlib import GanlibError
+from ganlib.runs.records import Progress
 from ganlib.runs.rundir import RunDir, RunState
 from ganlib.training import alerts, model_io, pictures
 from ganlib.training.gan import METRIC_NAMES
@@ -78,29 +78,6 @@ class TrainingControl:
     def stepping(self) -> bool:
         with self._lock:
             return self._steps_allowed > 0
-
-
-@dataclass
-class Progress:
-    """What a UI shows about a running job; plain data, safe to read from another thread."""
-
-    run: str
-    state: RunState
-    epoch: int  # epochs completed
-    epochs: int  # the run's epochs (with a time budget: the epochs expected to fit in it)
-    step: int  # global step
-    steps_per_epoch: int
-    images_per_sec: float = 0.0
-    eta_sec: float | None = None
-    elapsed_sec: float = 0.0
-
-    @property
-    def fraction(self) -> float:
-        total = self.epochs * self.steps_per_epoch
-        return min(1.0, self.step / total) if total else 0.0
-
-    def to_dict(self) -> dict:
-        return {**asdict(self), "fraction": self.fraction}
 
 
 class ControlCallback(keras.callbacks.Callback):

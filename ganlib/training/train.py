@@ -13,6 +13,7 @@ from ganlib import GanlibError
 from ganlib.config import ConfigError, TrainConfig
 from ganlib.data import datasets, toys
 from ganlib.runs import checkpoints
+from ganlib.runs.records import Progress
 from ganlib.runs.rundir import RunDir, RunError, RunState, RunWriteError
 from ganlib.sampling import latents
 from ganlib.training import callbacks, distribute, model_io, pictures
@@ -49,7 +50,7 @@ def train(
     *,
     resume: bool = False,
     control: callbacks.TrainingControl | None = None,
-    report: Callable[[callbacks.Progress], None] | None = None,
+    report: Callable[[Progress], None] | None = None,
     verbose: int = 0,
     log: Callable[[str], None] = lambda message: None,
     strategy: tf.distribute.Strategy | None = None,
@@ -95,7 +96,7 @@ def _train(
     *,
     resume: bool,
     control: callbacks.TrainingControl,
-    report: Callable[[callbacks.Progress], None],
+    report: Callable[[Progress], None],
     verbose: int,
     log: Callable[[str], None],
     chief: bool,
@@ -201,7 +202,7 @@ def _fit(
     dataset: datasets.ImageSet | toys.PointSet,
     *,
     control: callbacks.TrainingControl,
-    report: Callable[[callbacks.Progress], None],
+    report: Callable[[Progress], None],
     verbose: int,
     log: Callable[[str], None],
 ) -> RunState:
