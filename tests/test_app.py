@@ -120,7 +120,7 @@ def test_train_page_starts_a_tiny_job_and_shows_its_history(app_runs):
     (chart,) = at.get("plotly_chart")  # losses, D outputs, D accuracy and live quality: one figure
     titles = [a["text"] for a in json.loads(chart.proto.spec)["layout"]["annotations"]]
     assert titles == ["Losses", "Discriminator outputs", "D accuracy", "Quick FID (n=200)"]
-    assert [q["epoch"] for q in run.quality()] == [1, 2]
+    assert [q.epoch for q in run.quality()] == [1, 2]
     captions = [image.proto.imgs[0].caption for image in at.get("image")]
     assert "fixed-seed grid, epoch 2" in captions, captions
     run.append_alert(Alert(AlertKind.D_WINS, 6, "D has judged 100% of fakes correctly"))

@@ -121,7 +121,7 @@ EQUIVALENCE = textwrap.dedent(
         assert checkpoint.epoch == 3
         assert gan.sample(np.zeros((2, 100), np.float32)).dtype == np.uint8
         report[precision] = {"steps": steps[-1], "last_d_loss": rows[-1]["d_loss"],
-                             "quality_epochs": [q["epoch"] for q in run.quality() if np.isfinite(q["fid"])]}
+                             "quality_epochs": [q.epoch for q in run.quality() if np.isfinite(q.fid)]}
 
     # Under a mixed policy the variables stay float32, the images and scores come out float32.
     from ganlib.training import distribute, gan as gan_lib
@@ -329,7 +329,7 @@ def test_two_workers_train_with_every_default_on_the_live_quality_included(tmp_p
     config = run.config()
     assert (config.model, config.ema, config.live_fid_samples) == ("cdcgan-lean", 0.999, 1000)
     quality = run.quality()
-    assert [q["epoch"] for q in quality] == [1, 2] and all(np.isfinite(q["fid"]) for q in quality)
+    assert [q.epoch for q in quality] == [1, 2] and all(np.isfinite(q.fid) for q in quality)
 
 
 def test_a_worker_that_cannot_see_the_run_stops_both_workers_with_a_message(tmp_path):

@@ -6,7 +6,7 @@ import math
 import pytest
 from conftest import tiny_config
 
-from ganlib.runs.records import AlertKind
+from ganlib.runs.records import AlertKind, QualityPoint
 from ganlib.runs.rundir import RunDir
 from ganlib.training import alerts
 from ganlib.training.callbacks import AlertWatch
@@ -19,7 +19,7 @@ def _history(n, **values):
 
 
 def _quality(step, recall, covered):
-    return {"step": step, "recall": recall, "classes_covered": covered, "fid": 50.0}
+    return QualityPoint(step, step // 100, step / 10, 1000, 50.0, 1.0, 0.8, recall, covered, 1.0)
 
 
 def test_a_healthy_history_raises_no_alert():
@@ -67,13 +67,13 @@ def test_training_records_a_quick_fid_at_each_checkpoint(runs_dir):
     run = RunDir(runs_dir, "live-quality")
     train(tiny_config(model="cdcgan", epochs=3, live_fid_samples=200), run)
     quality = run.quality()
-    assert [q["epoch"] for q in quality] == [1, 2, 3]
-    assert [q["step"] for q in quality] == [c.step for c in run.checkpoints()]
+    assert [q.epoch for q in quality] == [1, 2, 3]
+    assert [q.step for q in quality] == [c.step for c in run.checkpoints()]
     for point in quality:
-        assert point["samples"] == 200 and point["fid"] > point["floor_fid"] > 0
-        assert 0 <= point["recall"] <= 1 and 1 <= point["classes_covered"] <= 10
+        assert point.samples == 200 and point.fid > point.floor_fid > 0
+        assert 0 <= point.recall <= 1 and 1 <= point.classes_covered <= 10
     train(tiny_config(model="cdcgan", epochs=4, live_fid_samples=200), run, resume=True)
-    assert [q["epoch"] for q in run.quality()] == [1, 2, 3, 4]  # resumed runs go on appending
+    assert [q.epoch for q in run.quality()] == [1, 2, 3, 4]  # resumed runs go on appending
 
 
 def test_a_diverging_run_records_the_alert_and_fails_with_the_step(runs_dir, monkeypatch):

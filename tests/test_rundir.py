@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import shutil
 
@@ -5,7 +6,7 @@ import pytest
 from conftest import tiny_config
 
 from ganlib.runs import checkpoints
-from ganlib.runs.records import Progress
+from ganlib.runs.records import Progress, QualityPoint
 from ganlib.runs.rundir import Best, ChosenBy, RunDir, RunError, RunState, list_runs
 from ganlib.training import model_io
 from ganlib.training.train import train
@@ -152,3 +153,14 @@ def test_progress_crosses_the_worker_pipe_as_json_and_comes_back_equal():
     received = Progress.from_dict(json.loads(line))
     assert received == sent and received.state is RunState.PAUSED
     assert received.fraction == pytest.approx(1234 / 6000)
+
+
+def test_a_quality_line_torn_or_missing_a_figure_is_skipped_not_raised(runs_dir):
+    run = RunDir(runs_dir, "torn-quality")
+    run.path.mkdir()
+    point = QualityPoint(100, 1, 12.5, 1000, 40.1, 0.8, 0.7, 0.6, 10, 1.2)
+    run.append_quality(point)
+    with open(run.quality_path, "a") as f:  # a kill mid-line, then a line an old version wrote
+        f.write('{"step": 200, "epoch": 2, "fid"\n{"step": 300, "epoch": 3, "fid": 9.0}\n')
+    run.append_quality(dataclasses.replace(point, step=400, epoch=4))
+    assert [q.step for q in run.quality()] == [100, 400] and run.quality()[0] == point

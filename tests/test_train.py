@@ -314,7 +314,8 @@ def test_a_run_is_also_written_as_tensorboard_events_that_say_what_its_records_s
     train(tiny_config(epochs=2, live_fid_samples=200), run)
     events = _events(run.tensorboard_dir)
     steps = [r for r in run.history() if r["kind"] == "step"]
-    for tag, records, key in [("train/d_loss", steps, "d_loss"), ("quick_fid/fid", run.quality(), "fid")]:
+    quality = [q.to_dict() for q in run.quality()]
+    for tag, records, key in [("train/d_loss", steps, "d_loss"), ("quick_fid/fid", quality, "fid")]:
         assert [step for step, _ in events[tag]] == [r["step"] for r in records], tag
         assert [value for _, value in events[tag]] == pytest.approx([r[key] for r in records], rel=1e-5), tag
     grids = events["fixed-seed grid"]  # an image summary: width, height, PNG

@@ -73,7 +73,7 @@ def live_training(
         ("Discriminator outputs", loss.score_label, {"D(x)": "d_real", "D(G(z))": "d_fake"}),
         ("D accuracy", "", {"acc. real": "acc_real", "acc. fake": "acc_fake"}),
     ]
-    quality_title = f"Quick FID (n={quality[-1]['samples']:,})" if quality else "Quick FID"
+    quality_title = f"Quick FID (n={quality[-1].samples:,})" if quality else "Quick FID"
     figure = make_subplots(
         rows=1,
         cols=4 if quick_fid else 3,
@@ -89,13 +89,13 @@ def live_training(
         figure.update_xaxes(title_text=axis, row=1, col=col)
         figure.update_yaxes(title_text=y_title, row=1, col=col)
     if quality and quick_fid:
-        qx = [q[axis] for q in quality]
+        qx = [getattr(q, axis) for q in quality]
         figure.add_trace(
-            go.Scatter(x=qx, y=[q["fid"] for q in quality], mode="lines+markers", name="quick FID"),
+            go.Scatter(x=qx, y=[q.fid for q in quality], mode="lines+markers", name="quick FID"),
             row=1,
             col=4,
         )
-        floor = [q["floor_fid"] for q in quality]
+        floor = [q.floor_fid for q in quality]
         figure.add_trace(
             go.Scatter(x=qx, y=floor, mode="lines", name="real-data floor", line=dict(dash="dot")),
             row=1,

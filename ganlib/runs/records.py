@@ -151,3 +151,29 @@ class Progress:
         fields = {f.name for f in dataclasses.fields(cls)}
         known = {k: v for k, v in data.items() if k in fields}
         return cls(**{**known, "state": RunState(data["state"])})
+
+
+@dataclass(frozen=True)
+class QualityPoint:
+    """A line of ``quality.jsonl``: the live quick FID and its friends at one checkpoint, on
+    ``samples`` samples against as many held-out real images, with the real-data floor at that
+    count (``seconds``: what computing it cost the run)."""
+
+    step: int
+    epoch: int
+    elapsed: float
+    samples: int
+    fid: float
+    floor_fid: float
+    precision: float
+    recall: float
+    classes_covered: int
+    seconds: float
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> QualityPoint:
+        kinds = {"step": int, "epoch": int, "samples": int, "classes_covered": int}
+        return cls(**{f.name: kinds.get(f.name, float)(data[f.name]) for f in dataclasses.fields(cls)})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -38,7 +38,7 @@ from ganlib.config import TrainConfig, check_run_name
 from ganlib.data import toys
 from ganlib.runs import checkpoints as checkpoints_lib
 from ganlib.runs.checkpoints import Checkpoint
-from ganlib.runs.records import WRITTEN_STATES, Alert, Best, ChosenBy, RunState, RunStatus
+from ganlib.runs.records import WRITTEN_STATES, Alert, Best, ChosenBy, QualityPoint, RunState, RunStatus
 
 __all__ = ["Alert", "Best", "ChosenBy", "RunDir", "RunError", "RunState", "RunStatus", "list_runs"]
 
@@ -147,12 +147,17 @@ class RunDir:
         skipped with a warning, wherever it is in the file."""
         return _read_lines(self.history_path, self.name)
 
-    def append_quality(self, record: dict[str, Any]) -> None:
-        _append_lines(self.quality_path, [record])
+    def append_quality(self, point: QualityPoint) -> None:
+        _append_lines(self.quality_path, [point.to_dict()])
 
-    def quality(self) -> list[dict[str, Any]]:
-        """The live quality points (quick FID and friends at each checkpoint), oldest first."""
-        return _read_lines(self.quality_path, self.name)
+    def quality(self) -> list[QualityPoint]:
+        """The live quality points (quick FID and friends at each checkpoint), oldest first (a
+        line that is not one is skipped)."""
+        found = []
+        for record in _read_lines(self.quality_path, self.name):
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                found.append(QualityPoint.from_dict(record))
+        return found
 
     def append_alert(self, alert: Alert) -> None:
         _append_lines(self.alerts_path, [alert.to_dict()])

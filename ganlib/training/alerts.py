@@ -16,7 +16,7 @@ import math
 import statistics
 from typing import Any
 
-from ganlib.runs.records import Alert, AlertKind
+from ganlib.runs.records import Alert, AlertKind, QualityPoint
 
 D_WINS_ACCURACY = 0.97  # on real and on fake
 D_WINS_POINTS = 8  # consecutive log points
@@ -46,20 +46,18 @@ def d_wins(history: list[dict[str, Any]]) -> Alert | None:
     return None
 
 
-def mode_collapse(quality: list[dict[str, Any]]) -> Alert | None:
+def mode_collapse(quality: list[QualityPoint]) -> Alert | None:
     if len(quality) < 2:
         return None
     before, now = quality[-2], quality[-1]
-    lost = before["classes_covered"] - now["classes_covered"]
-    if before["recall"] > 0.05 and now["recall"] < COLLAPSE_RECALL_FRACTION * before["recall"]:
-        seen = f"recall fell from {before['recall']:.2f} to {now['recall']:.2f}"
+    lost = before.classes_covered - now.classes_covered
+    if before.recall > 0.05 and now.recall < COLLAPSE_RECALL_FRACTION * before.recall:
+        seen = f"recall fell from {before.recall:.2f} to {now.recall:.2f}"
     elif lost >= COLLAPSE_CLASSES:
-        seen = f"the samples cover {lost} classes fewer ({before['classes_covered']} -> {now['classes_covered']})"
+        seen = f"the samples cover {lost} classes fewer ({before.classes_covered} -> {now.classes_covered})"
     else:
         return None
-    return Alert(
-        AlertKind.MODE_COLLAPSE, now["step"], f"{seen} between steps {before['step']} and {now['step']}"
-    )
+    return Alert(AlertKind.MODE_COLLAPSE, now.step, f"{seen} between steps {before.step} and {now.step}")
 
 
 def divergence(history: list[dict[str, Any]]) -> Alert | None:
@@ -82,7 +80,7 @@ def divergence(history: list[dict[str, Any]]) -> Alert | None:
     return None
 
 
-def check(history: list[dict[str, Any]], quality: list[dict[str, Any]]) -> list[Alert]:
+def check(history: list[dict[str, Any]], quality: list[QualityPoint]) -> list[Alert]:
     """Every alert the records raise now."""
     found = [d_wins(history), mode_collapse(quality), divergence(history)]
     return [alert for alert in found if alert is not None]

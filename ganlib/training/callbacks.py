@@ -19,7 +19,7 @@ import keras
 import numpy as np
 
 from ganlib import GanlibError
-from ganlib.runs.records import Progress
+from ganlib.runs.records import Progress, QualityPoint
 from ganlib.runs.rundir import RunDir, RunState
 from ganlib.training import alerts, model_io, pictures
 from ganlib.training.gan import METRIC_NAMES
@@ -309,7 +309,7 @@ class RecordListener(Protocol):
     checkpoint (the alerts, the TensorBoard events)."""
 
     def add_history(self, record: dict) -> None: ...
-    def add_quality(self, record: dict) -> None: ...
+    def add_quality(self, point: QualityPoint) -> None: ...
     def add_checkpoint(self, step: int, grid_png: bytes) -> None: ...
 
 
@@ -320,15 +320,15 @@ class AlertWatch:
     def __init__(self, run: RunDir):
         self.run = run
         self.history: collections.deque[dict] = collections.deque(maxlen=500)
-        self.quality: list[dict] = []
+        self.quality: list[QualityPoint] = []
         self.raised: set[alerts.AlertKind] = set()
 
     def add_history(self, record: dict) -> None:
         self.history.append(record)
         self._check()
 
-    def add_quality(self, record: dict) -> None:
-        self.quality.append(record)
+    def add_quality(self, point: QualityPoint) -> None:
+        self.quality.append(point)
         self._check()
 
     def add_checkpoint(self, step: int, grid_png: bytes) -> None:
@@ -374,9 +374,9 @@ class TensorBoardWriter:
         values = {f"train/{name}": record[name] for name in METRIC_NAMES}
         self._scalars(record["step"], {**values, "speed/images_per_sec": record["images_per_sec"]})
 
-    def add_quality(self, record: dict) -> None:
+    def add_quality(self, point: QualityPoint) -> None:
         names = ["fid", "floor_fid", "precision", "recall", "classes_covered"]
-        self._scalars(record["step"], {f"quick_fid/{name}": record[name] for name in names})
+        self._scalars(point.step, {f"quick_fid/{name}": getattr(point, name) for name in names})
         self._writer.flush()
 
     def add_checkpoint(self, step: int, grid_png: bytes) -> None:
@@ -456,21 +456,21 @@ class QualityProbe(keras.callbacks.Callback):
         # FID, precision/recall and coverage only: KID's 50 kernel subsets would double the cost.
         fake_features, fake_probabilities = evaluator(fake)
         precision, recall = metrics_lib.precision_recall(real[0], fake_features)
-        record = {
-            "step": self.clock.step,
-            "epoch": epoch + 1,
-            "elapsed": round(self.clock.elapsed, 3),
-            "samples": self.samples,
-            "fid": round(metrics_lib.fid(real[0], fake_features), 4),
-            "floor_fid": round(floor, 4),
-            "precision": round(precision, 4),
-            "recall": round(recall, 4),
-            "classes_covered": metrics_lib.class_coverage(fake_probabilities)["classes_covered"],
-            "seconds": round(time.perf_counter() - started, 3),
-        }
-        self.run.append_quality(record)
+        point = QualityPoint(
+            step=self.clock.step,
+            epoch=epoch + 1,
+            elapsed=round(self.clock.elapsed, 3),
+            samples=self.samples,
+            fid=round(metrics_lib.fid(real[0], fake_features), 4),
+            floor_fid=round(floor, 4),
+            precision=round(precision, 4),
+            recall=round(recall, 4),
+            classes_covered=metrics_lib.class_coverage(fake_probabilities)["classes_covered"],
+            seconds=round(time.perf_counter() - started, 3),
+        )
+        self.run.append_quality(point)
         for listener in self.listeners:
-            listener.add_quality(record)
+            listener.add_quality(point)
 
 
 class PreviewWriter(keras.callbacks.Callback):
