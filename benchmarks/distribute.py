@@ -58,10 +58,10 @@ def _free_port() -> int:
 def images_per_second(run: RunDir) -> float:
     rows = run.history()
     steps_per_epoch = run.config().steps_per_epoch
-    first = next(row for row in rows if row["step"] >= steps_per_epoch)
+    first = next(row for row in rows if row.step >= steps_per_epoch)
     last = rows[-1]
     batch = run.config().batch_size * run.config().critic_steps()
-    return (last["step"] - first["step"]) * batch / (last["elapsed"] - first["elapsed"])
+    return (last.step - first.step) * batch / (last.elapsed - first.elapsed)
 
 
 def main() -> None:

@@ -34,6 +34,7 @@ import numpy as np
 
 from benchmarks.appdriver import chromium, serve, shipped_runs, start_run_from_form, stop_run_from_page
 from ganlib import atomic
+from ganlib.runs.records import PointKind
 from ganlib.runs.rundir import RunDir
 from ganlib.sampling import images
 from ganlib.sampling.latents import GRID_COLUMNS
@@ -75,10 +76,10 @@ COUNT_PICTURES = """() => {
 
 
 def steps_per_sec(run: RunDir) -> float:
-    points = [r for r in run.history() if r.get("kind") == "step" and r["elapsed"] >= STARTUP_SEC]
+    points = [r for r in run.history(PointKind.STEP) if r.elapsed >= STARTUP_SEC]
     if len(points) < 2:
         return float("nan")
-    return (points[-1]["step"] - points[0]["step"]) / (points[-1]["elapsed"] - points[0]["elapsed"])
+    return (points[-1].step - points[0].step) / (points[-1].elapsed - points[0].elapsed)
 
 
 def recognisable(png: bytes, classify, conditional: bool) -> bool:
@@ -141,7 +142,7 @@ def main() -> None:
             "condition": condition,
             "run": name,
             "steps_per_sec": round(steps_per_sec(run), 2),
-            "steps": run.history()[-1]["step"] if run.history() else 0,
+            "steps": run.history()[-1].step if run.history() else 0,
             "previews": len(previews),
             "sec_to_recognisable_grid": first and first[0],
             "step_of_recognisable_grid": first and first[1],

@@ -36,6 +36,7 @@ from benchmarks.appdriver import (
     serve,
     shipped_runs,
 )
+from ganlib.runs.records import PointKind
 from ganlib.runs.rundir import RunDir
 
 TIMEOUT_MS = 180_000
@@ -46,8 +47,8 @@ def steps_per_sec(run: RunDir, seconds: float) -> float:
     """The run's training speed over the next ``seconds``, from its history (trainer's clock)."""
 
     def last():
-        records = [r for r in run.history() if r.get("kind") == "step"]
-        return records[-1]["step"], records[-1]["elapsed"]
+        newest = run.history(PointKind.STEP)[-1]
+        return newest.step, newest.elapsed
 
     step0, elapsed0 = last()
     time.sleep(seconds)

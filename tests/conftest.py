@@ -19,7 +19,14 @@ os.environ["GANLIB_OFFLINE"] = "1"  # never try the Keras online loader in tests
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from ganlib.config import TrainConfig  # noqa: E402  (after the environment is set)
+from ganlib.runs.records import HistoryPoint, PointKind  # noqa: E402
 from ganlib.runs.rundir import RunDir  # noqa: E402
+
+
+def log_point(step: int, kind: PointKind = PointKind.STEP, **metrics: float) -> HistoryPoint:
+    """A history point at ``step`` (epochs of 100 steps), a balanced D unless ``metrics`` say otherwise."""
+    values = dict(d_loss=1.2, g_loss=0.8, d_real=0.5, d_fake=0.5, acc_real=0.6, acc_fake=0.6) | metrics
+    return HistoryPoint(kind, step, step / 100, step / 10, 1000.0, **values)
 
 
 def tiny_config(**changes) -> TrainConfig:

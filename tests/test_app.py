@@ -6,7 +6,7 @@ import sys
 import time
 
 import pytest
-from conftest import APP, ROOT, by_label, open_page, tree_digest
+from conftest import APP, ROOT, by_label, log_point, open_page, tree_digest
 from streamlit.testing.v1 import AppTest
 
 from ganlib import directions, evaluation
@@ -113,7 +113,7 @@ def test_train_page_starts_a_tiny_job_and_shows_its_history(app_runs):
         time.sleep(0.2)
     assert run.status().state == "finished" and run.epochs() == [1, 2]
     assert run.config().lr_schedule == "linear"
-    assert [r["step"] for r in run.history() if r["kind"] == "epoch"] == [3, 6]
+    assert [r.step for r in run.history() if r.kind == "epoch"] == [3, 6]
     at.run()
     assert not at.exception
     assert any("from-the-app" in h.value for h in at.subheader)
@@ -350,15 +350,11 @@ def test_live_charts_of_a_long_run_draw_a_bounded_number_of_points_ending_at_the
 
     run = RunDir(tmp_path, "long")
     run.path.mkdir()
-    metrics = ("d_loss", "g_loss", "d_real", "d_fake", "acc_real", "acc_fake")
-    records = [
-        {"kind": "step", "step": 25 * i, "epoch": i / 400, **{k: float(i % 7) for k in metrics}}
-        for i in range(5000)
-    ]
+    records = [log_point(25 * i, d_loss=float(i % 7)) for i in range(5000)]
     run.append_history(records)
     figure, _ = charts.live_training(str(run.history_path), (1, 1), 0.6, "hinge", quick_fid=False)
-    curve = ui.smooth([r["d_loss"] for r in records], 0.6)
+    curve = ui.smooth([r.d_loss for r in records], 0.6)
     d_loss = next(trace for trace in figure.data if trace.name == "D loss")
     assert len(figure.data) == 6 and all(len(trace.x) == charts.CHART_POINTS for trace in figure.data)
-    assert d_loss.x[0] == 0 and d_loss.x[-1] == records[-1]["epoch"]  # past 2 epochs: an epoch axis
+    assert d_loss.x[0] == 0 and d_loss.x[-1] == records[-1].epoch  # past 2 epochs: an epoch axis
     assert d_loss.y[-1] == curve[-1] and set(d_loss.y) <= set(curve)

@@ -41,7 +41,7 @@ def test_train_resume_and_sample(runs_dir, tmp_path, model, dataset):
     assert all(c.grid_path.is_file() for c in run.checkpoints())
     ganlib_cli("train", *common, "--epochs", 3, "--resume")
     assert run.epochs() == [1, 2, 3]
-    steps = [r["step"] for r in run.history() if r["kind"] == "step"]
+    steps = [r.step for r in run.history() if r.kind == "step"]
     assert steps == list(range(1, 10))  # exactly one more epoch, no duplicated or lost lines
 
     out = tmp_path / "grid.png"
@@ -142,7 +142,7 @@ def test_resume_after_kill_9(runs_dir):
         *TINY,
         *EVERY_STEP,
     )
-    steps = [r["step"] for r in run.history() if r["kind"] == "step"]
+    steps = [r.step for r in run.history() if r.kind == "step"]
     assert steps == list(range(1, (last.epoch + 1) * 3 + 1))
     assert run.epochs()[-1] == last.epoch + 1
     assert not list(run.epochs_dir.glob(".*"))  # no temp folder left behind

@@ -57,7 +57,7 @@ EQUIVALENCE = textwrap.dedent(
         return {name: max(float(np.max(np.abs(x - y))) for x, y in zip(a[name], b[name])) for name in a}
 
     def losses(run):  # by step: one device logs once per 4-step call, two replicas every step
-        return {row["step"]: np.array([row["d_loss"], row["g_loss"]]) for row in run.history()}
+        return {row.step: np.array([row.d_loss, row.g_loss]) for row in run.history()}
 
     def loss_difference(a, b):
         common = sorted(set(a) & set(b))
@@ -114,7 +114,7 @@ EQUIVALENCE = textwrap.dedent(
         assert (started["precision"], started["replicas"]) == (precision, 2 if first else 1), started
         train(config.replace(epochs=3), run, resume=True, strategy=then)
         rows = run.history()
-        steps = [row["step"] for row in rows]
+        steps = [row.step for row in rows]
         assert steps == sorted(steps) and set(steps) == set(range(1, 10)), steps  # each step once (+ epoch ends)
         assert all(np.isfinite(row[key]) for row in rows for key in ("d_loss", "g_loss"))
         gan, checkpoint = model_io.load_models(run)
@@ -294,7 +294,7 @@ def test_two_workers_write_one_run_and_resume_after_both_are_killed(tmp_path):
         "--epochs", killed_at + 2, "--steps-per-execution", "1",
     )  # fmt: skip
     uninterrupted = RunDir(runs_dir, "one").history()
-    assert [row["step"] for row in run.history()] == [row["step"] for row in uninterrupted]
+    assert [row.step for row in run.history()] == [row.step for row in uninterrupted]
     one, _ = model_io.load_models(RunDir(runs_dir, "one"))
     two, _ = model_io.load_models(run)
     for name in ("generator", "discriminator", "ema_generator"):

@@ -79,7 +79,7 @@ def _weights(run: RunDir) -> dict[str, np.ndarray]:
 
 
 def _losses(run: RunDir) -> list[tuple]:
-    return [(r["step"], r["d_loss"], r["g_loss"]) for r in run.history() if r["kind"] == "step"]
+    return [(r.step, r.d_loss, r.g_loss) for r in run.history() if r.kind == "step"]
 
 
 def test_twenty_kills_at_every_kind_of_moment_lose_nothing_and_change_nothing(runs_dir):
@@ -102,7 +102,7 @@ def test_twenty_kills_at_every_kind_of_moment_lose_nothing_and_change_nothing(ru
         # After every kill the run directory reads: status, checkpoints, history, no repeats.
         if run.exists():
             assert run.status().state in ("interrupted", "created", "finished")
-            steps = [r["step"] for r in run.history() if r["kind"] == "step"]
+            steps = [r.step for r in run.history() if r.kind == "step"]
             assert steps == sorted(set(steps)), f"history repeats a step after kill {index} ({moment})"
             run.checkpoints()
     assert len(kills) >= 20, kills

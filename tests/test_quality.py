@@ -4,7 +4,7 @@ collapse, divergence) recorded in the run and shown on the Train page."""
 import math
 
 import pytest
-from conftest import tiny_config
+from conftest import log_point, tiny_config
 
 from ganlib.runs.records import AlertKind, QualityPoint
 from ganlib.runs.rundir import RunDir
@@ -14,8 +14,7 @@ from ganlib.training.train import train
 
 
 def _history(n, **values):
-    base = {"kind": "step", "d_loss": 1.2, "g_loss": 0.8, "acc_real": 0.6, "acc_fake": 0.6}
-    return [{**base, "step": 10 * (i + 1), **values} for i in range(n)]
+    return [log_point(10 * (i + 1), **values) for i in range(n)]
 
 
 def _quality(step, recall, covered):
@@ -29,7 +28,7 @@ def test_a_healthy_history_raises_no_alert():
 def test_d_wins_when_it_is_right_about_nearly_everything_for_a_stretch():
     history = _history(20) + _history(alerts.D_WINS_POINTS, acc_real=0.99, acc_fake=1.0)
     alert = alerts.d_wins(history)
-    assert alert.kind == AlertKind.D_WINS and alert.step == history[-1]["step"]
+    assert alert.kind == AlertKind.D_WINS and alert.step == history[-1].step
     assert "100% of fakes" in alert.detail
     assert alerts.d_wins(history[:-1] + _history(1, acc_real=0.5)) is None  # one miss: not sustained
 

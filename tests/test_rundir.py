@@ -3,10 +3,10 @@ import json
 import shutil
 
 import pytest
-from conftest import tiny_config
+from conftest import log_point, tiny_config
 
 from ganlib.runs import checkpoints
-from ganlib.runs.records import Progress, QualityPoint
+from ganlib.runs.records import PointKind, Progress, QualityPoint
 from ganlib.runs.rundir import Best, ChosenBy, RunDir, RunError, RunState, list_runs
 from ganlib.training import model_io
 from ganlib.training.train import train
@@ -15,12 +15,12 @@ from ganlib.training.train import train
 def test_torn_history_line_is_skipped(runs_dir):
     run = RunDir(runs_dir, "torn")
     run.path.mkdir()
-    run.append_history([{"step": 1}, {"step": 2}])
+    run.append_history([log_point(1), log_point(2)])
     with open(run.history_path, "a") as f:
         f.write('{"step": 3, "d_lo')  # what a kill -9 mid-write leaves
-    assert [r["step"] for r in run.history()] == [1, 2]
+    assert run.history() == [log_point(1), log_point(2)]
     run.truncate_history(1)
-    assert run.history_path.read_text() == '{"step": 1}\n'
+    assert run.history() == [log_point(1)] and run.history_path.read_text().count("\n") == 1
 
 
 @pytest.mark.parametrize(
@@ -53,7 +53,7 @@ def test_a_damaged_checkpoint_is_reported_the_others_load_and_resume_falls_back(
     assert problem in run.summary()["damaged"]
     train(tiny_config(epochs=4), run, resume=True)  # from epoch 2, the newest intact one
     assert run.epochs() == [1, 2, 3, 4] and run.damaged() == {}
-    steps = [r["step"] for r in run.history() if r["kind"] == "step"]
+    steps = [r.step for r in run.history(PointKind.STEP)]
     assert steps == sorted(set(steps)) and steps[-1] == 12  # history cut back to epoch 2, no repeats
 
 
@@ -125,7 +125,7 @@ def test_a_symlink_in_the_runs_folder_is_refused_not_followed(trained_run, tmp_p
 def test_bad_history_lines_anywhere_are_skipped_with_a_warning(runs_dir, caplog):
     run = RunDir(runs_dir, "damaged")
     run.path.mkdir()
-    good = [json.dumps({"step": s, "d_loss": 0.5}) for s in (1, 2, 3)]
+    good = [json.dumps(log_point(s).to_dict()) for s in (1, 2, 3)]
     bad = ["not json", "[1, 2]", '{"step": "two"}', '{"no_step": 1}']
     run.history_path.write_bytes(
         "\n".join([good[0], bad[0], bad[1], good[1], bad[2], bad[3]]).encode()
@@ -133,7 +133,7 @@ def test_bad_history_lines_anywhere_are_skipped_with_a_warning(runs_dir, caplog)
         + good[2].encode()
     )
     with caplog.at_level("WARNING", logger="ganlib.runs.rundir"):
-        assert [r["step"] for r in run.history()] == [1, 2, 3]
+        assert [r.step for r in run.history()] == [1, 2, 3]
     assert "skipped 5 unreadable line(s)" in caplog.text
 
 

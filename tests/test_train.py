@@ -9,6 +9,7 @@ import pytest
 from conftest import tiny_config
 from PIL import Image
 
+from ganlib.runs.records import METRIC_NAMES, PointKind
 from ganlib.runs.rundir import RunDir, RunError, RunWriteError
 from ganlib.training import distribute, model_io
 from ganlib.training import gan as gan_lib
@@ -39,11 +40,11 @@ def test_training_changes_both_networks_and_writes_a_complete_run(runs_dir, mode
         moved = [not np.allclose(a, b) for a, b in zip(_weights(before), _weights(after))]
         assert sum(moved) >= len(moved) // 2, f"{before.name}: only {sum(moved)}/{len(moved)} tensors changed"
     history = run.history()
-    assert [r["step"] for r in history if r["kind"] == "epoch"] == [3, 6]
-    assert [r["step"] for r in history if r["kind"] == "step"] == [2, 4, 6]
+    assert [r.step for r in history if r.kind == "epoch"] == [3, 6]
+    assert [r.step for r in history if r.kind == "step"] == [2, 4, 6]
     for record in history:
-        assert np.isfinite([record[k] for k in gan_lib.METRIC_NAMES]).all()
-        assert 0 <= record["acc_real"] <= 1 and 0 <= record["d_real"] <= 1
+        assert np.isfinite([record.metric(k) for k in METRIC_NAMES]).all()
+        assert 0 <= record.acc_real <= 1 and 0 <= record.d_real <= 1
     assert run.status().state == "finished"
     assert run.config().model == model
     assert run.meta()["versions"]["keras"].startswith("3.")
@@ -78,7 +79,7 @@ def test_exact_resume_matches_an_uninterrupted_run(runs_dir):
         _weights(a.generator) + _weights(a.discriminator), _weights(b.generator) + _weights(b.discriminator)
     ):
         np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
-    assert [r["step"] for r in resumed.history()] == [r["step"] for r in straight.history()]
+    assert [r.step for r in resumed.history()] == [r.step for r in straight.history()]
 
 
 def test_existing_run_is_not_overwritten(runs_dir):
@@ -198,9 +199,9 @@ def test_a_read_only_run_folder_stops_training_with_a_message_and_loses_nothing(
 def test_history_with_several_steps_per_execution(runs_dir):
     run = RunDir(runs_dir, "multi-step")
     train(tiny_config(epochs=2, steps_per_epoch=6, steps_per_execution=2, log_every=3), run)
-    steps = [r["step"] for r in run.history() if r["kind"] == "step"]
+    steps = [r.step for r in run.history() if r.kind == "step"]
     assert steps == [4, 6, 10, 12]  # a line as soon as each multiple of 3 is passed
-    assert [r["step"] for r in run.history() if r["kind"] == "epoch"] == [6, 12]
+    assert [r.step for r in run.history() if r.kind == "epoch"] == [6, 12]
     assert run.epochs() == [1, 2]
     odd = RunDir(runs_dir, "odd-epoch")  # 7 steps do not split into executions of 4: 4 are kept
     train(tiny_config(epochs=2, steps_per_epoch=7, steps_per_execution=4, log_every=3), odd)
@@ -313,7 +314,7 @@ def test_a_run_is_also_written_as_tensorboard_events_that_say_what_its_records_s
     run = RunDir(runs_dir, "tb")
     train(tiny_config(epochs=2, live_fid_samples=200), run)
     events = _events(run.tensorboard_dir)
-    steps = [r for r in run.history() if r["kind"] == "step"]
+    steps = [r.to_dict() for r in run.history(PointKind.STEP)]
     quality = [q.to_dict() for q in run.quality()]
     for tag, records, key in [("train/d_loss", steps, "d_loss"), ("quick_fid/fid", quality, "fid")]:
         assert [step for step, _ in events[tag]] == [r["step"] for r in records], tag

@@ -17,6 +17,7 @@ from plotly.subplots import make_subplots
 import ui
 from ganlib.comparison import Axis, Point
 from ganlib.evaluation import EpochResult
+from ganlib.runs.records import PointKind
 from ganlib.runs.rundir import RunDir
 from ganlib.zoo import losses
 
@@ -55,16 +56,13 @@ def live_training(
     (``version``: their sizes and modification times), since the page polls more often than the
     trainer logs. None before the first log point."""
     run = RunDir.from_path(Path(history_path).parent)
-    records = run.history()
     # Log points every few steps; a run with tiny epochs may only have its epoch means.
-    history = [r for r in records if r.get("kind") == "step"] or [
-        r for r in records if r.get("kind") == "epoch"
-    ]
+    history = run.history(PointKind.STEP) or run.history(PointKind.EPOCH)
     if not history:
         return None
-    axis = "epoch" if history[-1]["epoch"] >= EPOCH_AXIS_FROM else "step"
+    axis = "epoch" if history[-1].epoch >= EPOCH_AXIS_FROM else "step"
     shown = thinned(len(history))  # smoothed over every point, drawn at these
-    x = [history[i][axis] for i in shown]
+    x = [history[i].metric(axis) for i in shown]
     loss = losses.LOSSES.get(loss_name, losses.LOSSES["bce"])
     quality = run.quality()
     # One figure of four panels: the browser lays out and paints one plot instead of four.
@@ -82,7 +80,7 @@ def live_training(
     )
     for col, (_, y_title, keys) in enumerate(panels, start=1):
         for name, key in keys.items():
-            curve = ui.smooth([r[key] for r in history], smoothing)
+            curve = ui.smooth([r.metric(key) for r in history], smoothing)
             figure.add_trace(
                 go.Scatter(x=x, y=[curve[i] for i in shown], mode="lines", name=name), row=1, col=col
             )

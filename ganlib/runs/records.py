@@ -177,3 +177,45 @@ class QualityPoint:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class PointKind(StrEnum):
+    """What a line of ``history.jsonl`` averages."""
+
+    STEP = "step"  # the steps since the previous log point (every ``log_every`` steps)
+    EPOCH = "epoch"  # the whole epoch, written at its end
+
+
+# What the train step measures (GAN.train_step's metrics), in the order it reports them.
+METRIC_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "acc_real", "acc_fake")
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    """A line of ``history.jsonl``: where the run was (``epoch`` is fractional: steps over steps
+    per epoch; ``elapsed`` the trainer's seconds) and the means of its metrics over the steps the
+    point covers."""
+
+    kind: PointKind
+    step: int
+    epoch: float
+    elapsed: float
+    images_per_sec: float
+    d_loss: float
+    g_loss: float
+    d_real: float  # D's mean output on real images (a probability for BCE, a score otherwise)
+    d_fake: float
+    acc_real: float  # the share of real images D calls real
+    acc_fake: float
+
+    def metric(self, name: str) -> float:
+        """One of ``METRIC_NAMES`` (or ``step``, ``epoch``... : any number the point holds)."""
+        return getattr(self, name)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HistoryPoint:
+        numbers = {f.name: float(data[f.name]) for f in dataclasses.fields(cls)[2:]}
+        return cls(PointKind(data["kind"]), int(data["step"]), **numbers)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

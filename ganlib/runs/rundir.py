@@ -31,18 +31,29 @@ import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ganlib import GanlibError, atomic
 from ganlib.config import TrainConfig, check_run_name
 from ganlib.data import toys
 from ganlib.runs import checkpoints as checkpoints_lib
 from ganlib.runs.checkpoints import Checkpoint
-from ganlib.runs.records import WRITTEN_STATES, Alert, Best, ChosenBy, QualityPoint, RunState, RunStatus
+from ganlib.runs.records import (
+    WRITTEN_STATES,
+    Alert,
+    Best,
+    ChosenBy,
+    HistoryPoint,
+    PointKind,
+    QualityPoint,
+    RunState,
+    RunStatus,
+)
 
 __all__ = ["Alert", "Best", "ChosenBy", "RunDir", "RunError", "RunState", "RunStatus", "list_runs"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class RunError(GanlibError):
@@ -139,13 +150,17 @@ class RunDir:
     def alerts_path(self) -> Path:
         return self.path / "alerts.jsonl"
 
-    def append_history(self, records: list[dict[str, Any]]) -> None:
-        _append_lines(self.history_path, records)
+    def append_history(self, points: list[HistoryPoint]) -> None:
+        _append_lines(self.history_path, [point.to_dict() for point in points])
 
-    def history(self) -> list[dict[str, Any]]:
-        """Every log point; a line that is not one (torn by a kill, edited, corrupted) is
-        skipped with a warning, wherever it is in the file."""
-        return _read_lines(self.history_path, self.name)
+    def history(self, kind: PointKind | None = None) -> list[HistoryPoint]:
+        """Every log point (of one ``kind``: the steps' or the epochs'); a line that is not one
+        (torn by a kill, edited, corrupted) is skipped with a warning, wherever it is in the file."""
+        return [
+            point
+            for point in _readable(_read_lines(self.history_path, self.name), HistoryPoint.from_dict)
+            if kind is None or point.kind == kind
+        ]
 
     def append_quality(self, point: QualityPoint) -> None:
         _append_lines(self.quality_path, [point.to_dict()])
@@ -153,22 +168,14 @@ class RunDir:
     def quality(self) -> list[QualityPoint]:
         """The live quality points (quick FID and friends at each checkpoint), oldest first (a
         line that is not one is skipped)."""
-        found = []
-        for record in _read_lines(self.quality_path, self.name):
-            with contextlib.suppress(KeyError, TypeError, ValueError):
-                found.append(QualityPoint.from_dict(record))
-        return found
+        return _readable(_read_lines(self.quality_path, self.name), QualityPoint.from_dict)
 
     def append_alert(self, alert: Alert) -> None:
         _append_lines(self.alerts_path, [alert.to_dict()])
 
     def alerts(self) -> list[Alert]:
         """The alerts raised while it trained, oldest first (a line that is not one is skipped)."""
-        found = []
-        for record in _read_lines(self.alerts_path, self.name):
-            with contextlib.suppress(KeyError, TypeError, ValueError):
-                found.append(Alert.from_dict(record))
-        return found
+        return _readable(_read_lines(self.alerts_path, self.name), Alert.from_dict)
 
     def truncate_history(self, last_step: int) -> None:
         """Keep the records up to ``last_step`` (the checkpoint a resume starts from)."""
@@ -348,6 +355,16 @@ def _read_lines(path: Path, run_name: str) -> list[dict[str, Any]]:
     if bad:
         log.warning("%s: skipped %d unreadable line(s) of %s: %s", run_name, len(bad), path.name, bad[:10])
     return records
+
+
+def _readable(records: list[dict[str, Any]], parse: Callable[[dict[str, Any]], T]) -> list[T]:
+    """The records that are whole ``parse``-able lines of their type (one missing a field, from a
+    hand edit or another version, is skipped like a torn line)."""
+    found = []
+    for record in records:
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            found.append(parse(record))
+    return found
 
 
 def list_runs(runs_dir: Path | str | None = None) -> list[RunDir]:

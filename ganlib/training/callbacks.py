@@ -19,10 +19,9 @@ import keras
 import numpy as np
 
 from ganlib import GanlibError
-from ganlib.runs.records import Progress, QualityPoint
+from ganlib.runs.records import METRIC_NAMES, HistoryPoint, PointKind, Progress, QualityPoint
 from ganlib.runs.rundir import RunDir, RunState
 from ganlib.training import alerts, model_io, pictures
-from ganlib.training.gan import METRIC_NAMES
 from ganlib.zoo import schedules
 
 log = logging.getLogger(__name__)
@@ -241,27 +240,27 @@ class HistoryLogger(keras.callbacks.Callback):
         now = time.perf_counter()
         rate = (count - last_count) * self.clock.images_per_step / max(now - self._last_time, 1e-9)
         self._last, self._last_time = (count, means), now
-        self._write("step", interval, rate)
+        self._write(PointKind.STEP, interval, rate)
 
     def on_epoch_end(self, epoch, logs=None):
         if not self.clock.epoch_completed(epoch):
             return
-        self._write("epoch", {k: float(logs[k]) for k in METRIC_NAMES}, self.clock.images_per_sec)
+        self._write(PointKind.EPOCH, {k: float(logs[k]) for k in METRIC_NAMES}, self.clock.images_per_sec)
 
-    def _write(self, kind: str, metrics: dict[str, float], rate: float) -> None:
+    def _write(self, kind: PointKind, metrics: dict[str, float], rate: float) -> None:
         clock = self.clock
-        record = {
-            "kind": kind,
-            "step": clock.step,
-            "epoch": round(clock.step / clock.steps_per_epoch, 4),
-            "elapsed": round(clock.elapsed, 3),
-            "images_per_sec": round(rate, 1),
+        point = HistoryPoint(
+            kind=kind,
+            step=clock.step,
+            epoch=round(clock.step / clock.steps_per_epoch, 4),
+            elapsed=round(clock.elapsed, 3),
+            images_per_sec=round(rate, 1),
             **{k: round(v, 6) for k, v in metrics.items()},
-        }
-        self.run.append_history([record])
-        if kind == "step":
+        )
+        self.run.append_history([point])
+        if kind == PointKind.STEP:
             for listener in self.listeners:
-                listener.add_history(record)
+                listener.add_history(point)
         bad = [k for k in ("d_loss", "g_loss") if not math.isfinite(metrics[k])]
         if bad:
             raise TrainingDiverged(
@@ -308,7 +307,7 @@ class RecordListener(Protocol):
     """What follows the records as they are written: each history log point, quality point and
     checkpoint (the alerts, the TensorBoard events)."""
 
-    def add_history(self, record: dict) -> None: ...
+    def add_history(self, point: HistoryPoint) -> None: ...
     def add_quality(self, point: QualityPoint) -> None: ...
     def add_checkpoint(self, step: int, grid_png: bytes) -> None: ...
 
@@ -319,12 +318,12 @@ class AlertWatch:
 
     def __init__(self, run: RunDir):
         self.run = run
-        self.history: collections.deque[dict] = collections.deque(maxlen=500)
+        self.history: collections.deque[HistoryPoint] = collections.deque(maxlen=500)
         self.quality: list[QualityPoint] = []
         self.raised: set[alerts.AlertKind] = set()
 
-    def add_history(self, record: dict) -> None:
-        self.history.append(record)
+    def add_history(self, point: HistoryPoint) -> None:
+        self.history.append(point)
         self._check()
 
     def add_quality(self, point: QualityPoint) -> None:
@@ -370,9 +369,9 @@ class TensorBoardWriter:
                     name, self._tf.constant(value, self._tf.float32), metadata=self._scalar
                 )
 
-    def add_history(self, record: dict) -> None:
-        values = {f"train/{name}": record[name] for name in METRIC_NAMES}
-        self._scalars(record["step"], {**values, "speed/images_per_sec": record["images_per_sec"]})
+    def add_history(self, point: HistoryPoint) -> None:
+        values = {f"train/{name}": point.metric(name) for name in METRIC_NAMES}
+        self._scalars(point.step, {**values, "speed/images_per_sec": point.images_per_sec})
 
     def add_quality(self, point: QualityPoint) -> None:
         names = ["fid", "floor_fid", "precision", "recall", "classes_covered"]

@@ -9,11 +9,10 @@ import numpy as np
 import tensorflow as tf
 
 from ganlib.config import TrainConfig
+from ganlib.runs.records import METRIC_NAMES
 from ganlib.sampling.inference import to_uint8, uniform_labels
 from ganlib.training import distribute
 from ganlib.zoo import augment, losses, models, replica
-
-METRIC_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "acc_real", "acc_fake")
 
 
 class GAN(keras.Model):
