@@ -116,11 +116,11 @@ EQUIVALENCE = textwrap.dedent(
         rows = run.history()
         steps = [row.step for row in rows]
         assert steps == sorted(steps) and set(steps) == set(range(1, 10)), steps  # each step once (+ epoch ends)
-        assert all(np.isfinite(row[key]) for row in rows for key in ("d_loss", "g_loss"))
+        assert all(np.isfinite(row.metric(key)) for row in rows for key in ("d_loss", "g_loss"))
         gan, checkpoint = model_io.load_models(run)
         assert checkpoint.epoch == 3
         assert gan.sample(np.zeros((2, 100), np.float32)).dtype == np.uint8
-        report[precision] = {"steps": steps[-1], "last_d_loss": rows[-1]["d_loss"],
+        report[precision] = {"steps": steps[-1], "last_d_loss": rows[-1].d_loss,
                              "quality_epochs": [q.epoch for q in run.quality() if np.isfinite(q.fid)]}
 
     # Under a mixed policy the variables stay float32, the images and scores come out float32.
