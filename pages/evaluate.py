@@ -111,19 +111,7 @@ st.caption(
 )
 
 class_names = run.meta().get("class_names") or []
-c1, c2 = st.columns(2)
-shares = [r for r in results if r.copy_share is not None]
-if shares:
-    copies = charts.metric_line(shares, "copy_share", "copy share")
-    figure = charts.per_epoch([copies], "Memorisation: copy share (lower is better)", best_epoch,
-                              (0.1, "like held-out images"))  # fmt: skip
-    c1.plotly_chart(figure, key="copies")
-    c1.caption(
-        "Share of samples closer to a training image than 90% of held-out real images are to theirs: "
-        "about 0.1 for a generator that samples the data, near 1 for one that copies it."
-    )
-if class_names and not any(r.per_class for r in results):  # unconditional: which classes, per epoch
-    c2.plotly_chart(charts.class_histogram(results, class_names), key="histogram")
+evaluate_panels.memorisation_and_classes(results, best_epoch, class_names)
 
 # -- one epoch in detail ---------------------------------------------------------------------------
 st.subheader("Inspect an epoch")

@@ -94,6 +94,7 @@ def test_train_page_refuses_invalid_input(app_runs):
     assert sorted(p.name for p in app_runs.iterdir()) == sorted(p.name for p in SHIPPED.iterdir())
 
 
+@pytest.mark.slow
 def test_train_page_starts_a_tiny_job_and_shows_its_history(app_runs):
     at = open_page("pages/train.py")
     by_label(at.text_input, "Run name (empty: automatic)").set_value("from-the-app")

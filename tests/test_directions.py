@@ -182,6 +182,7 @@ def test_hostile_steer_parameters_are_ignored(app_runs):
     assert _steer_captions(at)[0] == "seed 0: no slider moved"
 
 
+@pytest.mark.slow
 def test_a_checkpoint_without_directions_offers_to_find_them_except_on_the_demo_link(app_runs, monkeypatch):
     run = RunDir(app_runs, "demo-fashion-mnist")
     run.checkpoint(64).directions_path.unlink()

@@ -84,6 +84,7 @@ def test_a_generator_with_a_layer_it_does_not_know_is_sampled_with_keras(runs_di
         directions.find_and_save(run)  # the Steer sliders need the NumPy sampler: said in a sentence
 
 
+@pytest.mark.slow
 def test_the_demo_servers_pages_never_import_tensorflow(tmp_path):
     # TensorFlow's import alone is ~540 MB; a free host gives the whole app 690 MB. Walk every
     # page of both shipped runs in demo mode, draw samples, and look at what was imported.

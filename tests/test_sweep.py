@@ -50,6 +50,7 @@ def test_every_problem_of_a_sweep_is_reported_before_anything_trains(tmp_path):
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "loss" in bad.stderr
 
 
+@pytest.mark.slow  # trains and evaluates four runs: end to end, 26 s
 def test_a_sweep_trains_evaluates_and_tables_best_fid_over_seeds(tmp_path, monkeypatch):
     plan = sweep.Plan(tiny_config(epochs=1), sweep.parse_grid(["loss=bce,hinge"]), [0, 1], samples=100)
     job = sweep.Sweep.create(tmp_path / "sw", plan)

@@ -67,6 +67,7 @@ def test_live_preview_follows_the_weights(runs_dir, monkeypatch):
     assert png == final.grid_path.read_bytes()
 
 
+@pytest.mark.slow
 def test_exact_resume_matches_an_uninterrupted_run(runs_dir):
     config = tiny_config(epochs=3)
     straight, resumed = RunDir(runs_dir, "straight"), RunDir(runs_dir, "resumed")
@@ -117,6 +118,7 @@ def test_stop_and_pause_from_another_thread(runs_dir):
     assert run.epochs() == [1]  # stopped during epoch 2: the completed epoch is kept
 
 
+@pytest.mark.slow
 def test_nan_loss_fails_the_run_but_keeps_checkpoints(runs_dir, monkeypatch):
     run = RunDir(runs_dir, "diverges")
     train(tiny_config(epochs=1), run)
@@ -310,6 +312,7 @@ def _events(folder) -> dict[str, list[tuple[int, object]]]:
     return found
 
 
+@pytest.mark.slow
 def test_a_run_is_also_written_as_tensorboard_events_that_say_what_its_records_say(runs_dir):
     run = RunDir(runs_dir, "tb")
     train(tiny_config(epochs=2, live_fid_samples=200), run)
