@@ -42,7 +42,7 @@ REAL_GRID_IMAGES = 64
 TRUNCATION_LEVELS = (0.5, 1.0, 1.5, 2.0, None)  # None: the untruncated normal
 DEFAULT_SAMPLES = 10_000
 MAX_SAMPLES = 50_000
-Progress = Callable[[float, str], None]
+OnProgress = Callable[[float, str], None]  # (fraction done, what is being done)
 
 
 def _quiet(fraction: float, message: str) -> None:
@@ -185,7 +185,7 @@ class EpochEvaluator:
     def _evaluate_epoch(self, epoch: int) -> Any:
         raise NotImplementedError
 
-    def evaluate(self, epochs: list[int] | None = None, progress: Progress = _quiet) -> list:
+    def evaluate(self, epochs: list[int] | None = None, progress: OnProgress = _quiet) -> list:
         """Results for ``epochs`` (default: every checkpoint), computing only what is not cached."""
         epochs = epochs if epochs is not None else self.run.epochs()
         results = []
@@ -402,7 +402,7 @@ class RunEvaluation:
 
 
 def evaluate_run(
-    engine: Engine | ModeEngine, epochs: list[int] | None = None, progress: Progress = _quiet
+    engine: Engine | ModeEngine, epochs: list[int] | None = None, progress: OnProgress = _quiet
 ) -> RunEvaluation:
     """The evaluate steps every caller takes (the CLI, the Evaluate page, the demo builder), in
     order: the real-data floor at this sample count, each epoch's metrics (both cached), then the
