@@ -84,6 +84,12 @@ def build_parser() -> ArgumentParser:
         "--folder", required=True, type=Path, help="the sweep's folder (a runs directory of its own)"
     )
     sweep.add_argument(
+        "--name",
+        default="",
+        help="a named sweep among --folder's other runs (as the app's Train page makes them): "
+        "its runs are NAME.<settings>.seed-N, its plan sweeps/NAME.json",
+    )
+    sweep.add_argument(
         "--set",
         action="append",
         default=[],
@@ -94,11 +100,25 @@ def build_parser() -> ArgumentParser:
     sweep.add_argument(
         "--random", type=int, default=None, metavar="N", help="a random draw of N points of the grid"
     )
-    sweep.add_argument("--samples", type=int, default=5000, help="samples per checkpoint evaluation")
+    sweep.add_argument(
+        "--samples", type=int, default=None, help="samples per checkpoint evaluation (default: 5,000)"
+    )
     sweep.add_argument(
         "--resume", action="store_true", help="go on with the sweep in --folder (after a kill)"
     )
     sweep.add_argument("--table", action="store_true", help="print the sweep's table; train nothing")
+    sweep.add_argument(
+        "--devices",
+        default=None,
+        metavar="0,1,...",
+        help="GPUs to train on at once, one run per GPU (a process each, CUDA_VISIBLE_DEVICES)",
+    )
+    sweep.add_argument(
+        "--share",
+        default=None,
+        metavar="K/N",
+        help="train every N-th run from the K-th (0-based): one of N processes (--devices starts them)",
+    )
     _add_settings(sweep)
     sweep.set_defaults(handler=cmd_sweep)
 
@@ -428,22 +448,65 @@ def cmd_directions(args) -> int:
 def cmd_sweep(args) -> int:
     from ganlib import sweep
 
+    devices, share = _device_list(args.devices) if args.devices else None, _share(args.share)
     if args.resume or args.table:
-        job = sweep.Sweep.open(args.folder)
+        job = sweep.Sweep.open(args.folder, args.name)
     else:
         if not args.set:
             raise GanlibError("name at least one swept setting: --set SETTING=V1,V2")
         if not 1 <= args.seeds <= 100:
             raise GanlibError("--seeds must be between 1 and 100")
         plan = sweep.Plan(
-            _configured(args), sweep.parse_grid(args.set), list(range(args.seeds)), args.samples, args.random
+            _configured(args),
+            sweep.parse_grid(args.set),
+            list(range(args.seeds)),
+            args.samples or sweep.DEFAULT_SAMPLES,
+            args.random,
         )
-        job = sweep.Sweep.create(args.folder, plan)
-    if not args.table:
-        job.run(log=print, verbose=1 if sys.stdout.isatty() else 2)
-    for row in job.table():
-        print(json.dumps(row))
+        job = sweep.Sweep.create(args.folder, plan, args.name)
+    if devices and not args.table:
+        _sweep_on_devices(args, devices)
+    elif not args.table:
+        job.run(log=print, share=share, verbose=1 if sys.stdout.isatty() else 2)
+    if args.share is None:  # a process with one share of the runs leaves the table to its parent
+        for row in job.table():
+            print(json.dumps(row))
     return 0
+
+
+def _device_list(text: str) -> list[str]:
+    devices = [d.strip() for d in text.split(",") if d.strip()]
+    if not devices or not all(d.isdigit() for d in devices) or len(set(devices)) < len(devices):
+        raise GanlibError(f"--devices takes distinct GPU numbers such as 0,1 (not {text!r})")
+    return devices
+
+
+def _share(text: str | None) -> tuple[int, int]:
+    if text is None:
+        return 0, 1
+    part, _, parts = text.partition("/")
+    if not (part.isdigit() and parts.isdigit() and int(part) < int(parts)):
+        raise GanlibError(f"--share takes K/N with 0 <= K < N, such as 0/2 (not {text!r})")
+    return int(part), int(parts)
+
+
+def _sweep_on_devices(args, devices: list[str]) -> None:
+    """One process per GPU, each seeing only its own (CUDA_VISIBLE_DEVICES) and training its
+    share of the runs: every N-th, so no two take the same run and a resumed sweep splits alike."""
+    import os
+    import subprocess
+
+    base = [sys.executable, "-m", "ganlib", "sweep", "--folder", str(args.folder), "--resume"]
+    base += ["--name", args.name] if args.name else []
+    workers = [
+        subprocess.Popen(
+            [*base, "--share", f"{k}/{len(devices)}"], env={**os.environ, "CUDA_VISIBLE_DEVICES": device}
+        )
+        for k, device in enumerate(devices)
+    ]
+    failed = [device for device, worker in zip(devices, workers) if worker.wait() != 0]
+    if failed:
+        raise GanlibError(f"the sweep's process on GPU {', '.join(failed)} failed (its output is above)")
 
 
 def cmd_export(args) -> int:

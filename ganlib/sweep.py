@@ -1,31 +1,43 @@
 """Sweeps: settings over seeds, since one GAN run's FID is one draw of a noisy number.
 
-A sweep is a folder that is also a runs directory: ``sweep.json`` (the plan: a base
-configuration, the values each swept setting takes, the seeds, how many samples evaluate a
-checkpoint) and one run per (point of the grid, seed), named after its settings
-(``loss-hinge.lr_g-0.0004.seed-1``). ``run`` trains them one after another with the library's
-trainer, evaluates each run's checkpoints when it ends (its best epoch is then recorded as for
-any run), and is resumable: a killed sweep started again skips finished runs and resumes the
-interrupted one from its newest checkpoint, losing at most one checkpoint interval.
-``table`` gives each point's best FID (and recall) as mean and standard deviation over seeds.
-The app opens a sweep like any runs folder (``GANLIB_RUNS_DIR=SWEEP``) and compares its runs.
+A sweep is a plan (a base configuration, the values each swept setting takes, the seeds, how many
+samples evaluate a checkpoint) and one run per (point of the grid, seed), named after its settings
+(``loss-hinge.lr_g-0.0004.seed-1``). It lives in one of two places:
+
+- a folder of its own (``python -m ganlib sweep --folder F``): ``F/sweep.json`` and the runs in
+  ``F``, a runs directory the app opens with ``GANLIB_RUNS_DIR=F``;
+- named, among a runs directory's other runs (the app's Train page, or ``--folder D --name N``):
+  ``D/sweeps/N.json``, and runs named ``N.loss-hinge.seed-1``, so every page of the app shows
+  them beside the others.
+
+``run`` trains the planned runs one after another with the library's trainer, evaluates each when
+it ends (its best epoch is then recorded as for any run), and is resumable: a killed sweep started
+again skips finished runs and resumes the interrupted one from its newest checkpoint, losing at
+most one checkpoint interval. With ``share=(k, n)`` it trains every n-th run from the k-th, so n
+processes, one per GPU, split a sweep without two ever taking the same run. ``table`` gives each
+point's best FID (and recall) as mean and standard deviation over seeds.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import itertools
 import random
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from ganlib import GanlibError, atomic, evaluation
-from ganlib.config import SETTINGS, ConfigError, TrainConfig, setting_type
+from ganlib.config import SETTINGS, ConfigError, TrainConfig, check_run_name, setting_type
 from ganlib.runs.rundir import RunDir, RunState
 
-SWEEP_FILE = "sweep.json"
+SWEEP_FILE = "sweep.json"  # a sweep folder's plan
+SWEEPS_FOLDER = "sweeps"  # a runs directory's named sweeps: sweeps/NAME.json
+DEFAULT_SAMPLES = 5000  # per checkpoint: half of Evaluate's, since a sweep evaluates every run
 NOT_SWEPT = {"seed", "dataset"}  # seeds have their own count; a sweep compares on one dataset
 
 
@@ -48,7 +60,7 @@ class Plan:
     base: TrainConfig
     grid: dict[str, list[Any]]  # setting -> the values it takes, in order
     seeds: list[int]
-    samples: int = 5000  # per checkpoint evaluation
+    samples: int = DEFAULT_SAMPLES  # per checkpoint evaluation
     draws: int | None = None  # a random draw of this many points from the grid (None: all)
     draw_seed: int = 0
 
@@ -124,56 +136,125 @@ def _convert(kind: type, text: str) -> Any:
     return kind(text)
 
 
+class Phase(StrEnum):
+    TRAINING = "training"
+    EVALUATING = "evaluating"
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a running sweep is: its ``index``-th run of ``total`` and what is being done to it."""
+
+    run: str
+    index: int
+    total: int
+    phase: Phase
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Position:
+        return cls(str(data["run"]), int(data["index"]), int(data["total"]), Phase(data["phase"]))
+
+
+def plan_path(folder: Path, name: str = "") -> Path:
+    """Where a sweep's plan is: its own folder's ``sweep.json``, or ``sweeps/NAME.json``."""
+    return folder / SWEEPS_FOLDER / f"{name}.json" if name else folder / SWEEP_FILE
+
+
 @dataclass
 class Sweep:
-    folder: Path
+    folder: Path  # where its runs are
     plan: Plan = field(repr=False)
+    name: str = ""  # "": the folder is the sweep's own
 
     @classmethod
-    def create(cls, folder: Path, plan: Plan) -> Sweep:
-        """A new sweep folder with its plan; every run's settings checked before any trains."""
+    def create(cls, folder: Path, plan: Plan, name: str = "") -> Sweep:
+        """A new sweep and its plan; every run's settings checked before any trains."""
         problems = []
+        if name:
+            try:
+                check_run_name(name)
+            except ConfigError as exc:
+                problems += exc.problems
         if not 100 <= plan.samples <= evaluation.MAX_SAMPLES:
             problems.append(f"samples per evaluation must be between 100 and {evaluation.MAX_SAMPLES:,}")
-        for name, config in plan.runs():
+        job = cls(folder, plan, name)
+        for run_name, config in job.runs():
             try:
-                RunDir(folder, name)
+                RunDir(folder, run_name)
             except ConfigError:
-                problems.append(f"{name}: too long or odd for a run name; sweep fewer settings at once")
-            problems += [f"{name}: {p}" for p in config.problems()]
+                problems.append(f"{run_name}: too long or odd for a run name; sweep fewer settings at once")
+            else:
+                if (folder / run_name).exists():
+                    problems.append(
+                        f"{run_name}: a run of that name exists already; name the sweep otherwise"
+                    )
+            problems += [f"{run_name}: {p}" for p in config.problems()]
         if problems:
             raise ConfigError(problems)
-        if (folder / SWEEP_FILE).exists():
+        if job.plan_path.exists():
             raise GanlibError(
-                f"{folder} already holds a sweep: resume it (sweep --resume) or choose another folder"
+                f"{job.plan_path} holds a sweep already: resume it or choose another "
+                f"{'name' if name else 'folder'}"
             )
-        folder.mkdir(parents=True, exist_ok=True)
-        atomic.write_json(folder / SWEEP_FILE, plan.to_dict())
-        return cls(folder, plan)
+        job.plan_path.parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_json(job.plan_path, plan.to_dict())
+        return job
 
     @classmethod
-    def open(cls, folder: Path) -> Sweep:
+    def open(cls, folder: Path, name: str = "") -> Sweep:
+        path = plan_path(folder, name)
         try:
-            return cls(folder, Plan.from_dict(atomic.read_json(folder / SWEEP_FILE)))
+            return cls(folder, Plan.from_dict(atomic.read_json(path)), name)
         except FileNotFoundError:
-            raise GanlibError(f"{folder} holds no sweep ({SWEEP_FILE})") from None
-        except (ValueError, KeyError, TypeError) as exc:
-            raise GanlibError(f"{folder / SWEEP_FILE} is unreadable ({type(exc).__name__}: {exc})") from exc
+            raise GanlibError(f"{folder} holds no sweep {name or SWEEP_FILE!r}") from None
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise GanlibError(f"{path} is unreadable ({type(exc).__name__}: {exc})") from exc
+
+    @property
+    def plan_path(self) -> Path:
+        return plan_path(self.folder, self.name)
+
+    def run_name(self, point: Point, seed: int) -> str:
+        return f"{self.name}.{point.run_name(seed)}" if self.name else point.run_name(seed)
+
+    def runs(self) -> list[tuple[str, TrainConfig]]:
+        """(run name, configuration) in training order (``Plan.runs``)."""
+        return [(f"{self.name}.{n}" if self.name else n, config) for n, config in self.plan.runs()]
 
     def run_dir(self, name: str) -> RunDir:
         return RunDir(self.folder, name)
 
     def states(self) -> dict[str, RunState | None]:
         """Each planned run's state (None: not started)."""
-        return {name: _state(self.run_dir(name)) for name, _ in self.plan.runs()}
+        return {name: _state(self.run_dir(name)) for name, _ in self.runs()}
 
-    def run(self, log: Callable[[str], None] = print, **train_options: Any) -> None:
-        """Train and evaluate every planned run not finished yet, one after another;
-        ``train_options`` go to ``train()`` (verbose, control, strategy, precision)."""
+    def pending(self) -> list[str]:
+        """The planned runs not finished yet, in training order."""
+        return [name for name, state in self.states().items() if state != RunState.FINISHED]
+
+    def run(
+        self,
+        log: Callable[[str], None] = print,
+        on_position: Callable[[Position], None] = lambda position: None,
+        share: tuple[int, int] = (0, 1),
+        **train_options: Any,
+    ) -> RunState:
+        """Train and evaluate every planned run of this process' ``share`` not finished yet, one
+        after another; ``train_options`` go to ``train()`` (verbose, control, report, strategy,
+        precision). Returns finished, or the state of the run that did not finish (stopped)."""
         from ganlib.training.train import train
 
-        planned = self.plan.runs()
+        control = train_options.get("control")
+        planned = self.runs()
+        part, parts = share
         for i, (name, config) in enumerate(planned, 1):
+            if (i - 1) % parts != part:
+                continue
+            if control is not None and control.stop_requested:  # a Stop during an evaluation
+                return RunState.STOPPED
             run = self.run_dir(name)
             state = _state(run)
             if state != RunState.FINISHED:
@@ -181,13 +262,16 @@ class Sweep:
                 # or from the start if it was killed before its first one.
                 resume = state is not None
                 log(f"[{i}/{len(planned)}] {name}: {'resuming' if resume else 'training'}")
+                on_position(Position(name, i, len(planned), Phase.TRAINING))
                 state = train(config, run, resume=resume, log=log, **train_options)
                 if state != RunState.FINISHED:
                     log(f"{name}: {state}; the sweep stops here (run it again to go on)")
-                    return
+                    return state
             if len(evaluation.cached_results(run)) < len(run.checkpoints()) or not run.best():
+                on_position(Position(name, i, len(planned), Phase.EVALUATING))
                 evaluated = evaluation.evaluate_run(evaluation.Engine(run, self.plan.samples))
                 log(f"[{i}/{len(planned)}] {name}: best FID {_best_fid(evaluated.results):.2f}")
+        return RunState.FINISHED
 
     def table(self) -> list[dict[str, Any]]:
         """Per point: the swept settings, seeds done, best FID and its recall as mean and std."""
@@ -195,7 +279,7 @@ class Sweep:
         for point in self.plan.points():
             bests = []
             for seed in self.plan.seeds:
-                run = self.run_dir(point.run_name(seed))
+                run = self.run_dir(self.run_name(point, seed))
                 results = evaluation.cached_results(run) if run.exists() else {}
                 best = run.best() if results else None
                 if best is not None and best.epoch in results:
@@ -212,6 +296,20 @@ class Sweep:
                 }
             )
         return rows
+
+
+def named_sweeps(runs_dir: Path | str) -> list[Sweep]:
+    """The named sweeps among a runs directory's runs (unreadable plans are left out), by name."""
+    found = []
+    for path in sorted((Path(runs_dir) / SWEEPS_FOLDER).glob("*.json")):
+        with contextlib.suppress(GanlibError):
+            found.append(Sweep.open(Path(runs_dir), path.stem))
+    return found
+
+
+def sweep_of(runs_dir: Path | str, run_name: str) -> Sweep | None:
+    """The named sweep that plans ``run_name``, if any."""
+    return next((job for job in named_sweeps(runs_dir) if run_name in dict(job.runs())), None)
 
 
 def _best_fid(results: list[evaluation.EpochResult]) -> float:

@@ -1,4 +1,4 @@
-"""Compare: a sweep's table (when the runs folder is a sweep), 2-4 runs side by side at the same
+"""Compare: the sweeps' tables (best FID per setting over seeds), 2-4 runs side by side at the same
 point of training, their FID curves overlaid, and the settings in which they differ."""
 
 import streamlit as st
@@ -13,18 +13,23 @@ st.title("Compare runs")
 runs = ui.runs_by_name()
 names = list(runs)
 
-# -- a sweep (python -m ganlib sweep; its folder opened as the runs folder) ------------------------
+# -- sweeps: this runs folder as one (sweep --folder), or the named ones in it (the Train page) -----
+sweeps = sweep.named_sweeps(ui.runs_dir())
 if (ui.runs_dir() / sweep.SWEEP_FILE).is_file():
     try:
-        job = sweep.Sweep.open(ui.runs_dir())
-        st.subheader("This runs folder is a sweep")
-        st.dataframe(job.table(), hide_index=True)
-        st.caption(
-            f"Each point's best FID over its seeds ({len(job.plan.seeds)} planned; {job.plan.samples:,} "
-            "samples per checkpoint): mean and standard deviation. `python -m ganlib sweep --resume` goes on."
-        )
+        sweeps.insert(0, sweep.Sweep.open(ui.runs_dir()))
     except GanlibError as exc:
         ui.show_error(exc)
+if sweeps:
+    st.subheader("Sweeps")
+    labels = [job.name or "this runs folder" for job in sweeps]
+    job = sweeps[labels.index(st.selectbox("Sweep", labels))] if len(sweeps) > 1 else sweeps[0]
+    st.dataframe(job.table(), hide_index=True)
+    st.caption(
+        f"Each point's best FID over its seeds ({len(job.plan.seeds)} planned; {job.plan.samples:,} "
+        "samples per checkpoint): mean and standard deviation. "
+        + ("The Train page resumes it." if job.name else "`python -m ganlib sweep --resume` goes on.")
+    )
 
 # -- every run: its settings and its best checkpoint's figures -----------------------------------
 st.subheader("Every run")

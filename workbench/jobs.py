@@ -20,12 +20,16 @@ import time
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ganlib import GanlibError
 from ganlib.config import TrainConfig
 from ganlib.runs.records import Progress
 from ganlib.runs.rundir import RunDir, RunState, list_runs
 from workbench.worker import Command, Event
+
+if TYPE_CHECKING:  # ganlib.sweep is imported where a sweep is used: it brings SciPy, 0.4 s
+    from ganlib.sweep import Position
 
 
 class JobBusy(GanlibError):
@@ -40,13 +44,20 @@ class JobState(StrEnum):
     TRAINING = RunState.TRAINING.value
     PAUSED = RunState.PAUSED.value
     STOPPING = "stopping"  # asked to stop; the worker finishes its step and writes a checkpoint
+    EVALUATING = "evaluating"  # a sweep evaluates the run it has just trained
     STOPPED = RunState.STOPPED.value
     FINISHED = RunState.FINISHED.value
     FAILED = RunState.FAILED.value
 
     @property
     def active(self) -> bool:
-        return self in (JobState.STARTING, JobState.TRAINING, JobState.PAUSED, JobState.STOPPING)
+        return self in (
+            JobState.STARTING,
+            JobState.TRAINING,
+            JobState.PAUSED,
+            JobState.STOPPING,
+            JobState.EVALUATING,
+        )
 
 
 @dataclass
@@ -58,6 +69,8 @@ class JobSnapshot:
     started: float | None = None
     pid: int | None = None  # the worker process
     dataset: str | None = None  # what the run trains on, known before its folder exists
+    sweep: str | None = None  # the named sweep this job goes through, one run after another
+    position: Position | None = None  # where that sweep is
 
     @property
     def active(self) -> bool:
@@ -84,15 +97,27 @@ class JobManager:
         config.validate()
         if max_seconds is not None and not max_seconds > 0:
             raise GanlibError("the time limit must be a positive number of seconds")
-        self._launch(run_name, {"config": config.to_dict(), "max_seconds": max_seconds}, paused)
+        request = {"config": config.to_dict(), "max_seconds": max_seconds}
+        self._launch(run_name, config.dataset, request, paused)
 
     def resume_run(self, run_name: str, until_epoch: int | None = None, paused: bool = False) -> None:
         """Continue ``run_name`` from its newest checkpoint until ``until_epoch``."""
         if until_epoch is not None and not 1 <= until_epoch <= 100_000:
             raise GanlibError("the epoch to train until must be between 1 and 100000")
-        self._launch(run_name, {"until_epoch": until_epoch}, paused)
+        self._launch(run_name, None, {"until_epoch": until_epoch}, paused)
 
-    def _launch(self, run_name: str, request: dict, paused: bool) -> None:
+    def start_sweep(self, sweep_name: str, paused: bool = False) -> None:
+        """Train and evaluate the named sweep's runs not finished yet, one after another, in one
+        worker (``ganlib.sweep``); a sweep stopped or interrupted goes on where it was."""
+        from ganlib.sweep import Sweep
+
+        job = Sweep.open(self.runs_dir, sweep_name)
+        pending = job.pending()
+        if not pending:
+            raise GanlibError(f"sweep {sweep_name!r} has trained every run it plans")
+        self._launch(pending[0], job.plan.base.dataset, {"sweep": sweep_name}, paused)
+
+    def _launch(self, run_name: str, dataset: str | None, request: dict, paused: bool) -> None:
         if self.read_only:
             raise GanlibError("this is a read-only demo: nothing is trained here")
         run = RunDir(self.runs_dir, run_name)
@@ -101,7 +126,7 @@ class JobManager:
                 raise JobBusy(f"run {self._snapshot.run!r} is already training; stop it first")
             if run.is_locked():
                 raise JobBusy(f"run {run_name!r} is being trained by another process")
-            dataset = request["config"]["dataset"] if "config" in request else run.config().dataset
+            dataset = dataset or run.config().dataset
             request = {"runs_dir": str(self.runs_dir.resolve()), "run": run_name, "paused": paused, **request}
             self._worker = subprocess.Popen(
                 [sys.executable, "-m", "workbench.worker", json.dumps(request)],
@@ -118,6 +143,7 @@ class JobManager:
                 started=time.time(),
                 pid=self._worker.pid,
                 dataset=dataset,
+                sweep=request.get("sweep"),
             )
             self._thread = threading.Thread(
                 target=self._relay, args=(self._worker,), name=f"train-{run_name}", daemon=True
@@ -160,12 +186,20 @@ class JobManager:
         return [run for run in list_runs(self.runs_dir) if run.status().state == RunState.INTERRUPTED]
 
     def recover(self) -> str | None:
-        """Resume the newest interrupted run (paused if it was paused); returns its name."""
+        """Resume the newest interrupted run (paused if it was paused), or the sweep it belongs
+        to; returns the run's name."""
         if self.snapshot().active:
             return None
         for run in self.interrupted_runs():
+            from ganlib.sweep import sweep_of  # here: only a restart after a kill pays for it
+
+            paused = run.status().was == RunState.PAUSED
+            sweep = sweep_of(self.runs_dir, run.name)
+            if sweep is not None:
+                self.start_sweep(sweep.name, paused=paused)
+                return run.name
             if run.checkpoints():
-                self.resume_run(run.name, paused=run.status().was == RunState.PAUSED)
+                self.resume_run(run.name, paused=paused)
                 return run.name
         return None
 
@@ -202,9 +236,23 @@ class JobManager:
                 with self._lock:  # read and write in one step: a Stop pressed meanwhile is not lost
                     snapshot = self._snapshot
                     snapshot.progress = Progress.from_dict(event[Event.PROGRESS])
-                    # The worker reports "training" between steps; keep a pending "stopping" visible.
+                    state = JobState(snapshot.progress.state)
+                    # The worker reports "training" between steps; keep a pending "stopping"
+                    # visible, and a sweep going on after one of its runs has ended.
+                    if snapshot.state != JobState.STOPPING and (state.active or not snapshot.sweep):
+                        snapshot.state = state
+            elif Event.SWEEP in event:
+                from ganlib.sweep import Phase, Position
+
+                position = Position.from_dict(event[Event.SWEEP])
+                with self._lock:
+                    snapshot = self._snapshot
+                    snapshot.position, snapshot.run = position, position.run
+                    if position.phase == Phase.TRAINING:
+                        snapshot.progress = None  # the next run's progress is still to come
                     if snapshot.state != JobState.STOPPING:
-                        snapshot.state = JobState(snapshot.progress.state)
+                        evaluating = position.phase == Phase.EVALUATING
+                        snapshot.state = JobState.EVALUATING if evaluating else JobState.STARTING
             else:
                 final = event
         code = worker.wait()

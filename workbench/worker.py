@@ -9,7 +9,8 @@ TensorFlow crash or an out-of-memory kill ends the worker, not the app.
 The protocol is three pipes of plain text:
 
 - argv[1], the request: ``{"runs_dir", "run", "config"}`` to start a new run (``config`` as
-  ``TrainConfig.to_dict()``), or ``{"runs_dir", "run", "until_epoch"}`` to resume one; plus
+  ``TrainConfig.to_dict()``), ``{"runs_dir", "run", "until_epoch"}`` to resume one, or
+  ``{"runs_dir", "run", "sweep"}`` to go on with a named sweep (``run``: its next); plus
   ``"paused": true`` to come up paused, and ``"max_seconds": N`` to stop (with a checkpoint) N
   seconds after the request was read, paused or not (a public demo's visitor runs).
 - stdin, commands: one a line, ``pause``, ``resume``, ``stop`` or ``step N`` (while paused, train
@@ -17,7 +18,8 @@ The protocol is three pipes of plain text:
   is gone: the worker exits at once, which leaves the run "interrupted" exactly as a ``kill -9``
   would (resumable from its last complete checkpoint), so a restarted app can pick it up.
 - stdout, events: one JSON object a line, ``{"progress": {...}}`` (at most every
-  ``PROGRESS_EVERY_SEC`` and at every state change), then ``{"done": STATE}`` or
+  ``PROGRESS_EVERY_SEC`` and at every state change), ``{"sweep": {...}}`` (a sweep's next run, or
+  its evaluation, begins: ``sweep.Position``), then ``{"done": STATE}`` or
   ``{"failed": MESSAGE}`` last. Everything else the process prints goes to stderr.
 """
 
@@ -66,6 +68,7 @@ class Event(StrEnum):
     PROGRESS = "progress"  # {"progress": Progress.to_dict()}
     DONE = "done"  # {"done": RunState}: the last line of a run that ended
     FAILED = "failed"  # {"failed": message}: the last line of a run that could not go on
+    SWEEP = "sweep"  # {"sweep": sweep.Position.to_dict()}: a sweep moves to its next run or phase
 
 
 def _read_commands(control, stdin: TextIO) -> None:
@@ -115,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         request = json.loads(argv[0])
         from ganlib.config import TrainConfig
         from ganlib.runs.rundir import RunDir
+        from ganlib.sweep import Sweep
         from ganlib.training.callbacks import TrainingControl
         from ganlib.training.train import resume, train
 
@@ -127,7 +131,14 @@ def main(argv: list[str] | None = None) -> int:
             limit.daemon = True
             limit.start()
         run = RunDir(request["runs_dir"], request["run"])
-        if request.get("config") is not None:
+        if request.get("sweep") is not None:
+            job = Sweep.open(run.runs_dir, request["sweep"])
+            state = job.run(
+                on_position=lambda position: events.send({Event.SWEEP: position.to_dict()}),
+                control=control,
+                report=events.progress,
+            )
+        elif request.get("config") is not None:
             config = TrainConfig.from_dict(request["config"])
             state = train(config, run, control=control, report=events.progress)
         else:
