@@ -1,6 +1,6 @@
 """A checkpoint's generator, exported for use without this library or the dataset.
 
-Three formats, each drawing what the checkpoint draws from the same latents (and labels):
+Four formats, each drawing what the checkpoint draws from the same latents (and labels):
 
 - ``savedmodel``: a TensorFlow SavedModel (Keras's ``ExportArchive``) whose ``serve`` signature
   (also ``serving_default``) takes ``latent`` (float32, N x latent size) and, for a conditional
@@ -8,6 +8,8 @@ Three formats, each drawing what the checkpoint draws from the same latents (and
   generator's float output in [-1, 1]). TensorFlow Serving and ``tf.saved_model.load`` read it.
 - ``tflite``: the same signature converted by TensorFlow's TFLite converter (one file), for
   phones and the LiteRT interpreter.
+- ``onnx``: the same signature as an ONNX model (tf2onnx, an optional install), for ONNX Runtime
+  and every framework that reads ONNX.
 - ``numpy``: a folder that needs only NumPy: the generator's Keras config (``generator.json``),
   its weights (``weights.npz``), ``export.json`` (the latent size, classes and where it came
   from) and ``sampler.py``, the library's own NumPy sampler (``ganlib/sampling/inference.py``,
@@ -37,6 +39,7 @@ from ganlib.training import model_io
 class Format(StrEnum):
     SAVEDMODEL = "savedmodel"
     TFLITE = "tflite"
+    ONNX = "onnx"
     NUMPY = "numpy"
 
 
@@ -44,9 +47,10 @@ class Format(StrEnum):
 DOWNLOAD_NAMES = {
     Format.SAVEDMODEL: "savedmodel.zip",
     Format.TFLITE: "generator.tflite",
+    Format.ONNX: "generator.onnx",
     Format.NUMPY: "numpy.zip",
 }
-NEEDS_TENSORFLOW = {Format.SAVEDMODEL, Format.TFLITE}
+NEEDS_TENSORFLOW = {Format.SAVEDMODEL, Format.TFLITE, Format.ONNX}
 
 
 def _about(run: RunDir, epoch: int | None, conditional: bool) -> dict:
@@ -78,10 +82,9 @@ def _write_numpy(run: RunDir, epoch: int | None, folder: Path) -> None:
     shutil.copyfile(inference.__file__, folder / "sampler.py")
 
 
-def _serving_archive(run: RunDir, epoch: int | None):
-    """A Keras ``ExportArchive`` of the sampled generator with the ``serve`` endpoint, and its
-    export.json."""
-    import keras
+def _serving(run: RunDir, epoch: int | None):
+    """The sampled generator, its serving function (latent [and label] -> ``images`` uint8 and
+    ``pixels`` in [-1, 1]), the function's input signature, and export.json."""
     import tensorflow as tf
 
     gan, _ = model_io.load_models(run, epoch)
@@ -96,14 +99,27 @@ def _serving_archive(run: RunDir, epoch: int | None):
         images = tf.cast(tf.clip_by_value(tf.round((safe + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
         return {"images": images, "pixels": pixels}
 
-    archive = keras.export.ExportArchive()
-    archive.track(generator)
     if gan.conditional:
         serve = lambda latent, label: outputs(generator([latent, label], training=False))  # noqa: E731
-        archive.add_endpoint("serve", serve, input_signature=[latent, label])
-    else:
-        archive.add_endpoint("serve", lambda latent: outputs(generator(latent, training=False)), [latent])
-    return archive, _about(run, epoch, gan.conditional)
+        return generator, serve, [latent, label], _about(run, epoch, True)
+    return (
+        generator,
+        lambda latent: outputs(generator(latent, training=False)),
+        [latent],
+        _about(run, epoch, False),
+    )
+
+
+def _serving_archive(run: RunDir, epoch: int | None):
+    """A Keras ``ExportArchive`` of the sampled generator with the ``serve`` endpoint, and its
+    export.json."""
+    import keras
+
+    generator, serve, signature, about = _serving(run, epoch)
+    archive = keras.export.ExportArchive()
+    archive.track(generator)
+    archive.add_endpoint("serve", serve, input_signature=signature)
+    return archive, about
 
 
 def _write_savedmodel(run: RunDir, epoch: int | None, folder: Path) -> None:
@@ -121,7 +137,24 @@ def _write_tflite(run: RunDir, epoch: int | None, path: Path) -> None:
         path.write_bytes(tf.lite.TFLiteConverter.from_saved_model(str(saved)).convert())
 
 
-_WRITERS = {Format.SAVEDMODEL: _write_savedmodel, Format.TFLITE: _write_tflite, Format.NUMPY: _write_numpy}
+def _write_onnx(run: RunDir, epoch: int | None, path: Path) -> None:
+    import tensorflow as tf
+
+    try:
+        import tf2onnx
+    except ImportError:
+        raise GanlibError("the onnx format needs tf2onnx: pip install tf2onnx") from None
+    _, serve, signature, _ = _serving(run, epoch)
+    function = tf.function(serve, input_signature=signature)
+    tf2onnx.convert.from_function(function, input_signature=signature, output_path=str(path))
+
+
+_WRITERS = {
+    Format.SAVEDMODEL: _write_savedmodel,
+    Format.TFLITE: _write_tflite,
+    Format.ONNX: _write_onnx,
+    Format.NUMPY: _write_numpy,
+}
 
 
 def export(run: RunDir, epoch: int | None, fmt: Format | str, out: Path) -> Path:

@@ -58,7 +58,7 @@ def test_gallery_shows_grids_interpolation_and_animation(app_runs):
     assert not at.error
     assert len(at.get("image")) >= 4  # the grid, its neighbour, the strip, the GIFs
     assert {b.label for b in at.get("download_button")} >= {"Grid PNG", "Interpolation GIF", "Training GIF"} | {
-        "NumPy sampler (.zip)", "SavedModel (.zip)", "TFLite"  # the generator, exported when clicked
+        "NumPy sampler (.zip)", "SavedModel (.zip)", "TFLite", "ONNX"  # the generator, exported when clicked
     }  # fmt: skip
     by_label(at.radio, "Method").set_value("lerp").run()
     assert not at.exception

@@ -75,6 +75,7 @@ def test_forged_clicks_on_disabled_buttons_change_nothing(demo_runs):
         "NumPy sampler (.zip)",
         "SavedModel (.zip)",
         "TFLite",
+        "ONNX",
     }
     assert exports == {"NumPy sampler (.zip)"}  # the formats that need TensorFlow are not offered
     for label in [b.label for b in at.button if b.label.startswith("Mark epoch")]:

@@ -81,6 +81,7 @@ EXPORT_LABELS = {
         "TensorFlow SavedModel: latent (and label) in, uint8 images out.",
     ),
     export.Format.TFLITE: ("TFLite", "The same signature as one .tflite file, for phones and LiteRT."),
+    export.Format.ONNX: ("ONNX", "The same signature as one .onnx file, for ONNX Runtime and the rest."),
 }
 
 
