@@ -28,7 +28,7 @@ import numpy as np
 
 from benchmarks import trainer_speed
 from ganlib import evaluation
-from ganlib.config import PRESETS
+from ganlib.config import PRESETS, starting_point
 from ganlib.runs.rundir import RunDir
 from ganlib.training import model_io
 
@@ -77,7 +77,9 @@ def main() -> None:
 
     runs_dir = args.runs_dir or Path(tempfile.mkdtemp(prefix="ttq-"))
     given = {name: getattr(args, name) for name in overrides if getattr(args, name) is not None}
-    config = PRESETS[args.preset].replace(**given, steps_per_epoch=args.steps, log_every=args.steps)
+    config = starting_point(args.preset, given.get("dataset")).replace(
+        **given, steps_per_epoch=args.steps, log_every=args.steps
+    )
     config.validate()
     run = RunDir(runs_dir, "-".join(["ttq", args.preset, *(f"{k}{v}" for k, v in given.items())])[:64])
     if not args.evaluate_only:

@@ -9,7 +9,15 @@ import sys
 from pathlib import Path
 
 from ganlib import GanlibError
-from ganlib.config import DEFAULT_PRESET, PRESETS, SETTINGS, TrainConfig, default_preset, setting_type
+from ganlib.config import (
+    DEFAULT_PRESET,
+    PRESETS,
+    SETTINGS,
+    TrainConfig,
+    default_preset,
+    setting_type,
+    starting_point,
+)
 from ganlib.data.catalog import BUILTIN
 from ganlib.export import Format
 from ganlib.runs.rundir import RunDir, default_runs_dir, list_runs
@@ -229,13 +237,14 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
 
 
 def _configured(args) -> TrainConfig:
-    """The preset with the setting flags given on the command line."""
+    """The preset (on the dataset asked for: ``starting_point``) with the setting flags given."""
     given = {
         name: setting.from_input(getattr(args, name))
         for name, setting in SETTINGS.items()
         if getattr(args, name) is not None
     }
-    return PRESETS[args.preset or default_preset(given.get("dataset"))].replace(**given)
+    dataset = given.get("dataset")
+    return starting_point(args.preset or default_preset(dataset), dataset).replace(**given)
 
 
 def _add_runs_dir(parser: argparse.ArgumentParser) -> None:

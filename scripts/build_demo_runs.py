@@ -30,7 +30,7 @@ import tempfile
 from pathlib import Path
 
 from ganlib import directions, evaluation
-from ganlib.config import QUICK_START, TOY_LESSON, Lesson
+from ganlib.config import DEFAULT_PRESET, TOY_LESSON, Lesson, starting_point
 from ganlib.runs import checkpoints
 from ganlib.runs.rundir import RunDir, RunState
 from ganlib.training.train import train
@@ -50,8 +50,8 @@ def doubling(last: int) -> list[int]:
 
 def build(dataset: str, steps: int, out: Path, samples: int) -> RunDir:
     epochs = steps // STEPS_PER_CHECKPOINT
-    config = QUICK_START.replace(
-        dataset=dataset, epochs=epochs, steps_per_epoch=STEPS_PER_CHECKPOINT, checkpoint_every=1
+    config = starting_point(DEFAULT_PRESET, dataset).replace(
+        epochs=epochs, steps_per_epoch=STEPS_PER_CHECKPOINT, checkpoint_every=1
     )
     scratch = Path(tempfile.mkdtemp(prefix="demo-build-"))
     run = RunDir(scratch, NAMES[dataset])

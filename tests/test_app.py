@@ -202,6 +202,19 @@ def test_the_train_form_takes_its_widgets_bounds_and_help_from_the_settings(app_
             assert widget.value == (0 if initial is None else initial), name
 
 
+def test_the_train_forms_defaults_follow_the_dataset_chosen_above_it(app_runs):
+    at = open_page("pages/train.py")
+    assert (by_label(at.selectbox, "Dataset").value, by_label(at.number_input, "Generator EMA").value) == (
+        "mnist",
+        0.99,
+    )
+    by_label(at.selectbox, "Dataset").set_value("fashion_mnist").run()
+    assert by_label(at.number_input, "Generator EMA").value == 0.999  # Fashion-MNIST's own
+    by_label(at.selectbox, "Dataset").set_value("toy:ring8").run()
+    assert by_label(at.selectbox, "Architecture").value == "toy-mlp"  # the toys' preset
+    assert not at.exception
+
+
 def test_train_again_starts_the_form_from_a_runs_settings_with_the_next_seed(app_runs):
     from ganlib.config import QUICK_START
 

@@ -86,6 +86,21 @@ def test_without_a_preset_the_cli_trains_what_the_train_form_starts_from(runs_di
     assert f"(default: {form.model})" in ganlib_cli("train", "--help").stdout.replace("\n", " ")
 
 
+def test_each_dataset_gets_the_default_presets_own_settings_unless_a_flag_or_preset_says_otherwise():
+    from ganlib import cli
+    from ganlib.config import DATASET_DEFAULTS, PRESETS
+
+    def configured(*flags):
+        return cli._configured(cli.build_parser().parse_args(["train", "--run", "x", *flags]))
+
+    assert configured().ema == configured("--dataset", "mnist").ema == PRESETS["quick-start"].ema == 0.99
+    assert configured("--dataset", "fashion_mnist").ema == DATASET_DEFAULTS["fashion_mnist"]["ema"] == 0.999
+    assert configured("--dataset", "fashion_mnist", "--ema", "0.95").ema == 0.95  # a flag wins
+    tutorial = configured("--preset", "tutorial", "--dataset", "fashion_mnist")
+    assert (tutorial.ema, tutorial.dataset) == (PRESETS["tutorial"].ema, "fashion_mnist")  # as written
+    assert configured("--dataset", "toy:ring8").model == "toy-mlp"  # a toy's own preset
+
+
 @pytest.mark.slow
 def test_refuses_to_overwrite_and_reports_user_errors_in_one_line(runs_dir):
     ganlib_cli("train", "--run", "once", "--epochs", 1, "--runs-dir", runs_dir, *TINY)

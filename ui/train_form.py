@@ -16,7 +16,9 @@ from ganlib.config import (
     ConfigError,
     TrainConfig,
     check_run_name,
+    default_preset,
     setting_type,
+    starting_point,
 )
 from ganlib.data import catalog, toys
 from ganlib.runs.rundir import RunDir, list_runs
@@ -24,8 +26,8 @@ from ganlib.zoo import losses, models
 from workbench.jobs import JobBusy
 
 # Where each setting sits in the form; what it means, its bounds and label are in SETTINGS.
-FORM_ROWS = [
-    ["dataset", "model", "loss"],
+FORM_ROWS = [  # the dataset sits above the form, beside "Start from": the defaults follow it
+    ["model", "loss"],
     ["latent_dim", "width", "batch_size", "epochs", "minutes"],
     ["lr_g", "lr_d", "lr_schedule", "beta_1", "steps_per_epoch"],
 ]
@@ -82,16 +84,20 @@ def setting_widget(container, name: str, initial):
     )
 
 
-def starting_points() -> dict[str, TrainConfig]:
-    """What the form can start from: each preset, and each run's own settings with the next seed
-    (the same run again: how much of its FID was luck). The first is the default."""
-    points = {f"{name} (preset)": PRESETS[name] for name in [DEFAULT_PRESET, *PRESETS]}
+def starting_points() -> dict[str, tuple[str | None, TrainConfig]]:
+    """What the form can start from, as (preset name or None, settings): each preset, and each
+    run's own settings with the next seed (the same run again: how much of its FID was luck).
+    The first is the default."""
+    points = {f"{name} (preset)": (name, PRESETS[name]) for name in [DEFAULT_PRESET, *PRESETS]}
     for run in list_runs(ui.runs_dir()):
         try:
             config = run.config()
         except (GanlibError, OSError):
             continue  # unreadable: not offered
-        points[f"{run.name}'s settings, seed {config.seed + 1}"] = config.replace(seed=config.seed + 1)
+        points[f"{run.name}'s settings, seed {config.seed + 1}"] = (
+            None,
+            config.replace(seed=config.seed + 1),
+        )
     return points
 
 
@@ -109,16 +115,23 @@ def start_form() -> None:
         ),
         0,
     )
-    chosen = st.selectbox(
+    left, right = st.columns([2, 1])
+    chosen = left.selectbox(
         "Start from",
         labels,
         index=linked,
-        help="quick-start: the settings that show digits soonest (docs/benchmarks.md); toy: a 2-D "
-        "toy (ring8, grid25 or spiral) in seconds, to watch D and G and mode collapse. A run's "
-        "settings with the next seed train it again: a GAN's FID varies from seed to seed.",
+        help="quick-start: the settings that show digits soonest, with each dataset's own best "
+        "(docs/benchmarks.md); toy: a 2-D toy (ring8, grid25 or spiral) in seconds, to watch D "
+        "and G and mode collapse. A run's settings with the next seed train it again: a GAN's "
+        "FID varies from seed to seed.",
     )
-    defaults = points[chosen]
-    values = {}
+    preset, picked = points[chosen]
+    dataset = setting_widget(right, "dataset", picked.dataset)
+    if preset is not None:  # the preset for this dataset: a toy's own, a dataset's own defaults
+        defaults = starting_point(default_preset(dataset) if preset == DEFAULT_PRESET else preset, dataset)
+    else:
+        defaults = picked.replace(dataset=dataset)
+    values = {"dataset": dataset}
     with st.form("train"):
         st.subheader("New run")
         for row in FORM_ROWS:
