@@ -138,11 +138,12 @@ def main() -> None:
             first = next(
                 ((t, step) for t, step, png in previews if recognisable(png, classify, conditional)), None
             )
+        history = run.history()
         line = {
             "condition": condition,
             "run": name,
             "steps_per_sec": round(steps_per_sec(run), 2),
-            "steps": run.history()[-1].step if run.history() else 0,
+            "steps": history[-1].step if history else 0,
             "previews": len(previews),
             "sec_to_recognisable_grid": first and first[0],
             "step_of_recognisable_grid": first and first[1],

@@ -214,7 +214,8 @@ class HistoryPoint:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HistoryPoint:
-        numbers = {f.name: float(data[f.name]) for f in dataclasses.fields(cls)[2:]}
+        floats = [f.name for f in dataclasses.fields(cls) if f.type in ("float", float)]  # by type, not place
+        numbers = {name: float(data[name]) for name in floats}
         return cls(PointKind(data["kind"]), int(data["step"]), **numbers)
 
     def to_dict(self) -> dict[str, Any]:
