@@ -137,6 +137,39 @@ def test_start_and_stop_training(server, page):
     assert '"stopped"' in status
 
 
+def test_a_sweep_from_the_train_form_shows_its_queue_stops_and_offers_to_resume(server, page):
+    url, runs = server
+    page.goto(f"{url}/train")
+    _settle(page)
+    for label, value in [
+        ("Epochs", "100"),
+        ("Steps per epoch (0 = all)", "4"),
+        ("Batch size", "32"),
+        ("Width", "0.25"),
+    ]:
+        field = page.get_by_role("spinbutton", name=label, exact=True)
+        field.fill(value)
+        field.press("Tab")
+    page.get_by_text("Sweep: these settings with some varied, over seeds").click()
+    page.get_by_role("textbox", name="Vary (a setting a line: name=value,value)").fill("lr_g=2e-4,4e-4")
+    for label, value in [("Seeds", "1"), ("Samples per evaluation", "100")]:
+        field = page.get_by_role("spinbutton", name=label, exact=True)
+        field.fill(value)
+        field.press("Tab")
+    page.get_by_role("textbox", name="Sweep name (empty: automatic)").fill("browser-sweep")
+    page.get_by_role("button", name="Start sweep").click()
+    first = "browser-sweep.lr_g-0.0002.seed-0"
+    page.get_by_text(f"sweep browser-sweep, run 1/2: {first} · training").wait_for(timeout=120_000)
+    page.get_by_role("heading", name="Sweep browser-sweep", exact=True).wait_for(timeout=60_000)  # its queue
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text(f"sweep browser-sweep, run 1/2: {first} · stopped").wait_for(timeout=60_000)
+    page.get_by_role("heading", name="Resume a sweep").wait_for(timeout=60_000)
+    _no_exception(page)
+    assert json.loads((runs / first / "status.json").read_text())["state"] == "stopped"
+    assert not (runs / "browser-sweep.lr_g-0.0004.seed-0").exists()  # the queue stopped with its run
+    assert (runs / "sweeps" / "browser-sweep.json").is_file()
+
+
 def _plane_step(page) -> int:
     """The step the Train page's live plane says it shows."""
     caption = page.get_by_text(re.compile(r"^the plane, live: step \d+")).first.inner_text()
