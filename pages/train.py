@@ -3,7 +3,7 @@
 import streamlit as st
 
 import ui
-from ui import live, train_form
+from ui import live, sweeps, train_form
 
 ui.route_through_app()
 st.title("Train")
@@ -20,14 +20,14 @@ if interrupted and not manager.snapshot().active:
 if manager.snapshot().active:
     st.fragment(run_every=live.STATUS_EVERY_SEC)(live.job_status)()
     live.job_panels(smoothing, refreshing=True)
-    st.fragment(run_every=live.CHARTS_EVERY_SEC)(live.sweep_queue)()
+    st.fragment(run_every=live.CHARTS_EVERY_SEC)(sweeps.queue)()
 else:
     live.job_status()
     live.job_panels(smoothing, refreshing=False)
-    live.sweep_queue()
+    sweeps.queue()
     if visitors is None:
         train_form.start_form()
         train_form.resume_form()
-        train_form.sweep_resume_form()
+        sweeps.resume_form()
 if visitors is not None:
     st.fragment(run_every=live.STATUS_EVERY_SEC)(live.visitor_panel)()

@@ -21,7 +21,7 @@ from ganlib.data import toys
 from ganlib.runs.rundir import RunDir, default_runs_dir, list_runs
 from ganlib.sampling import images
 from ganlib.training import model_io
-from workbench.jobs import JobManager
+from workbench.jobs import JobBusy, JobManager
 from workbench.visitors import TabCap, VisitorLimits, VisitorTraining
 
 
@@ -337,3 +337,17 @@ def query_int(name: str, choices: list[int], default: int) -> int:
     except ValueError:
         return default
     return value if value in choices else default
+
+
+def start_job(action) -> None:
+    """Run ``action`` (a job manager's start, resume or sweep), saying why it did not start;
+    rerun the page when it did."""
+    try:
+        action()
+    except JobBusy as exc:
+        st.warning(str(exc))
+        return
+    except GanlibError as exc:
+        show_error(exc)
+        return
+    st.rerun()

@@ -1,5 +1,5 @@
-"""The Train page's live panel: the job's status and controls, its charts and newest grid, a
-sweep's queue and table, and a demo visitor's own training."""
+"""The Train page's live panel: the job's status and controls, its charts and newest grid, and a
+demo visitor's own training."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import time
 import streamlit as st
 
 import ui
-from ganlib import GanlibError, sweep
 from ganlib.data import catalog, toys
 from ganlib.runs.rundir import RunDir
 from ui import charts
@@ -133,39 +132,6 @@ def job_panels(smoothing: float, refreshing: bool) -> None:
         charts_view(run, smoothing)
     with right:
         picture_view(run, toy, refreshing)
-
-
-def sweep_queue() -> None:
-    """The job's sweep (when it is one): every planned run's state, then each point's best FID
-    over the seeds done so far; redrawn with the charts while it runs."""
-    manager = ui.manager()
-    snapshot = manager.snapshot()
-    if snapshot.sweep is None:
-        return
-    try:
-        job = sweep.Sweep.open(manager.runs_dir, snapshot.sweep)
-    except GanlibError as exc:
-        ui.show_error(exc)
-        return
-    st.subheader(f"Sweep {job.name}")
-    now = snapshot.run if snapshot.active else None
-    queue = [
-        {"run": name, "state": str(snapshot.state if name == now else state or "waiting")}
-        for name, state in job.states().items()
-    ]
-    left, right = st.columns([2, 3])
-    left.dataframe(queue, hide_index=True)
-    right.dataframe(job.table(), hide_index=True)
-    right.caption(
-        f"Each combination's best FID over its seeds ({job.plan.samples:,} samples per checkpoint, "
-        "evaluated as each run ends): mean and standard deviation. Stop keeps every finished run; "
-        "the sweep resumes from the form below."
-    )
-    names = [name for name, state in job.states().items() if state is not None][:4]
-    if len(names) >= 2:
-        st.page_link(
-            ui.PAGES["compare"].path, label="Compare these runs", query_params={"runs": ",".join(names)}
-        )
 
 
 def visitor_panel() -> None:

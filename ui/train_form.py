@@ -1,5 +1,5 @@
-"""The Train page's forms: a new run or a sweep (a widget per setting, from ``SETTINGS``), and
-resuming a run or a sweep."""
+"""The Train page's forms: a new run (a widget per setting, from ``SETTINGS``; a sweep's own
+fields are in ``ui.sweeps``) and resuming a run."""
 
 from __future__ import annotations
 
@@ -8,14 +8,12 @@ import re
 import streamlit as st
 
 import ui
-from ganlib import GanlibError, evaluation, sweep
+from ganlib import GanlibError
 from ganlib.config import (
     DEFAULT_PRESET,
     PRESETS,
     SETTINGS,
-    ConfigError,
     TrainConfig,
-    check_run_name,
     default_preset,
     setting_type,
     starting_point,
@@ -23,7 +21,7 @@ from ganlib.config import (
 from ganlib.data import catalog, toys
 from ganlib.runs.rundir import RunDir, list_runs
 from ganlib.zoo import losses, models
-from workbench.jobs import JobBusy
+from ui import sweeps
 
 # Where each setting sits in the form; what it means, its bounds and label are in SETTINGS.
 FORM_ROWS = [  # the dataset sits above the form, beside "Start from": the defaults follow it
@@ -146,7 +144,7 @@ def start_form() -> None:
         name = columns[-1].text_input("Run name (empty: automatic)", "", help=RUN_NAME_HELP)
         submitted = st.form_submit_button("Start", type="primary", disabled=demo)
         with st.expander("Sweep: these settings with some varied, over seeds"):
-            swept = sweep_fields()
+            swept = sweeps.form_fields()
             sweep_submitted = st.form_submit_button("Start sweep", disabled=demo)
     with st.expander("What the architectures and losses are"):
         for item in [*models.ARCHITECTURES.values(), *losses.LOSSES.values()]:
@@ -158,7 +156,7 @@ def start_form() -> None:
     # Settings the form does not show (steps per call, image size) keep the starting point's values.
     config = defaults.replace(**{key: SETTINGS[key].from_input(value) for key, value in values.items()})
     if sweep_submitted:
-        start_sweep(config, *swept)
+        sweeps.start(config, *swept)
         return
     problems = config.problems()
     try:
@@ -171,72 +169,7 @@ def start_form() -> None:
         for problem in problems:
             st.error(problem)
         return
-    start(lambda: ui.manager().start(config, run.name))
-
-
-def sweep_fields() -> tuple[str, int, int, str]:
-    """A sweep's own fields, inside the new-run form: what varies, seeds, samples, its name."""
-    c1, c2, c3, c4 = st.columns([3, 1, 1, 2])
-    varied = c1.text_area(
-        "Vary (a setting a line: name=value,value)",
-        "",
-        placeholder="loss=bce,hinge\nlr_g=2e-4,4e-4",
-        help="Any setting of the form by its name ("
-        + ", ".join(name for name in SETTINGS if name not in sweep.NOT_SWEPT)
-        + "); every combination trains at every seed, the other settings as above.",
-    )
-    seeds = c2.number_input("Seeds", 1, 10, 3, help="Runs per combination: a GAN's FID varies with the seed.")
-    samples = c3.number_input(
-        "Samples per evaluation",
-        100,
-        evaluation.MAX_SAMPLES,
-        sweep.DEFAULT_SAMPLES,
-        step=500,
-        help="Each run's checkpoints are evaluated when it ends; its best FID goes in the sweep's table.",
-    )
-    name = c4.text_input(
-        "Sweep name (empty: automatic)", "", help=RUN_NAME_HELP + " Its runs' names start with it."
-    )
-    return varied, int(seeds), int(samples), name
-
-
-def start_sweep(base: TrainConfig, varied: str, seeds: int, samples: int, name: str) -> None:
-    """Plan a named sweep in the runs folder (every problem shown at once) and start it."""
-    taken = sweep.plan_path
-    name = name.strip() or next(
-        f"sweep-{i}" for i in range(1, 10_000) if not taken(ui.runs_dir(), f"sweep-{i}").exists()
-    )
-    problems = []
-    try:
-        check_run_name(name)
-    except ConfigError as exc:
-        problems += exc.problems
-    try:
-        grid = sweep.parse_grid([line for line in varied.splitlines() if line.strip()])
-        if not grid:
-            problems.append("name at least one setting to vary, such as loss=bce,hinge")
-        if not problems:
-            sweep.Sweep.create(ui.runs_dir(), sweep.Plan(base, grid, list(range(seeds)), samples), name)
-    except ConfigError as exc:
-        problems += exc.problems
-    except GanlibError as exc:
-        problems.append(str(exc))
-    for problem in problems:
-        st.error(problem)
-    if not problems:
-        start(lambda: ui.manager().start_sweep(name))
-
-
-def start(action) -> None:
-    try:
-        action()
-    except JobBusy as exc:
-        st.warning(str(exc))
-        return
-    except GanlibError as exc:
-        ui.show_error(exc)
-        return
-    st.rerun()
+    ui.start_job(lambda: ui.manager().start(config, run.name))
 
 
 def resume_form() -> None:
@@ -261,19 +194,4 @@ def resume_form() -> None:
             c1.error(f"Why it stopped: {error}")
         more = c2.number_input("Train until epoch", 1, 100_000, config.epochs)
         if st.form_submit_button("Resume"):
-            start(lambda: manager.resume_run(run.name, int(more)))
-
-
-def sweep_resume_form() -> None:
-    """Go on with a named sweep that has runs left (stopped, or cut short by a restart)."""
-    unfinished = {job.name: job for job in sweep.named_sweeps(ui.runs_dir()) if job.pending()}
-    if ui.demo_mode() or not unfinished:
-        return
-    with st.form("resume-sweep"):
-        st.subheader("Resume a sweep")
-        c1, c2 = st.columns([3, 1])
-        choice = c1.selectbox("Sweep", list(unfinished))
-        job = unfinished[choice]
-        c1.caption(f"{len(job.pending())} of {len(job.runs())} runs still to train or finish.")
-        if c2.form_submit_button("Resume sweep"):
-            start(lambda: ui.manager().start_sweep(choice))
+            ui.start_job(lambda: manager.resume_run(run.name, int(more)))
