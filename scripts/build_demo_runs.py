@@ -51,8 +51,8 @@ def doubling(last: int) -> list[int]:
 def build(dataset: str, steps: int, out: Path, samples: int) -> RunDir:
     epochs = steps // STEPS_PER_CHECKPOINT
     config = starting_point(DEFAULT_PRESET, dataset).replace(
-        epochs=epochs, steps_per_epoch=STEPS_PER_CHECKPOINT, checkpoint_every=1
-    )
+        epochs=epochs, steps_per_epoch=STEPS_PER_CHECKPOINT, checkpoint_every=1, tensorboard=False
+    )  # no TensorBoard events: the host's 40 MB are for checkpoints
     scratch = Path(tempfile.mkdtemp(prefix="demo-build-"))
     run = RunDir(scratch, NAMES[dataset])
     state = train(config, run, verbose=0)
