@@ -26,8 +26,9 @@ def test_checkpoints_sit_on_steps_and_images_seen_with_their_cached_fid():
 
 def test_only_the_settings_that_differ_are_listed(trained_run):
     configs = {name: RunDir(SHIPPED, name).config() for name in ("demo-mnist", "demo-fashion-mnist")}
-    assert comparison.differing_settings(configs) == {
-        "dataset": {"demo-mnist": "mnist", "demo-fashion-mnist": "fashion_mnist"}
+    assert comparison.differing_settings(configs) == {  # the default, with each dataset's own EMA
+        "dataset": {"demo-mnist": "mnist", "demo-fashion-mnist": "fashion_mnist"},
+        "ema": {"demo-mnist": 0.99, "demo-fashion-mnist": 0.999},
     }
     configs["tiny"] = trained_run.config()
     differing = comparison.differing_settings(configs)
@@ -61,9 +62,9 @@ def test_a_deep_link_shows_each_run_at_that_step_with_its_fid_and_the_settings_t
         "(10,000 samples)",
     ]
     table = at.dataframe[-1].value  # the picked runs' differing settings
-    assert list(table["setting"]) == ["dataset", "best FID"]
+    assert list(table["setting"]) == ["dataset", "ema", "best FID"]
     best = min(r.fid for r in evaluation.cached_results(RunDir(SHIPPED, "demo-mnist")).values())
-    assert list(table["demo-mnist"]) == ["mnist", f"{best:.3f}"]
+    assert list(table["demo-mnist"]) == ["mnist", "0.99", f"{best:.3f}"]
     assert len(at.get("plotly_chart")) == 3  # the settings' parallel coordinates, FID by progress, by seconds
     at.select_slider[0].set_value(800).run()
     assert [c.split(" · ")[2] for c in _captions(at)] == ["step 800", "step 800"]
