@@ -6,7 +6,7 @@ import streamlit as st
 import ui
 from ganlib import GanlibError, comparison, sweep
 from ganlib.comparison import Axis
-from ui import charts
+from ui import charts, sweeps
 
 ui.route_through_app()
 st.title("Compare runs")
@@ -14,17 +14,17 @@ runs = ui.runs_by_name()
 names = list(runs)
 
 # -- sweeps: this runs folder as one (sweep --folder), or the named ones in it (the Train page) -----
-sweeps = sweep.named_sweeps(ui.runs_dir())
+found = sweep.named_sweeps(ui.runs_dir())
 if (ui.runs_dir() / sweep.SWEEP_FILE).is_file():
     try:
-        sweeps.insert(0, sweep.Sweep.open(ui.runs_dir()))
+        found.insert(0, sweep.Sweep.open(ui.runs_dir()))
     except GanlibError as exc:
         ui.show_error(exc)
-if sweeps:
+if found:
     st.subheader("Sweeps")
-    labels = [job.name or "this runs folder" for job in sweeps]
-    job = sweeps[labels.index(st.selectbox("Sweep", labels))] if len(sweeps) > 1 else sweeps[0]
-    st.dataframe(job.table(), hide_index=True)
+    labels = [job.name or "this runs folder" for job in found]
+    job = found[labels.index(st.selectbox("Sweep", labels))] if len(found) > 1 else found[0]
+    sweeps.table(job)
     st.caption(
         f"Each point's best FID over its seeds ({len(job.plan.seeds)} planned; {job.plan.samples:,} "
         "samples per checkpoint): mean and standard deviation. "

@@ -65,6 +65,17 @@ def start(base: TrainConfig, varied: str, seeds: int, samples: int, name: str) -
         ui.start_job(lambda: ui.manager().start_sweep(name))
 
 
+def table(job: sweep.Sweep) -> None:
+    """The sweep's table as read: each point's settings, the seeds done, best FID as "mean ± std"
+    (one seed: its figure; none yet: blank, not "None") and the mean recall."""
+    rows = []
+    for row in job.table():
+        mean, std, recall = row.pop("best FID mean"), row.pop("best FID std"), row.pop("recall mean")
+        figure = "" if mean is None else f"{mean:.3f}" + ("" if std is None else f" ± {std:.3f}")
+        rows.append({**row, "best FID": figure, "recall": "" if recall is None else f"{recall:.3f}"})
+    st.dataframe(rows, hide_index=True)
+
+
 def queue() -> None:
     """The job's sweep (when it is one): every planned run's state, then each point's best FID
     over the seeds done so far; redrawn with the charts while it runs."""
@@ -85,7 +96,8 @@ def queue() -> None:
     ]
     left, right = st.columns([2, 3])
     left.dataframe(queue, hide_index=True)
-    right.dataframe(job.table(), hide_index=True)
+    with right:
+        table(job)
     right.caption(
         f"Each combination's best FID over its seeds ({job.plan.samples:,} samples per checkpoint, "
         "evaluated as each run ends): mean and standard deviation. Stop keeps every finished run; "
