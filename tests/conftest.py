@@ -66,6 +66,14 @@ def trained_run(tmp_path_factory) -> Iterator[RunDir]:
 
 
 # The CLI flags of a few real training steps with a narrow model (as tiny_config).
+def tiny_sweep_plan():
+    """A sweep of loss = bce, hinge at one seed over ``tiny_config()``: two runs, evaluated at 100
+    samples per checkpoint."""
+    from ganlib import sweep
+
+    return sweep.Plan(tiny_config(), sweep.parse_grid(["loss=bce,hinge"]), [0], samples=100)
+
+
 TINY_FLAGS = [
     "--steps-per-epoch", "3", "--batch-size", "16", "--width", "0.25", "--log-every", "1", "--live-fid-samples", "0",
 ]  # fmt: skip

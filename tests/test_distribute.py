@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, TINY_FLAGS, ganlib_cli
 
+from ganlib.config import QUICK_START
 from ganlib.runs.rundir import RunDir, RunState
 from ganlib.training import model_io
 
@@ -327,7 +328,11 @@ def test_two_workers_train_with_every_default_on_the_live_quality_included(tmp_p
     run = RunDir(runs_dir, "mw")
     assert run.status().state == RunState.FINISHED and run.epochs() == [1, 2]
     config = run.config()
-    assert (config.model, config.ema, config.live_fid_samples) == ("cdcgan-lean", 0.999, 1000)
+    assert (config.model, config.ema, config.live_fid_samples) == (  # the defaults, every one
+        QUICK_START.model,
+        QUICK_START.ema,
+        QUICK_START.live_fid_samples,
+    )
     quality = run.quality()
     assert [q.epoch for q in quality] == [1, 2] and all(np.isfinite(q.fid) for q in quality)
 

@@ -1,6 +1,6 @@
 """Sweeps: a grid of settings over seeds trained one run after another, evaluated, tabled as mean
-and std over seeds, and resumed after a kill without retraining what was done; from the CLI (on
-several devices too) and through the app's job."""
+and std over seeds, and resumed after a kill without retraining what was done; from the CLI, on
+several devices too (the app's sweeps: test_sweep_app.py)."""
 
 import json
 import os
@@ -11,12 +11,11 @@ import sys
 import time
 
 import pytest
-from conftest import ROOT, TINY_FLAGS, by_label, ganlib_cli, open_page, tiny_config, tree_digest
+from conftest import ROOT, TINY_FLAGS, ganlib_cli, open_page, tiny_config, tiny_sweep_plan, tree_digest
 
 from ganlib import GanlibError, evaluation, sweep
 from ganlib.config import ConfigError
-from ganlib.runs.rundir import RunDir, RunState
-from workbench.jobs import JobManager, JobState
+from ganlib.runs.rundir import RunState
 
 
 def test_a_grid_is_every_combination_at_every_seed_and_each_run_is_named_by_its_settings():
@@ -123,20 +122,8 @@ def test_a_killed_sweep_resumes_where_it_stopped_and_keeps_what_was_done(tmp_pat
     assert [(row["loss"], row["seeds"]) for row in rows] == [("bce", 1), ("hinge", 1)]
 
 
-def _wait_for(predicate, timeout=180):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
-def _tiny_plan(**changes) -> sweep.Plan:
-    """loss = bce, hinge at one seed: two runs of two 3-step epochs, evaluated at 100 samples."""
-    return sweep.Plan(tiny_config(**changes), sweep.parse_grid(["loss=bce,hinge"]), [0], samples=100)
-
-
 def test_a_named_sweep_lives_among_a_runs_folders_runs_and_is_found_by_them(runs_dir):
-    job = sweep.Sweep.create(runs_dir, _tiny_plan(), "losses")
+    job = sweep.Sweep.create(runs_dir, tiny_sweep_plan(), "losses")
     assert job.plan_path == runs_dir / "sweeps" / "losses.json" and job.plan_path.is_file()
     assert [name for name, _ in job.runs()] == ["losses.loss-bce.seed-0", "losses.loss-hinge.seed-0"]
     assert job.pending() == [name for name, _ in job.runs()]  # nothing trained yet
@@ -146,56 +133,15 @@ def test_a_named_sweep_lives_among_a_runs_folders_runs_and_is_found_by_them(runs
     reopened = sweep.Sweep.open(runs_dir, "losses")
     assert reopened.runs() == job.runs() and reopened.plan.samples == 100
     with pytest.raises(GanlibError, match="holds a sweep already"):
-        sweep.Sweep.create(runs_dir, _tiny_plan(), "losses")
+        sweep.Sweep.create(runs_dir, tiny_sweep_plan(), "losses")
     (runs_dir / "other.loss-bce.seed-0").mkdir()  # a run of a name the next sweep would take
     with pytest.raises(ConfigError) as caught:
-        sweep.Sweep.create(runs_dir, _tiny_plan(), "other")
+        sweep.Sweep.create(runs_dir, tiny_sweep_plan(), "other")
     assert "other.loss-bce.seed-0: a run of that name exists already" in str(caught.value)
     with pytest.raises(ConfigError, match="invalid run name"):
-        sweep.Sweep.create(runs_dir, _tiny_plan(), "../up")
+        sweep.Sweep.create(runs_dir, tiny_sweep_plan(), "../up")
     (runs_dir / "sweeps" / "torn.json").write_text('{"base": ')  # half-written: not listed, not raised
     assert [s.name for s in sweep.named_sweeps(runs_dir)] == ["losses"]
-
-
-@pytest.mark.slow  # a worker process trains and evaluates two tiny runs, three times over
-def test_the_apps_job_runs_a_sweep_stops_it_resumes_it_and_picks_it_up_after_a_restart(runs_dir):
-    job = sweep.Sweep.create(runs_dir, _tiny_plan(), "losses")
-    first, second = (name for name, _ in job.runs())
-    manager = JobManager(runs_dir)
-    manager.start_sweep("losses", paused=True)
-    _wait_for(lambda: manager.snapshot().state == JobState.PAUSED and manager.snapshot().position)
-    snapshot = manager.snapshot()
-    assert (snapshot.sweep, snapshot.run, snapshot.position.index, snapshot.position.total) == (
-        "losses",
-        first,
-        1,
-        2,
-    )
-    manager.step(2)  # two steps of the first run, then paused again
-    _wait_for(lambda: manager.snapshot().progress and manager.snapshot().progress.step >= 2)
-    manager.stop()
-    assert manager.wait(120).state == JobState.STOPPED
-    assert job.states() == {first: RunState.STOPPED, second: None}  # the queue stops with the run
-    # Pressed again: the stopped run goes on from its checkpoint; killed paused in the second run,
-    # as an app that dies leaves it.
-    manager.start_sweep("losses")
-    _wait_for(lambda: manager.snapshot().run == second and manager.snapshot().state == JobState.TRAINING)
-    manager.pause()
-    _wait_for(lambda: RunDir(runs_dir, second).status().state == "paused")
-    os.kill(manager.snapshot().pid, signal.SIGKILL)
-    assert manager.wait(60).state == JobState.FAILED
-    assert job.states() == {first: RunState.FINISHED, second: RunState.INTERRUPTED}
-    assert len(evaluation.cached_results(job.run_dir(first))) == 2  # evaluated before it went on
-    restarted = JobManager(runs_dir)  # a restarted app recovers the sweep, not only its run
-    assert restarted.recover() == second
-    _wait_for(lambda: restarted.snapshot().state == JobState.PAUSED)  # it was paused: so it comes back
-    restarted.resume()
-    final = restarted.wait(180)
-    assert final.state == JobState.FINISHED and final.sweep == "losses" and final.position.index == 2
-    assert set(job.states().values()) == {RunState.FINISHED} and job.pending() == []
-    assert [row["seeds"] for row in job.table()] == [1, 1]
-    with pytest.raises(GanlibError, match="every run it plans"):
-        restarted.start_sweep("losses")
 
 
 @pytest.mark.slow  # two processes, one per device, each training one tiny run
@@ -214,46 +160,3 @@ def test_a_sweep_on_two_devices_trains_each_run_once_in_one_process_per_device(t
         "sweep", "--folder", tmp_path / "x", "--set", "loss=bce", "--devices", "0,0", check=False
     )
     assert bad.returncode == 2 and "distinct GPU numbers" in bad.stderr and not (tmp_path / "x").exists()
-
-
-def test_the_train_pages_sweep_form_reports_every_problem_and_plans_nothing(app_runs):
-    at = open_page("pages/train.py")
-    for text, name, expected in [
-        ("seed=1,2\nwidth=", "../up", ["'seed' is not a setting", "width: no values", "invalid run name"]),
-        ("loss=nope", "", ["loss must be one of"]),  # a value its setting refuses
-        ("", "", ["name at least one setting to vary"]),
-    ]:
-        by_label(at.text_area, "Vary (a setting a line: name=value,value)").set_value(text)
-        by_label(at.text_input, "Sweep name (empty: automatic)").set_value(name)
-        next(b for b in at.button if b.label == "Start sweep").click().run()
-        errors = " ".join(e.value for e in at.error)
-        assert all(word in errors for word in expected), errors
-    assert not (app_runs / "sweeps").exists() and not at.exception
-
-
-@pytest.mark.slow  # the app's worker trains and evaluates two tiny runs
-def test_a_sweep_started_from_the_train_page_shows_its_queue_and_table(app_runs):
-    at = open_page("pages/train.py")
-    for label, value in [
-        ("Epochs", 1),
-        ("Steps per epoch (0 = all)", 3),
-        ("Batch size", 16),
-        ("Width", 0.25),
-    ]:
-        by_label(at.number_input, label).set_value(value)
-    by_label(at.number_input, "Live FID samples").set_value(0)
-    by_label(at.text_area, "Vary (a setting a line: name=value,value)").set_value("lr_g=2e-4,4e-4")
-    by_label(at.number_input, "Seeds").set_value(1)
-    by_label(at.number_input, "Samples per evaluation").set_value(100)
-    by_label(at.text_input, "Sweep name (empty: automatic)").set_value("rates")
-    next(b for b in at.button if b.label == "Start sweep").click().run()
-    assert not at.exception and not at.error
-    job = sweep.Sweep.open(app_runs, "rates")
-    assert [name for name, _ in job.runs()] == ["rates.lr_g-0.0002.seed-0", "rates.lr_g-0.0004.seed-0"]
-    _wait_for(lambda: job.table()[-1]["seeds"] == 1)  # both runs trained and evaluated
-    assert job.run_dir("rates.lr_g-0.0004.seed-0").config().lr_g == 4e-4
-    # The page's queue says what each run is doing; the last one ends with the job.
-    _wait_for(lambda: list(at.run().dataframe[0].value["state"]) == ["finished", "finished"])
-    assert any(h.value == "Sweep rates" for h in at.subheader) and not at.exception
-    assert list(at.dataframe[1].value["seeds"]) == [1, 1]
-    assert any(link.proto.label == "Compare these runs" for link in at.get("page_link"))
