@@ -20,7 +20,8 @@ if interrupted and not manager.snapshot().active:
 if manager.snapshot().active:
     st.fragment(run_every=live.STATUS_EVERY_SEC)(live.job_status)()
     live.job_panels(smoothing, refreshing=True)
-    st.fragment(run_every=live.CHARTS_EVERY_SEC)(sweeps.queue)()
+    if manager.snapshot().sweep:  # a fragment only for a sweep: each rerun costs the browser
+        st.fragment(run_every=live.CHARTS_EVERY_SEC)(sweeps.queue)()
 else:
     live.job_status()
     live.job_panels(smoothing, refreshing=False)
