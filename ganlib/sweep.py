@@ -273,8 +273,8 @@ class Sweep:
                 log(f"[{i}/{len(planned)}] {name}: best FID {_best_fid(evaluated.results):.2f}")
         return RunState.FINISHED
 
-    def table(self) -> list[dict[str, Any]]:
-        """Per point: the swept settings, seeds done, best FID and its recall as mean and std."""
+    def table(self) -> list[PointResult]:
+        """Per point of the grid: its settings and the best FID and recall of each seed done."""
         rows = []
         for point in self.plan.points():
             bests = []
@@ -284,18 +284,46 @@ class Sweep:
                 best = run.best() if results else None
                 if best is not None and best.epoch in results:
                     bests.append(results[best.epoch])
-            fids, recalls = [r.fid for r in bests], [r.recall for r in bests]
-            rows.append(
-                {
-                    **point.settings,
-                    "seeds": len(bests),
-                    "best FID mean": statistics.fmean(fids) if fids else None,
-                    "best FID std": statistics.stdev(fids) if len(fids) > 1 else None,
-                    "recall mean": statistics.fmean(recalls) if recalls else None,
-                    "best FIDs": [round(f, 3) for f in fids],
-                }
-            )
+            rows.append(PointResult(point.settings, [r.fid for r in bests], [r.recall for r in bests]))
         return rows
+
+
+@dataclass(frozen=True)
+class PointResult:
+    """One row of a sweep's table: a point's settings and, per seed done, its run's best FID and
+    the recall at that checkpoint; the figures a reader compares are their mean and spread."""
+
+    settings: dict[str, Any]
+    best_fids: list[float]
+    recalls: list[float]
+
+    @property
+    def seeds(self) -> int:
+        return len(self.best_fids)
+
+    @property
+    def fid_mean(self) -> float | None:
+        return statistics.fmean(self.best_fids) if self.best_fids else None
+
+    @property
+    def fid_std(self) -> float | None:
+        """The sample standard deviation over seeds; None below two seeds."""
+        return statistics.stdev(self.best_fids) if self.seeds > 1 else None
+
+    @property
+    def recall_mean(self) -> float | None:
+        return statistics.fmean(self.recalls) if self.recalls else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as the CLI prints it (one JSON object a line): the settings, then the figures."""
+        return {
+            **self.settings,
+            "seeds": self.seeds,
+            "best FID mean": self.fid_mean,
+            "best FID std": self.fid_std,
+            "recall mean": self.recall_mean,
+            "best FIDs": [round(f, 3) for f in self.best_fids],
+        }
 
 
 def named_sweeps(runs_dir: Path | str) -> list[Sweep]:

@@ -57,7 +57,7 @@ def test_a_sweep_trains_evaluates_and_tables_best_fid_over_seeds(tmp_path, monke
     job = sweep.Sweep.create(tmp_path / "sw", plan)
     job.run(log=lambda message: None)
     assert set(job.states().values()) == {RunState.FINISHED}
-    rows = {row["loss"]: row for row in job.table()}
+    rows = {row.settings["loss"]: row for row in job.table()}
     for loss in ("bce", "hinge"):
         bests = []
         for seed in (0, 1):
@@ -66,9 +66,9 @@ def test_a_sweep_trains_evaluates_and_tables_best_fid_over_seeds(tmp_path, monke
             results = evaluation.cached_results(run)
             assert len(results) == 1 and results[run.best().epoch].samples == 100
             bests.append(results[run.best().epoch].fid)
-        assert rows[loss]["seeds"] == 2
-        assert rows[loss]["best FID mean"] == pytest.approx(statistics.fmean(bests))
-        assert rows[loss]["best FID std"] == pytest.approx(statistics.stdev(bests))
+        assert rows[loss].seeds == 2
+        assert rows[loss].fid_mean == pytest.approx(statistics.fmean(bests))
+        assert rows[loss].fid_std == pytest.approx(statistics.stdev(bests))
     # Run again: everything is done, so nothing is trained or written.
     before = tree_digest(job.folder)
     sweep.Sweep.open(job.folder).run(log=lambda message: None)
@@ -80,7 +80,7 @@ def test_a_sweep_trains_evaluates_and_tables_best_fid_over_seeds(tmp_path, monke
     shown = at.dataframe[0].value
     assert list(shown["loss"]) == ["bce", "hinge"] and list(shown["seeds"]) == [2, 2]
     assert list(shown["best FID"]) == [  # as read: mean ± std
-        f"{rows[loss]['best FID mean']:.3f} ± {rows[loss]['best FID std']:.3f}" for loss in ("bce", "hinge")
+        f"{rows[loss].fid_mean:.3f} ± {rows[loss].fid_std:.3f}" for loss in ("bce", "hinge")
     ]
 
 

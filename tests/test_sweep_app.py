@@ -56,7 +56,7 @@ def test_the_apps_job_runs_a_sweep_stops_it_resumes_it_and_picks_it_up_after_a_r
     final = restarted.wait(180)
     assert final.state == JobState.FINISHED and final.sweep == "losses" and final.position.index == 2
     assert set(job.states().values()) == {RunState.FINISHED} and job.pending() == []
-    assert [row["seeds"] for row in job.table()] == [1, 1]
+    assert [row.seeds for row in job.table()] == [1, 1]
     with pytest.raises(GanlibError, match="every run it plans"):
         restarted.start_sweep("losses")
 
@@ -95,7 +95,7 @@ def test_a_sweep_started_from_the_train_page_shows_its_queue_and_table(app_runs)
     assert not at.exception and not at.error
     job = sweep.Sweep.open(app_runs, "rates")
     assert [name for name, _ in job.runs()] == ["rates.lr_g-0.0002.seed-0", "rates.lr_g-0.0004.seed-0"]
-    _wait_for(lambda: job.table()[-1]["seeds"] == 1)  # both runs trained and evaluated
+    _wait_for(lambda: job.table()[-1].seeds == 1)  # both runs trained and evaluated
     assert job.run_dir("rates.lr_g-0.0004.seed-0").config().lr_g == 4e-4
     # The page's queue says what each run is doing; the last one ends with the job.
     _wait_for(lambda: list(at.run().dataframe[0].value["state"]) == ["finished", "finished"])

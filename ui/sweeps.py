@@ -70,9 +70,10 @@ def table(job: sweep.Sweep) -> None:
     (one seed: its figure; none yet: blank, not "None") and the mean recall."""
     rows = []
     for row in job.table():
-        mean, std, recall = row.pop("best FID mean"), row.pop("best FID std"), row.pop("recall mean")
+        mean, std, recall = row.fid_mean, row.fid_std, row.recall_mean
         figure = "" if mean is None else f"{mean:.3f}" + ("" if std is None else f" ± {std:.3f}")
-        rows.append({**row, "best FID": figure, "recall": "" if recall is None else f"{recall:.3f}"})
+        recall_figure = "" if recall is None else f"{recall:.3f}"
+        rows.append({**row.settings, "seeds": row.seeds, "best FID": figure, "recall": recall_figure})
     st.dataframe(rows, hide_index=True)
 
 
@@ -90,9 +91,10 @@ def queue() -> None:
         return
     st.subheader(f"Sweep {job.name}")
     now = snapshot.run if snapshot.active else None
+    states = job.states()
     queue = [
         {"run": name, "state": str(snapshot.state if name == now else state or "waiting")}
-        for name, state in job.states().items()
+        for name, state in states.items()
     ]
     left, right = st.columns([2, 3])
     left.dataframe(queue, hide_index=True)
@@ -103,7 +105,7 @@ def queue() -> None:
         "evaluated as each run ends): mean and standard deviation. Stop keeps every finished run; "
         "the sweep resumes from the form below."
     )
-    names = [name for name, state in job.states().items() if state is not None][:4]
+    names = [name for name, state in states.items() if state is not None][:4]
     if len(names) >= 2:
         st.page_link(
             ui.PAGES["compare"].path, label="Compare these runs", query_params={"runs": ",".join(names)}
