@@ -204,6 +204,13 @@ SETTINGS: dict[str, Setting] = {
         "Spectral norm in D",
         "Normalises each D layer by its largest singular value: a smoother D, steadier training.",
     ),
+    "r1": Setting(
+        "R1 penalty",
+        "Penalises D's gradient on real images, r1 / 2 times its mean squared norm (Mescheder et al. "
+        "2018): D stays flat around the data, so G is not pushed past it and spreads over more of it "
+        "(more recall); 0 turns it off. About 1.4x the time of a step (docs/benchmarks.md).",
+        0.0, 1000.0, step=0.01,
+    ),
     "ema": Setting(
         "Generator EMA",
         "Sample from a moving average of G's weights: smoother, often better FID. The decay warms up as "
@@ -271,6 +278,7 @@ class TrainConfig:
     instance_noise: float = 0.0  # std of Gaussian noise on D's inputs, annealed to 0
     spectral_norm: bool = False  # spectral normalisation of D's layers
     augment: str = "none"  # DiffAugment policy on D's inputs (ganlib/zoo/augment.py)
+    r1: float = 0.0  # weight of the R1 penalty on D's gradient at real images; 0 = off
     ema: float = 0.0  # decay of the generator's weight average used for sampling; 0 = off
     d_steps: int | None = None  # D updates per G update; None = the loss's default (WGAN-GP: 5)
     checkpoint_every: int = 1  # epochs between checkpoints; the last epoch is always saved

@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from conftest import TINY_FLAGS as TINY
 from conftest import ganlib_cli, tiny_config
 
-from ganlib.config import ConfigError, penalty_meets_batch_norm
+from ganlib.config import QUICK_START, ConfigError, penalty_meets_batch_norm
 from ganlib.runs import checkpoints
 from ganlib.runs.records import METRIC_NAMES
 from ganlib.runs.rundir import RunDir
@@ -175,3 +176,34 @@ def test_each_critic_step_takes_a_fresh_real_batch(monkeypatch):
     reals = np.tile(np.array([-1.0, 0.0, 1.0], np.float32), 4)[:, None, None, None] * np.ones((1, 28, 28, 1))
     gan.train_step((reals.astype(np.float32), np.zeros(12, np.int32)))
     assert seen == pytest.approx([-1.0, 0.0, 1.0], abs=1e-6)
+
+
+def test_the_r1_penalty_flattens_d_at_the_real_images_and_leaves_gs_update_alone():
+    # The quick-start model with R1 on and off, from the same weights, on the same real batch.
+    real = tf.constant(np.random.default_rng(0).uniform(-1, 1, (16, 28, 28, 1)), tf.float32)
+    labels = tf.constant(np.arange(16) % 10, tf.int32)
+
+    def trained(r1, steps):
+        config = QUICK_START.replace(width=0.25, r1=r1)
+        gan = gan_lib.build_gan(config, (28, 28, 1), num_classes=10)
+        g_before = gan.generator.get_weights()
+        for _ in range(steps):
+            gan.train_step((real, labels))
+        return gan, g_before
+
+    def squared_gradient_norm(gan):
+        with tf.GradientTape() as tape:
+            tape.watch(real)
+            total = tf.reduce_sum(gan.discriminator([real, labels], training=False))
+        return float(tf.reduce_mean(tf.reduce_sum(tf.square(tape.gradient(total, real)), axis=[1, 2, 3])))
+
+    (plain, g0), (penalised, g1) = trained(0.0, 1), trained(10.0, 1)
+    for a, b in zip(g0, g1):
+        np.testing.assert_array_equal(a, b)  # the same start
+    # One step: G's update does not see the penalty (it is D's alone); D's does.
+    for a, b in zip(plain.generator.get_weights(), penalised.generator.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert _changed(plain.discriminator.trainable_weights, penalised.discriminator.trainable_weights) > 0.5
+    # Trained on: D's gradient at the real images is far smaller with the penalty than without.
+    (plain, _), (penalised, _) = trained(0.0, 30), trained(10.0, 30)
+    assert squared_gradient_norm(penalised) < 0.5 * squared_gradient_norm(plain)

@@ -35,6 +35,7 @@ STABILISER_ROW = [
     "augment",
     "label_smoothing",
     "spectral_norm",
+    "r1",
     "instance_noise",
     "label_flip",
     "ema",

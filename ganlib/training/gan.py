@@ -18,8 +18,9 @@ from ganlib.zoo import augment, losses, models, replica
 class GAN(keras.Model):
     """Generator and discriminator trained together by ``fit()``.
 
-    With one D update per step and no gradient penalty, one forward pass of G and of D on each
-    half serves both updates (the TF DCGAN tutorial's simultaneous step). Critic losses
+    With one D update per step and no WGAN-GP penalty, one forward pass of G and of D on each
+    half serves both updates (the TF DCGAN tutorial's simultaneous step); the R1 penalty, when on,
+    is taken from the same pass over the real half. Critic losses
     (WGAN-GP) alternate: ``d_steps`` critic updates, each on a fresh real batch (the batch given
     is ``d_steps`` batches stacked, as in Gulrajani et al. 2017, where keras.io's example reuses
     one), then one G update.
@@ -46,6 +47,7 @@ class GAN(keras.Model):
         instance_noise_steps: int = 1,
         d_steps: int | None = None,
         ema: float = 0.0,
+        r1: float = 0.0,
         augment_policy: str = "none",
         **kwargs,
     ):
@@ -63,6 +65,7 @@ class GAN(keras.Model):
         self.instance_noise_steps = max(1, instance_noise_steps)
         self.d_steps = d_steps or loss.d_steps
         self.augment_policy = augment_policy
+        self.r1 = r1
         self.ema = ema
         self.ema_generator = None
         if ema > 0:
@@ -155,6 +158,20 @@ class GAN(keras.Model):
             images = images + tf.cast(noise, images.dtype)
         return self.discriminator([images, labels] if self.conditional else images, training=True)
 
+    def _judge_real(self, real, labels, salt: int):
+        """D's scores of the real batch and, with R1 on, the penalty on D's gradient there:
+        mean over images of the squared norm of d(score)/d(image) (Mescheder et al. 2018). The
+        scores come from the same pass as D's loss, so the penalty costs one more backward pass."""
+        if not self.r1:
+            return self._discriminate(real, labels, salt), 0.0
+        with tf.GradientTape() as tape:
+            tape.watch(real)
+            real_out = self._discriminate(real, labels, salt)
+            total = tf.reduce_sum(tf.cast(real_out, tf.float32))  # inside the tape: it is differentiated
+        grads = tf.cast(tape.gradient(total, real), tf.float32)
+        penalty = tf.reduce_mean(tf.reduce_sum(tf.square(grads), axis=list(range(1, real.shape.rank))))
+        return real_out, 0.5 * self.r1 * penalty
+
     def _d_loss(self, real_out, fake_out, salt: int):
         if self.label_flip > 0:
             # Label flipping: for a random share of the pairs, D is told the fake is real and
@@ -231,11 +248,11 @@ class GAN(keras.Model):
         latent = self.latent_batch(tf.shape(real)[0])
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self._generate(latent, labels, training=True)
-            real_out = self._discriminate(real, labels, salt=1)
+            real_out, r1_penalty = self._judge_real(real, labels, salt=1)
             fake_out = self._discriminate(fake, labels, salt=2)
             d_loss = self._d_loss(real_out, fake_out, salt=3)
             g_loss = self.gan_loss.g_loss(fake_out)
-            d_gradient_loss = self._gradient_loss(self.d_optimizer, d_loss)
+            d_gradient_loss = self._gradient_loss(self.d_optimizer, d_loss + r1_penalty)
             g_gradient_loss = self._gradient_loss(self.g_optimizer, g_loss)
         self._apply(self.d_optimizer, d_gradient_loss, d_tape, self.discriminator.trainable_variables)
         self._apply(self.g_optimizer, g_gradient_loss, g_tape, self.generator.trainable_variables)
@@ -257,13 +274,13 @@ class GAN(keras.Model):
             salt = 10 * (i + 1)
             fake = self._generate(self.latent_batch(batch, salt), labels, training=True)
             with tf.GradientTape() as d_tape:
-                real_out = self._discriminate(real, labels, salt + 1)
+                real_out, r1_penalty = self._judge_real(real, labels, salt + 1)
                 fake_out = self._discriminate(fake, labels, salt + 2)
                 d_loss = self._d_loss(real_out, fake_out, salt + 3)
                 if self.gan_loss.gradient_penalty:
                     penalty = self._gradient_penalty(real, fake, labels, salt + 4)
                     d_loss += self.gan_loss.gradient_penalty * penalty
-                d_gradient_loss = self._gradient_loss(self.d_optimizer, d_loss)
+                d_gradient_loss = self._gradient_loss(self.d_optimizer, d_loss + r1_penalty)
             self._apply(self.d_optimizer, d_gradient_loss, d_tape, self.discriminator.trainable_variables)
         with tf.GradientTape() as g_tape:
             fake = self._generate(self.latent_batch(batch), labels, training=True)
@@ -342,6 +359,7 @@ def build_gan(
         instance_noise_steps=total_steps // 2,  # anneal to zero over the first half of the run
         d_steps=config.d_steps,
         ema=config.ema,
+        r1=config.r1,
         augment_policy=config.augment,
     )
     gan.compile(
