@@ -449,7 +449,7 @@ def cmd_directions(args) -> int:
             row["variance_share" if d.kind == directions.PRINCIPAL else "r2"] = round(d.explained, 4)
             if d.entanglement is not None:  # infinite: it moves other attributes only
                 row["entanglement"] = round(d.entanglement, 3) if math.isfinite(d.entanglement) else "inf"
-            print(json.dumps(row.to_dict()))
+            print(json.dumps(row))
         print(f"saved {len(found.directions)} directions in {run.checkpoint(epoch).directions_path}")
     return 0
 
