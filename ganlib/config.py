@@ -383,7 +383,7 @@ class TrainConfig:
 # the quality screen found better on both datasets at every checkpoint past the first minutes,
 # with more recall and no loss of speed (docs/benchmarks.md, "Quality screen"), and the R1
 # penalty at 0.1, the one lever that moved recall (best FID at 7,488 steps: MNIST 0.58 against 0.78
-# over 3 seeds, Fashion-MNIST 4.70 against 6.13; each step 1.3x slower; "Sixth round"). Its dataset is
+# over 3 seeds, Fashion-MNIST 5.07 against 6.56; each step 1.3x slower; "Sixth round"). Its dataset is
 # MNIST, whose G averaged over a short horizon (EMA 0.99) is best (DATASET_DEFAULTS has the other
 # datasets'). The dataclass defaults stay the DCGAN paper's settings at the TF tutorial's model size.
 QUICK_START = TrainConfig(
