@@ -52,12 +52,34 @@ def test_time_to_quality_trains_evaluates_and_summarises(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
-    points, summary = lines[:-1], lines[-1]["summary"]
+    points, summary, overall = lines[:-2], lines[-2]["summary"], lines[-1]["over_seeds"]
     assert points and [p["step"] for p in points] == sorted(p["step"] for p in points)
     assert summary["floor_fid"] > 0 and summary["best_fid"] == min(p["fid"] for p in points)
+    assert summary["last_over_best"] == round(points[-1]["fid"] / summary["best_fid"], 3)
     # The first checkpoint whose samples pass the probe, whichever it is on this machine.
-    passed = [p["elapsed_sec"] for p in points if p["recognisable"]]
-    assert summary["sec_to_recognisable"] == (passed[0] if passed else "not within 0.1 min")
+    passed = [p for p in points if p["recognisable"]]
+    assert summary["sec_to_recognisable"] == (passed[0]["elapsed_sec"] if passed else "not within 0.1 min")
+    assert summary["step_to_recognisable"] == (passed[0]["step"] if passed else None)
+    # One seed: the summary over seeds is that seed's, judged against MNIST's targets.
+    assert overall["seeds"] == [0] and overall["best_fid_mean"] == summary["best_fid"]
+    assert set(overall["targets"]) == {"best_fid", "last_over_best", "step_to_recognisable"}
+
+
+def test_the_summary_over_seeds_judges_the_mean_and_the_worst_seed():
+    def seed(n, best, last_over_best, probe):
+        return {
+            "seed": n, "best_fid": best, "best_fid_at_step": 100 * n, "last_over_best": last_over_best,
+            "step_to_recognisable": probe, "steps": 1000,
+        }  # fmt: skip
+
+    targets = time_to_quality.Targets(best_fid=0.5, probe_steps=500)
+    overall = time_to_quality.over_seeds([seed(0, 0.4, 1.0, 400), seed(1, 0.5, 1.1, 500)], targets)
+    assert overall["best_fid_mean"] == 0.45 and overall["best_fid_std"] == 0.05
+    assert all(target["met"] for target in overall["targets"].values())
+    # One seed over the probe's steps, one decaying past 1.25x its best, a mean over the target.
+    overall = time_to_quality.over_seeds([seed(0, 0.5, 1.3, 400), seed(1, 0.6, 1.0, None)], targets)
+    assert not any(target["met"] for target in overall["targets"].values())
+    assert overall["step_to_recognisable_worst"] is None and overall["last_over_best_worst"] == 1.3
 
 
 def test_recognisability_tells_digits_from_noise():
