@@ -120,6 +120,7 @@ def measure(config: TrainConfig, run: RunDir, minutes: float, samples: int, trai
         checkpoint = run.checkpoint(result.epoch)
         elapsed = checkpoint.state["elapsed"]
         line = {"seed": config.seed, "elapsed_sec": elapsed, "step": result.step, "fid": round(result.fid, 3)}
+        line.update(precision=round(result.precision, 3), recall=round(result.recall, 3))
         line.update(probe(run, result.epoch, engine.evaluator))
         print(json.dumps(line), flush=True)
         points.append(line)
@@ -145,6 +146,8 @@ def measure(config: TrainConfig, run: RunDir, minutes: float, samples: int, trai
         "best_fid": best["fid"],
         "best_fid_at_sec": best["elapsed_sec"],
         "best_fid_at_step": best["step"],
+        "recall_at_best": best["recall"],
+        "precision_at_best": best["precision"],
         "last_fid": points[-1]["fid"],
         "last_over_best": round(points[-1]["fid"] / best["fid"], 3),
     }
