@@ -192,7 +192,9 @@ def main() -> None:
         summary["config"] = {k: v for k, v in config.to_dict().items() if k in overrides}
         print(json.dumps({"summary": summary}), flush=True)
         summaries.append(summary)
-    print(json.dumps({"over_seeds": over_seeds(summaries, TARGETS.get(base.dataset))}))
+    # The targets are for ten minutes at 10,000 samples: a shorter or smaller run is not judged.
+    judged = args.minutes >= 10 and args.samples >= 10_000
+    print(json.dumps({"over_seeds": over_seeds(summaries, TARGETS.get(base.dataset) if judged else None)}))
 
 
 if __name__ == "__main__":

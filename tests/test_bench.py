@@ -60,9 +60,9 @@ def test_time_to_quality_trains_evaluates_and_summarises(tmp_path):
     passed = [p for p in points if p["recognisable"]]
     assert summary["sec_to_recognisable"] == (passed[0]["elapsed_sec"] if passed else "not within 0.1 min")
     assert summary["step_to_recognisable"] == (passed[0]["step"] if passed else None)
-    # One seed: the summary over seeds is that seed's, judged against MNIST's targets.
+    # One seed: the summary over seeds is that seed's, not judged (the targets are for 10 minutes).
     assert overall["seeds"] == [0] and overall["best_fid_mean"] == summary["best_fid"]
-    assert set(overall["targets"]) == {"best_fid", "last_over_best", "step_to_recognisable"}
+    assert "targets" not in overall
 
 
 def test_the_summary_over_seeds_judges_the_mean_and_the_worst_seed():
