@@ -131,18 +131,19 @@ def measure(config: TrainConfig, run: RunDir, minutes: float, samples: int, trai
             if result.fid < factor * floor and f"{factor}x" not in first:
                 first[f"{factor}x"] = (elapsed, result.step)
     best = min(points, key=lambda p: p["fid"])
-    never = f"not within {minutes:g} min"
+    never = (f"not within {minutes:g} min", None)  # (seconds, step) of a mark never reached
+    digits, tenfold, threefold = (first.get(mark, never) for mark in ("digits", "10x", "3x"))
     return {
         "seed": config.seed,
         "floor_fid": round(floor, 4),
         "samples": samples,
         "steps": points[-1]["step"],
         "first_grid_sec": points[0]["elapsed_sec"],
-        "sec_to_recognisable": first["digits"][0] if "digits" in first else never,
-        "step_to_recognisable": first["digits"][1] if "digits" in first else None,
-        "sec_to_10x_floor": first["10x"][0] if "10x" in first else never,
-        "sec_to_3x_floor": first["3x"][0] if "3x" in first else never,
-        "step_to_3x_floor": first["3x"][1] if "3x" in first else None,
+        "sec_to_recognisable": digits[0],
+        "step_to_recognisable": digits[1],
+        "sec_to_10x_floor": tenfold[0],
+        "sec_to_3x_floor": threefold[0],
+        "step_to_3x_floor": threefold[1],
         "best_fid": best["fid"],
         "best_fid_at_sec": best["elapsed_sec"],
         "best_fid_at_step": best["step"],
@@ -165,6 +166,7 @@ def main() -> None:
     overrides = {
         "dataset": str, "model": str, "loss": str, "width": float, "batch_size": int, "lr_g": float, "lr_d": float,
         "beta_1": float, "ema": float, "r1": float, "steps_per_execution": int, "augment": str,
+        "lr_schedule": str,
     }  # fmt: skip
     for name, kind in overrides.items():
         parser.add_argument("--" + name.replace("_", "-"), type=kind, default=None)
