@@ -106,14 +106,14 @@ def test_train_page_starts_a_tiny_job_and_shows_its_history(app_runs):
         ("Live FID samples", 200),
     ]:
         by_label(at.number_input, label).set_value(value)
-    by_label(at.selectbox, "LR schedule").set_value("linear")
+    by_label(at.selectbox, "LR schedule").set_value("cosine")  # not the default: the form's value is used
     next(b for b in at.button if b.label == "Start").click().run()
     run = RunDir(app_runs, "from-the-app")
     deadline = time.monotonic() + 180
     while run.status().state != "finished" and time.monotonic() < deadline:
         time.sleep(0.2)
     assert run.status().state == "finished" and run.epochs() == [1, 2]
-    assert run.config().lr_schedule == "linear"
+    assert run.config().lr_schedule == "cosine"
     assert [r.step for r in run.history() if r.kind == "epoch"] == [3, 6]
     at.run()
     assert not at.exception
@@ -208,8 +208,10 @@ def test_the_train_forms_defaults_follow_the_dataset_chosen_above_it(app_runs):
         "mnist",
         0.99,
     )
+    assert by_label(at.selectbox, "LR schedule").value == "linear"
     by_label(at.selectbox, "Dataset").set_value("fashion_mnist").run()
     assert by_label(at.number_input, "Generator EMA").value == 0.999  # Fashion-MNIST's own
+    assert by_label(at.selectbox, "LR schedule").value == "constant"  # MNIST's decays
     by_label(at.selectbox, "Dataset").set_value("toy:ring8").run()
     assert by_label(at.selectbox, "Architecture").value == "toy-mlp"  # the toys' preset
     assert not at.exception
