@@ -16,7 +16,7 @@ SHIPPED = ROOT / "checkpoints"
 
 def test_checkpoints_sit_on_steps_and_images_seen_with_their_cached_fid():
     points = comparison.points(RunDir(SHIPPED, "demo-mnist"))
-    assert [p.step for p in points] == [100, 200, 400, 800, 1600, 3200, 6400]
+    assert [p.step for p in points] == [200, 400, 800, 1600, 3200, 6400, 12800]
     assert all(p.images_seen == 64 * p.step for p in points)  # batch 64, one D step per G step
     assert all(p.fid is not None and p.samples == 10_000 for p in points)
     assert comparison.nearest(points, 250_000, Axis.IMAGES).step == 3200
@@ -26,8 +26,9 @@ def test_checkpoints_sit_on_steps_and_images_seen_with_their_cached_fid():
 
 def test_only_the_settings_that_differ_are_listed(trained_run):
     configs = {name: RunDir(SHIPPED, name).config() for name in ("demo-mnist", "demo-fashion-mnist")}
-    assert comparison.differing_settings(configs) == {  # the default, with each dataset's own EMA
+    assert comparison.differing_settings(configs) == {  # the default, with each dataset's own
         "dataset": {"demo-mnist": "mnist", "demo-fashion-mnist": "fashion_mnist"},
+        "lr_schedule": {"demo-mnist": "linear", "demo-fashion-mnist": "constant"},
         "ema": {"demo-mnist": 0.99, "demo-fashion-mnist": 0.999},
     }
     configs["tiny"] = trained_run.config()
@@ -57,14 +58,14 @@ def _fid(name: str, epoch: int) -> float:
 def test_a_deep_link_shows_each_run_at_that_step_with_its_fid_and_the_settings_table(app_runs):
     at = _compare(runs="demo-mnist,demo-fashion-mnist", step="3200")
     assert _captions(at) == [
-        f"demo-mnist · epoch 32 · step 3,200 · 204,800 images · FID {_fid('demo-mnist', 32):.2f} (10,000 samples)",
-        f"demo-fashion-mnist · epoch 32 · step 3,200 · 204,800 images · FID {_fid('demo-fashion-mnist', 32):.2f} "
+        f"demo-mnist · epoch 16 · step 3,200 · 204,800 images · FID {_fid('demo-mnist', 16):.2f} (10,000 samples)",
+        f"demo-fashion-mnist · epoch 16 · step 3,200 · 204,800 images · FID {_fid('demo-fashion-mnist', 16):.2f} "
         "(10,000 samples)",
     ]
     table = at.dataframe[-1].value  # the picked runs' differing settings
-    assert list(table["setting"]) == ["dataset", "ema", "best FID"]
+    assert list(table["setting"]) == ["dataset", "ema", "lr_schedule", "best FID"]
     best = min(r.fid for r in evaluation.cached_results(RunDir(SHIPPED, "demo-mnist")).values())
-    assert list(table["demo-mnist"]) == ["mnist", "0.99", f"{best:.3f}"]
+    assert list(table["demo-mnist"]) == ["mnist", "0.99", "linear", f"{best:.3f}"]
     assert len(at.get("plotly_chart")) == 3  # the settings' parallel coordinates, FID by progress, by seconds
     at.select_slider[0].set_value(800).run()
     assert [c.split(" · ")[2] for c in _captions(at)] == ["step 800", "step 800"]
@@ -75,10 +76,10 @@ def test_runs_of_other_batch_sizes_align_by_images_seen(app_runs, trained_run):
     at = _compare(runs="tiny,demo-mnist")
     assert at.radio[0].value == Axis.IMAGES
     positions = at.select_slider[0].options
-    assert "144" in positions and "6400" in positions  # tiny's 9 steps x 16; demo-mnist's 100 x 64
+    assert "144" in positions and "12800" in positions  # tiny's 9 steps x 16; demo-mnist's 200 x 64
     at.select_slider[0].set_value(144).run()
     assert _captions(at)[0].startswith("tiny · epoch 3 · step 9 · 144 images")  # in the URL's order
-    assert _captions(at)[1].startswith("demo-mnist · epoch 1 · step 100")  # 6,400 images: the nearest
+    assert _captions(at)[1].startswith("demo-mnist · epoch 1 · step 200")  # 12,800 images: the nearest
 
 
 def test_hostile_parameters_fall_back_and_the_demo_link_writes_nothing(app_runs, monkeypatch):
