@@ -10,11 +10,12 @@ on 2 CPU cores.
 Each demo run is the app's default configuration (the quick-start preset with the dataset's own
 defaults) trained for ``--steps`` steps in 64 epochs, of which those at doubling intervals are kept
 (epochs 1, 2, 4, ..., 64: at 12,800 steps, 200, 400, 800, ... steps: the first blobs, then the
-best), so the Gallery's slider and the FID curve tell the whole story in seven checkpoints. The kept checkpoints are slimmed to what a
-read-only host needs (``checkpoints.slim``: the EMA generator, D and the grid; no optimizer state,
-so a demo run cannot be resumed), then every one is evaluated at 10,000 samples with the results,
-the real-data floor and a grid of real test images cached in the run, and given its latent
-directions (the Gallery's Steer sliders): a host without the dataset shows all of it.
+best), so the Gallery's slider and the FID curve tell the whole story in seven checkpoints. The
+kept checkpoints are slimmed to what a read-only host needs (``checkpoints.slim``: the EMA
+generator, D and the grid; no optimizer state, so a demo run cannot be resumed), then every one
+is evaluated at 10,000 samples with the results, the real-data floor and a grid of real test
+images cached in the run, and given its latent directions (the Gallery's Steer sliders): a host
+without the dataset shows all of it.
 
 The toys' lesson (``TOY_LESSON``: the same GAN on ring8 with D as fast as G, and 10x slower) is
 trained as configured (20 epochs of 375 steps), every second checkpoint kept, slimmed and

@@ -232,6 +232,9 @@ def _free_ports(count: int) -> list[int]:
 
 
 MLP_FLAGS = [*TINY_FLAGS, "--model", "mlp", "--ema", "0.99"]
+# The resume test changes the run's end (2, then 400, then a few more epochs) and a decay aims at
+# the end, so only constant rates make it equal to one uninterrupted run of the last length.
+CONSTANT_RATES = [*MLP_FLAGS, "--lr-schedule", "constant"]
 
 
 def _start_workers(runs_dir, scratch, *flags, worker_runs_dir=None, base=MLP_FLAGS) -> list[subprocess.Popen]:
@@ -265,7 +268,7 @@ def _finish(workers, timeout=240) -> list[str]:
 def test_two_workers_write_one_run_and_resume_after_both_are_killed(tmp_path):
     runs_dir, scratch = tmp_path / "runs", tmp_path / "scratch"
     scratch.mkdir()
-    outputs = _finish(_start_workers(runs_dir, scratch, "--epochs", "2"))
+    outputs = _finish(_start_workers(runs_dir, scratch, "--epochs", "2", base=CONSTANT_RATES))
     assert "training on 2 replicas" in outputs[0] and "the chief wrote the run" in outputs[1]
     run = RunDir(runs_dir, "mw")
     assert sorted(p.name for p in runs_dir.iterdir()) == ["mw"]  # the worker wrote nothing here
@@ -273,7 +276,7 @@ def test_two_workers_write_one_run_and_resume_after_both_are_killed(tmp_path):
     assert _scratch_runs(scratch) == []  # the worker's scratch copy is gone
 
     # Both killed mid-training (SIGKILL: no clean-up of any kind), then both resumed.
-    workers = _start_workers(runs_dir, scratch, "--resume", "--epochs", "400")
+    workers = _start_workers(runs_dir, scratch, "--resume", "--epochs", "400", base=CONSTANT_RATES)
     deadline = time.monotonic() + 180
     while run.epochs()[-1] < 4 and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -282,7 +285,9 @@ def test_two_workers_write_one_run_and_resume_after_both_are_killed(tmp_path):
         worker.wait()
     killed_at = run.epochs()[-1]
     assert 4 <= killed_at < 400
-    _finish(_start_workers(runs_dir, scratch, "--resume", "--epochs", str(killed_at + 2)))
+    _finish(
+        _start_workers(runs_dir, scratch, "--resume", "--epochs", str(killed_at + 2), base=CONSTANT_RATES)
+    )
     assert run.status().state == RunState.FINISHED
     assert run.epochs()[-1] == killed_at + 2
     assert _scratch_runs(scratch) == []  # the copy a kill left behind was removed at the restart
@@ -291,7 +296,7 @@ def test_two_workers_write_one_run_and_resume_after_both_are_killed(tmp_path):
     # the same weights, to float tolerance.
     # (One step per call, as the replicas run: the default preset's 4 would log every 3rd step.)
     ganlib_cli(
-        "train", "--run", "one", "--runs-dir", runs_dir, *TINY_FLAGS, "--model", "mlp", "--ema", "0.99",
+        "train", "--run", "one", "--runs-dir", runs_dir, *CONSTANT_RATES,
         "--epochs", killed_at + 2, "--steps-per-execution", "1",
     )  # fmt: skip
     uninterrupted = RunDir(runs_dir, "one").history()
