@@ -166,7 +166,7 @@ def main() -> None:
     overrides = {
         "dataset": str, "model": str, "loss": str, "width": float, "batch_size": int, "lr_g": float, "lr_d": float,
         "beta_1": float, "ema": float, "r1": float, "steps_per_execution": int, "augment": str,
-        "lr_schedule": str,
+        "lr_schedule": str, "lr_boost": float,
     }  # fmt: skip
     for name, kind in overrides.items():
         parser.add_argument("--" + name.replace("_", "-"), type=kind, default=None)

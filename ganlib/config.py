@@ -178,6 +178,12 @@ SETTINGS: dict[str, Setting] = {
         "time budget), so the last checkpoint is a settled one.",
         choices=_schedules,
     ),
+    "lr_boost": Setting(
+        "LR boost at start",
+        "Both learning rates start this many times higher and fall back to the schedule's over the "
+        "first tenth of the run: recognisable samples sooner (1 = off).",
+        1.0, 10.0, step=0.5,
+    ),
     "beta_1": Setting("Adam beta_1", "Adam's first-moment decay (the DCGAN paper: 0.5).", 0.0, 1.0, high_open=True, step=0.05),
     "label_smoothing": Setting(
         "Label smoothing",
@@ -273,6 +279,7 @@ class TrainConfig:
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     lr_schedule: str = "constant"  # ganlib/zoo/schedules.py: factor on both rates over the run
+    lr_boost: float = 1.0  # both rates this many times higher at the start, back to 1x at a tenth
     beta_1: float = 0.5
     label_smoothing: float = 0.0  # one-sided: real targets become 1 - label_smoothing
     label_flip: float = 0.0  # share of D's real/fake pairs swapped each step

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from benchmarks import time_to_quality, trainer_speed
+from benchmarks import form_default_run, time_to_quality, trainer_speed
 from ganlib.measure import reference
 
 
@@ -80,6 +80,11 @@ def test_the_summary_over_seeds_judges_the_mean_and_the_worst_seed():
     overall = time_to_quality.over_seeds([seed(0, 0.5, 1.3, 400), seed(1, 0.6, 1.0, None)], targets)
     assert not any(target["met"] for target in overall["targets"].values())
     assert overall["step_to_recognisable_worst"] is None and overall["last_over_best_worst"] == 1.3
+
+
+def test_the_form_run_summary_compares_the_last_checkpoint_with_the_best():
+    summary = form_default_run.last_over_best([(100, 9.0), (200, 2.0), (300, 2.5)])
+    assert summary == {"best": 2.0, "best_at_step": 200, "last": 2.5, "last_over_best": 1.25}
 
 
 def test_recognisability_tells_digits_from_noise():

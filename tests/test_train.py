@@ -15,7 +15,7 @@ from ganlib.training import distribute, model_io
 from ganlib.training import gan as gan_lib
 from ganlib.training.callbacks import TrainingControl, TrainingDiverged
 from ganlib.training.train import train
-from ganlib.zoo import losses
+from ganlib.zoo import losses, schedules
 
 
 def _weights(model):
@@ -276,6 +276,22 @@ def test_linear_schedule_decays_both_rates_to_zero_at_the_end_and_resumes_exactl
     b, _ = model_io.load_models(resumed)
     for wa, wb in zip(a.generator.get_weights(), b.generator.get_weights()):
         np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
+
+
+def test_a_boost_starts_both_rates_higher_and_falls_back_to_the_schedule_within_a_tenth(runs_dir):
+    boosted = [schedules.factor("linear", done, boost=3.0) for done in (0.0, 0.05, 0.1, 0.5)]
+    assert boosted == pytest.approx([3.0, 0.95 * 2.0, 0.9, 0.5])  # 3x, halfway back, the schedule's
+    assert schedules.factor("constant", 0.2, boost=3.0) == 1.0
+    # Through a real run: its one step (at share 0) trains at three times both base rates.
+    run = RunDir(runs_dir, "boosted")
+    config = tiny_config(
+        epochs=1, steps_per_epoch=1, lr_schedule="constant", lr_boost=3.0, lr_g=1e-4, lr_d=2e-4
+    )
+    train(config, run)
+    gan = gan_lib.build_gan(config, (28, 28, 1), seeded=False)
+    model_io.load_into(gan, run.checkpoints()[-1], with_optimizer=True)
+    assert float(gan.g_optimizer.learning_rate) == pytest.approx(3e-4)
+    assert float(gan.d_optimizer.learning_rate) == pytest.approx(6e-4)
 
 
 @pytest.mark.slow

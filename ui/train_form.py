@@ -27,7 +27,7 @@ from ui import sweeps
 FORM_ROWS = [  # the dataset sits above the form, beside "Start from": the defaults follow it
     ["model", "loss"],
     ["latent_dim", "width", "batch_size", "epochs", "minutes"],
-    ["lr_g", "lr_d", "lr_schedule", "beta_1", "steps_per_epoch"],
+    ["lr_g", "lr_d", "lr_schedule", "lr_boost", "beta_1", "steps_per_epoch"],
 ]
 
 

@@ -251,15 +251,20 @@ def _fit(
     if config.tensorboard:
         listeners.append(callbacks.TensorBoardWriter(run.tensorboard_dir))
     checkpointer = callbacks.Checkpointer(run, clock, config.checkpoint_every, picture, listeners)
-    schedule = config.lr_schedule != "constant"
+    schedule = config.lr_schedule != "constant" or config.lr_boost != 1.0
     # The loop around the training step (GAN.train_step) is fit() with these callbacks. Keras
     # calls them in this order at every hook, so the order is part of the algorithm:
     fit_callbacks = [
         # 1. The clock, the one owner of the step, the epoch, the speed and the run's end: every
         #    callback below reads it, so it counts first.
         clock,
-        # 2. Before each step: the learning rates the schedule gives this step (when not constant).
-        *([callbacks.ScheduledLearningRates(clock, config.lr_schedule, config.lr_g, config.lr_d)] if schedule else []),
+        # 2. Before each step: the learning rates the schedule and the boost give this step (when
+        #    not constant).
+        *(
+            [callbacks.ScheduledLearningRates(clock, config.lr_schedule, config.lr_g, config.lr_d, config.lr_boost)]
+            if schedule
+            else []
+        ),
         # 3. As each epoch begins: dropout seeds from (seed, epoch), so a resumed run draws alike.
         callbacks.EpochReseeder(config.seed),
         # 4. After each step: a history point every log_every steps, passed to the listeners
