@@ -28,11 +28,12 @@ NAME = "form-default"
 
 
 def wait_until_done(run: RunDir, timeout_sec: float) -> RunState:
-    """Poll the run's status until it is no longer training (or the time-out passes)."""
+    """Poll the run's status until it is no longer training (or the time-out passes); the job may
+    create the run's folder a moment after the page shows it started."""
     deadline = time.monotonic() + timeout_sec
     while time.monotonic() < deadline:
         state = run.status().state
-        if state is not RunState.CREATED and not state.active:
+        if state not in (RunState.MISSING, RunState.CREATED) and not state.active:
             return state
         time.sleep(2)
     return run.status().state

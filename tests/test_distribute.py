@@ -232,9 +232,10 @@ def _free_ports(count: int) -> list[int]:
 
 
 MLP_FLAGS = [*TINY_FLAGS, "--model", "mlp", "--ema", "0.99"]
-# The resume test changes the run's end (2, then 400, then a few more epochs) and a decay aims at
-# the end, so only constant rates make it equal to one uninterrupted run of the last length.
-CONSTANT_RATES = [*MLP_FLAGS, "--lr-schedule", "constant"]
+# The resume test changes the run's end (2, then 400, then a few more epochs) and a decay or a
+# boost aims at a share of it, so only constant rates make it equal to one uninterrupted run of the
+# last length.
+CONSTANT_RATES = [*MLP_FLAGS, "--lr-schedule", "constant", "--lr-boost", "1"]
 
 
 def _start_workers(runs_dir, scratch, *flags, worker_runs_dir=None, base=MLP_FLAGS) -> list[subprocess.Popen]:
