@@ -30,6 +30,7 @@ def test_only_the_settings_that_differ_are_listed(trained_run):
         "dataset": {"demo-mnist": "mnist", "demo-fashion-mnist": "fashion_mnist"},
         "lr_schedule": {"demo-mnist": "linear", "demo-fashion-mnist": "constant"},
         "ema": {"demo-mnist": 0.99, "demo-fashion-mnist": 0.999},
+        "lr_boost": {"demo-mnist": 2.0, "demo-fashion-mnist": 1.0},
     }
     configs["tiny"] = trained_run.config()
     differing = comparison.differing_settings(configs)
@@ -63,9 +64,9 @@ def test_a_deep_link_shows_each_run_at_that_step_with_its_fid_and_the_settings_t
         "(10,000 samples)",
     ]
     table = at.dataframe[-1].value  # the picked runs' differing settings
-    assert list(table["setting"]) == ["dataset", "ema", "lr_schedule", "best FID"]
+    assert list(table["setting"]) == ["dataset", "ema", "lr_boost", "lr_schedule", "best FID"]
     best = min(r.fid for r in evaluation.cached_results(RunDir(SHIPPED, "demo-mnist")).values())
-    assert list(table["demo-mnist"]) == ["mnist", "0.99", "linear", f"{best:.3f}"]
+    assert list(table["demo-mnist"]) == ["mnist", "0.99", "2.0", "linear", f"{best:.3f}"]
     assert len(at.get("plotly_chart")) == 3  # the settings' parallel coordinates, FID by progress, by seconds
     at.select_slider[0].set_value(800).run()
     assert [c.split(" · ")[2] for c in _captions(at)] == ["step 800", "step 800"]
