@@ -199,9 +199,9 @@ class ScheduledLearningRates(keras.callbacks.Callback):
         self.base_rates = (lr_g, lr_d)
 
     def on_train_batch_begin(self, batch, logs=None):
-        share = schedules.factor(self.schedule, self.clock.step / self.clock.end_step, self.boost)
+        factor = schedules.factor(self.schedule, self.clock.step / self.clock.end_step, self.boost)
         for optimizer, rate in zip((self.model.g_optimizer, self.model.d_optimizer), self.base_rates):
-            optimizer.learning_rate = rate * share
+            optimizer.learning_rate = rate * factor
 
 
 class HistoryLogger(keras.callbacks.Callback):
