@@ -13,6 +13,10 @@ from typing import Any
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
+# What atomic_path's temporary files are named (a glob): ".NAME.RANDOM.tmp.SUFFIXES". A reader
+# that copies a folder while it is being written skips them: each is renamed away when written.
+TEMPORARY = ".*.tmp*"
+
 
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:

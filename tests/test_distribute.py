@@ -7,12 +7,14 @@ subprocess; the multi-worker test runs the CLI twice, as two hosts would.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 
@@ -264,6 +266,49 @@ def _finish(workers, timeout=240) -> list[str]:
     outputs = [worker.communicate(timeout=timeout)[0] for worker in workers]
     assert [worker.returncode for worker in workers] == [0, 0], "\n".join(o[-3000:] for o in outputs)
     return outputs
+
+
+def test_a_resuming_worker_copies_the_run_without_the_files_the_chief_is_writing(
+    trained_run, tmp_path, monkeypatch
+):
+    """A worker that is not the chief copies the run to resume from while the chief writes it
+    (the resumed settings, the status): a file mid-write is listed, then renamed away before it
+    is copied. That killed the worker once in CI (shutil.Error: No such file); it is skipped."""
+    import shutil
+    from types import SimpleNamespace
+
+    import tensorflow as tf
+
+    from ganlib import atomic
+    from ganlib.training import distribute
+
+    run = RunDir(tmp_path / "runs", "tiny")
+    shutil.copytree(trained_run.path, run.path)
+    resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
+        tf.train.ClusterSpec({"worker": ["localhost:1", "localhost:2"]}), task_type="worker", task_id=1
+    )
+    worker = SimpleNamespace(cluster_resolver=resolver)
+    assert not distribute.is_chief(worker)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "scratch"))
+    real_scandir = os.scandir
+
+    @contextlib.contextmanager
+    def listed_then_renamed(path):  # copytree lists the run, then the chief's rename lands
+        with real_scandir(path) as entries:
+            listed = list(entries)
+        being_written.unlink(missing_ok=True)
+        yield iter(listed)
+
+    with atomic.atomic_path(run.path / "config.json") as being_written:  # the chief, halfway
+        being_written.write_text("{")
+        monkeypatch.setattr(os, "scandir", listed_then_renamed)
+        with distribute.run_for_this_worker(run, worker, resume=True) as copy:
+            assert copy.path != run.path and copy.config() == trained_run.config()
+            assert copy.epochs() == [run.epochs()[-1]]  # the newest checkpoint, to resume from
+            assert not list(copy.path.glob(atomic.TEMPORARY))
+        monkeypatch.undo()
+        assert not copy.path.exists()  # the scratch copy is removed at the end
+        being_written.write_text(trained_run.config_path.read_text())  # the chief's write ends
 
 
 def test_two_workers_write_one_run_and_resume_after_both_are_killed(tmp_path):

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ganlib import GanlibError, deferred
+from ganlib import GanlibError, atomic, deferred
 from ganlib.runs.rundir import RunDir, RunError
 
 if TYPE_CHECKING:
@@ -121,9 +121,10 @@ def run_for_this_worker(run: RunDir, strategy: tf.distribute.Strategy, resume: b
     copy = RunDir(scratch, run.name)
     try:
         if resume:
-            shutil.copytree(
-                run.path, copy.path, ignore=shutil.ignore_patterns(run.epochs_dir.name, "eval", "lock.json")
-            )
+            # The chief may be writing the run as this copies it (a resumed run's settings,
+            # its status): skip its files being written, which vanish when they are renamed.
+            skipped = shutil.ignore_patterns(run.epochs_dir.name, "eval", "lock.json", atomic.TEMPORARY)
+            shutil.copytree(run.path, copy.path, ignore=skipped)
             intact = run.checkpoints()
             if intact:
                 shutil.copytree(intact[-1].path, copy.epochs_dir / intact[-1].path.name)
