@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,14 +18,16 @@ import sys
 import tempfile
 import textwrap
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from conftest import ROOT, TINY_FLAGS, ganlib_cli
 
+from ganlib import atomic
 from ganlib.config import QUICK_START
 from ganlib.runs.rundir import RunDir, RunState
-from ganlib.training import model_io
+from ganlib.training import distribute, model_io
 
 pytestmark = pytest.mark.slow  # minutes, not seconds: left out of the editing subset
 
@@ -274,13 +277,7 @@ def test_a_resuming_worker_copies_the_run_without_the_files_the_chief_is_writing
     """A worker that is not the chief copies the run to resume from while the chief writes it
     (the resumed settings, the status): a file mid-write is listed, then renamed away before it
     is copied. That killed the worker once in CI (shutil.Error: No such file); it is skipped."""
-    import shutil
-    from types import SimpleNamespace
-
-    import tensorflow as tf
-
-    from ganlib import atomic
-    from ganlib.training import distribute
+    import tensorflow as tf  # here: the module's other tests start TensorFlow in subprocesses
 
     run = RunDir(tmp_path / "runs", "tiny")
     shutil.copytree(trained_run.path, run.path)
