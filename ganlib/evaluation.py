@@ -104,12 +104,17 @@ class EpochResult(SetMetrics):
     copy_share: float | None = None  # memorisation (metrics.copy_share); None without a train split
 
 
-def compare(real: tuple[np.ndarray, np.ndarray], fake: tuple[np.ndarray, np.ndarray]) -> SetMetrics:
-    """Every set metric of ``fake`` against ``real``, each given as (features, probabilities)."""
+def compare(
+    real: tuple[np.ndarray, np.ndarray],
+    fake: tuple[np.ndarray, np.ndarray],
+    real_radii: np.ndarray | None = None,
+) -> SetMetrics:
+    """Every set metric of ``fake`` against ``real``, each given as (features, probabilities);
+    ``real_radii``: the real set's k-NN radii when the caller keeps them (``reference.real_radii``)."""
     real_f, _ = real
     fake_f, fake_p = fake
     kid_mean, kid_std = metrics.kid(real_f, fake_f)
-    precision, recall = metrics.precision_recall(real_f, fake_f)
+    precision, recall = metrics.precision_recall(real_f, fake_f, real_radii=real_radii)
     is_mean, is_std = metrics.inception_score(fake_p)
     return SetMetrics(
         fid=metrics.fid(real_f, fake_f),
@@ -222,6 +227,7 @@ class Engine(EpochEvaluator):
         cache_name, self.evaluator_label = identify(self.evaluator_name)
         self.key = _cache_key(cache_name, samples)
         self.read_only = read_only
+        self._copy_threshold: float | None = None
 
     @functools.cached_property
     def evaluator(self) -> Evaluator:
@@ -269,14 +275,15 @@ class Engine(EpochEvaluator):
         asked = latents.uniform_labels(self.samples, gan.num_classes)  # balanced classes
         fake = self.evaluator(gan.sample(z.astype(np.float32), asked))
         dataset, size = self.config.dataset, self.config.image_size
-        real = reference.real_features(dataset, "test", self.samples, self.evaluator_name, size)
+        real_set = (dataset, "test", self.samples, self.evaluator_name, size)
+        real = reference.real_features(*real_set)
         d_acc_real, d_acc_fake = self._discriminator_accuracy(gan)
         labels = reference.real_labels(dataset, "test", self.samples, size)
         per_class = None
         if gan.conditional and labels is not None:
             per_class = metrics.per_class(real[0], labels, fake[0], fake[1], asked)
         result = EpochResult(
-            **vars(compare(real, fake)),
+            **vars(compare(real, fake, reference.real_radii(*real_set))),
             per_class=per_class,
             copy_share=self._copy_share(fake[0], real[0]),
             epoch=epoch,
@@ -321,10 +328,12 @@ class Engine(EpochEvaluator):
         try:
             train = reference.real_features(
                 self.config.dataset, "train", 10**9, self.evaluator_name, self.config.image_size
-            )
+            )[0]
         except GanlibError:
             return None
-        return metrics.copy_share(fake_features, train[0], held_out)
+        if self._copy_threshold is None:  # the held-out images' yardstick: once per engine
+            self._copy_threshold = metrics.copy_threshold(train, held_out)
+        return metrics.copy_share(fake_features, train, self._copy_threshold)
 
     def _discriminator_accuracy(self, gan: GAN) -> tuple[float, float]:
         """D's accuracy on held-out real test images and on fresh generated ones, as the

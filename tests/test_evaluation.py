@@ -217,8 +217,9 @@ def test_the_copy_share_rises_when_the_samples_are_training_images():
     held_out = evaluator(datasets.load_dataset("mnist", "test").images[:2000])[0]
     fresh = evaluator(datasets.load_dataset("mnist", "test").images[2000:4000])[0]
     copies = evaluator(datasets.load_dataset("mnist", "train").images[:2000])[0]
-    assert metrics.copy_share(fresh, train_f, held_out) < 0.2  # like held-out images: about 0.1
-    assert metrics.copy_share(copies, train_f, held_out) > 0.95
+    threshold = metrics.copy_threshold(train_f, held_out)
+    assert metrics.copy_share(fresh, train_f, threshold) < 0.2  # like held-out images: about 0.1
+    assert metrics.copy_share(copies, train_f, threshold) > 0.95
 
 
 @pytest.mark.slow
@@ -246,3 +247,59 @@ def test_evaluate_per_class_and_neighbours_on_the_command_line(runs_dir, tmp_pat
     assert len(printed["distances"]) == 3 and all(len(row) == 4 for row in printed["distances"])
     sheet = images.read_png(str(out))
     assert sheet.shape[:2] == (3 * 30 + 2, 5 * 30 + 2)  # a row per sample: it and its 4 neighbours
+
+
+def _plain_precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> tuple[float, float]:
+    """Kynkaanniemi et al.'s definition written straight from full distance matrices."""
+    from scipy.spatial.distance import cdist
+
+    radii_real = np.sort(cdist(real, real, "sqeuclidean"), axis=1)[:, k]
+    radii_fake = np.sort(cdist(fake, fake, "sqeuclidean"), axis=1)[:, k]
+    cross = cdist(fake, real, "sqeuclidean")
+    return (cross <= radii_real[None, :]).any(1).mean(), (cross <= radii_fake[:, None]).any(0).mean()
+
+
+def test_the_fast_neighbour_metrics_equal_their_plain_definitions():
+    rng = np.random.default_rng(5)
+    real = rng.standard_normal((1500, 16)).astype(np.float32)
+    fake = (rng.standard_normal((1200, 16)) * 1.3 + 0.2).astype(np.float32)
+    train = rng.standard_normal((4000, 16)).astype(np.float32)
+    precision, recall = metrics.precision_recall(real, fake, chunk=500)
+    assert (precision, recall) == pytest.approx(_plain_precision_recall(real, fake), abs=2 / 1200)
+    kept = metrics.precision_recall(real, fake, real_radii=metrics.kth_neighbour_radii(real))
+    assert kept == (precision, recall)
+    # The nearest training point: the argmin path (k = 1) and the partition path (k = 3) agree
+    # with a plain sort of the whole distance matrix.
+    from scipy.spatial.distance import cdist
+
+    plain = np.sort(cdist(fake, train), axis=1)
+    for k in (1, 3):
+        distances, indices = metrics.nearest(fake, train, k=k, chunk=300)
+        np.testing.assert_allclose(distances, plain[:, :k], rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(
+            np.linalg.norm(fake[:, None] - train[indices], axis=2), distances, rtol=1e-4
+        )
+    threshold = metrics.copy_threshold(train, real)
+    assert threshold == pytest.approx(np.quantile(np.sort(cdist(real, train), axis=1)[:, 0], 0.1), rel=1e-4)
+    assert metrics.copy_share(fake, train, threshold) == pytest.approx(
+        (plain[:, 0] < threshold).mean(), abs=2 / 1200
+    )
+
+
+@pytest.mark.slow
+def test_a_shipped_checkpoint_evaluates_to_the_figures_cached_when_it_was_shipped(tmp_path):
+    # The shipped cache was computed by the engine before issue 44 made it faster: every figure
+    # must come out the same (precision, recall and the copy share to a sample or two of 10,000:
+    # a distance computed in another order may round across a ball's edge).
+    shutil.copytree("checkpoints/demo-mnist", tmp_path / "demo-mnist")
+    run = RunDir(tmp_path, "demo-mnist")
+    epoch = run.checkpoints()[-1].epoch
+    cache = run.eval_dir / f"epoch-{epoch:04d}.json"
+    shipped = json.loads(cache.read_text())["mnist|n=10000|v=2"]
+    cache.unlink()
+    fresh = evaluation.Engine(run, samples=10_000).evaluate([epoch])[0].to_dict()
+    for name in ("fid", "kid", "inception_score"):
+        assert fresh[name] == pytest.approx(shipped[name], rel=1e-4), name
+    for name in ("precision", "recall", "copy_share", "d_acc_real", "d_acc_fake"):
+        assert fresh[name] == pytest.approx(shipped[name], abs=2e-4), name
+    assert fresh["coverage"] == shipped["coverage"]

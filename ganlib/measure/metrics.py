@@ -70,12 +70,20 @@ def kid(
     return float(values.mean()), float(values.std())
 
 
-def _pairwise_sq_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T
-    return np.maximum(d, 0)
+def _pairwise_sq_distances(a: np.ndarray, b: np.ndarray, b_norms: np.ndarray | None = None) -> np.ndarray:
+    """|a_i|^2 + |b_j|^2 - 2 a_i.b_j, clipped at 0; in place, so a chunk against 60,000 training
+    images holds one matrix, not four (doubling is exact: the values are those of the plain sum)."""
+    products = a @ b.T
+    products *= 2
+    d = (a * a).sum(1)[:, None] + ((b * b).sum(1) if b_norms is None else b_norms)[None, :]
+    d -= products
+    return np.maximum(d, 0, out=d)
 
 
-def _kth_neighbour_radii(features: np.ndarray, k: int, chunk: int = 1000) -> np.ndarray:
+def kth_neighbour_radii(features: np.ndarray, k: int = 3, chunk: int = 1000) -> np.ndarray:
+    """Each point's distance (squared) to its k-th nearest other point: the radius of its ball in
+    the k-NN manifold of precision and recall."""
+    features = np.asarray(features, np.float32)
     radii = np.empty(len(features))
     for i in range(0, len(features), chunk):
         d = _pairwise_sq_distances(features[i : i + chunk], features)
@@ -84,21 +92,25 @@ def _kth_neighbour_radii(features: np.ndarray, k: int, chunk: int = 1000) -> np.
     return radii
 
 
-def _fraction_inside(points: np.ndarray, manifold: np.ndarray, radii: np.ndarray, chunk: int = 1000) -> float:
-    inside = 0
-    for i in range(0, len(points), chunk):
-        d = _pairwise_sq_distances(points[i : i + chunk], manifold)
-        inside += int((d <= radii[None, :]).any(axis=1).sum())
-    return inside / len(points)
-
-
-def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> tuple[float, float]:
+def precision_recall(
+    real: np.ndarray, fake: np.ndarray, k: int = 3, real_radii: np.ndarray | None = None, chunk: int = 1000
+) -> tuple[float, float]:
     """Precision: share of fakes inside the real manifold (fidelity). Recall: share of reals
-    inside the fake manifold (diversity; low recall is mode collapse)."""
+    inside the fake manifold (diversity; low recall is mode collapse). ``real_radii``: the real
+    set's ``kth_neighbour_radii``, the same for every checkpoint, when the caller keeps them."""
     real, fake = np.asarray(real, np.float32), np.asarray(fake, np.float32)
-    precision = _fraction_inside(fake, real, _kth_neighbour_radii(real, k))
-    recall = _fraction_inside(real, fake, _kth_neighbour_radii(fake, k))
-    return precision, recall
+    real_radii = kth_neighbour_radii(real, k) if real_radii is None else real_radii
+    fake_radii = kth_neighbour_radii(fake, k)
+    # One pass over the fake-to-real distances answers both: a fake row inside some real ball
+    # (precision), a real column inside some fake ball (recall).
+    fake_inside = np.zeros(len(fake), bool)
+    real_inside = np.zeros(len(real), bool)
+    real_norms = (real * real).sum(1)
+    for i in range(0, len(fake), chunk):
+        d = _pairwise_sq_distances(fake[i : i + chunk], real, real_norms)
+        fake_inside[i : i + chunk] = (d <= real_radii[None, :]).any(axis=1)
+        real_inside |= (d <= fake_radii[i : i + chunk, None]).any(axis=0)
+    return float(fake_inside.mean()), float(real_inside.mean())
 
 
 def inception_score(probabilities: np.ndarray, splits: int = 10) -> tuple[float, float]:
@@ -161,11 +173,19 @@ def nearest(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Euclidean distances to, and indices of, each query's ``k`` nearest reference points."""
     queries, reference = np.asarray(queries, np.float32), np.asarray(reference, np.float32)
+    reference_norms = (reference * reference).sum(1)
     distances = np.empty((len(queries), k), np.float32)
     indices = np.empty((len(queries), k), np.int64)
     for i in range(0, len(queries), chunk):
-        d = _pairwise_sq_distances(queries[i : i + chunk], reference)
-        part = np.argpartition(d, k - 1, axis=1)[:, :k] if k < d.shape[1] else np.argsort(d, axis=1)[:, :k]
+        d = _pairwise_sq_distances(queries[i : i + chunk], reference, reference_norms)
+        # The nearest alone (the copy share's case) is an argmin: a pass over the row where a
+        # partition costs several (issue 44: two thirds of a checkpoint's evaluation).
+        if k == 1:
+            part = d.argmin(axis=1)[:, None]
+        elif k < d.shape[1]:
+            part = np.argpartition(d, k - 1, axis=1)[:, :k]
+        else:
+            part = np.argsort(d, axis=1)[:, :k]
         order = np.take_along_axis(d, part, axis=1).argsort(axis=1)
         indices[i : i + chunk] = np.take_along_axis(part, order, axis=1)
         distances[i : i + chunk] = np.sqrt(np.take_along_axis(d, indices[i : i + chunk], axis=1))
@@ -175,9 +195,14 @@ def nearest(
 COPY_QUANTILE = 0.1
 
 
-def copy_share(fake: np.ndarray, train: np.ndarray, held_out: np.ndarray) -> float:
+def copy_threshold(train: np.ndarray, held_out: np.ndarray) -> float:
+    """The distance to the nearest training image that 90% of held-out real images exceed: the
+    copy share's yardstick, the same for every checkpoint of a run."""
+    return float(np.quantile(nearest(held_out, train)[0][:, 0], COPY_QUANTILE))
+
+
+def copy_share(fake: np.ndarray, train: np.ndarray, threshold: float) -> float:
     """Memorisation: the share of samples closer to their nearest training image than 90% of
-    held-out real images are to theirs. Samples from the data distribution score about 0.1
-    (like held-out images); copies of training images score near 1."""
-    threshold = np.quantile(nearest(held_out, train)[0][:, 0], COPY_QUANTILE)
+    held-out real images are to theirs (``copy_threshold``). Samples from the data distribution
+    score about 0.1 (like held-out images); copies of training images score near 1."""
     return float((nearest(fake, train)[0][:, 0] < threshold).mean())

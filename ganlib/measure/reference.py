@@ -9,6 +9,7 @@ import functools
 import numpy as np
 
 from ganlib.data import datasets
+from ganlib.measure import metrics
 from ganlib.measure.features import Evaluator, load_evaluator
 
 
@@ -22,6 +23,13 @@ def real_features(dataset: str, split: str, samples: int, evaluator_name: str, i
     """Features and probabilities of ``samples`` real images (a fixed random subset)."""
     images = real_images(dataset, split, samples, image_size)
     return cached_evaluator(evaluator_name)(images)
+
+
+@functools.lru_cache(maxsize=8)
+def real_radii(dataset: str, split: str, samples: int, evaluator_name: str, image_size: int | None = None):
+    """The real features' k-NN radii (``metrics.kth_neighbour_radii``): precision's yardstick,
+    the same for every checkpoint a run is evaluated at."""
+    return metrics.kth_neighbour_radii(real_features(dataset, split, samples, evaluator_name, image_size)[0])
 
 
 def real_images(dataset: str, split: str, samples: int, image_size: int | None = None) -> np.ndarray:
