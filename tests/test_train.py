@@ -279,9 +279,9 @@ def test_linear_schedule_decays_both_rates_to_zero_at_the_end_and_resumes_exactl
 
 
 def test_a_boost_starts_both_rates_higher_and_falls_back_to_the_schedule_within_a_tenth(runs_dir):
-    boosted = [schedules.factor("linear", done, boost=3.0) for done in (0.0, 0.05, 0.1, 0.5)]
+    boosted = [schedules.factor("linear", step, 100, boost=3.0) for step in (0, 5, 10, 50)]
     assert boosted == pytest.approx([3.0, 0.95 * 2.0, 0.9, 0.5])  # 3x, halfway back, the schedule's
-    assert schedules.factor("constant", 0.2, boost=3.0) == 1.0
+    assert schedules.factor("constant", 20, 100, boost=3.0) == 1.0
     # Through a real run: its one step (at share 0) trains at three times both base rates.
     run = RunDir(runs_dir, "boosted")
     config = tiny_config(

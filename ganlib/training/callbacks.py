@@ -188,8 +188,8 @@ class StepClock(keras.callbacks.Callback):
 
 class ScheduledLearningRates(keras.callbacks.Callback):
     """Sets both optimizers' learning rates before each call into TensorFlow: the base rate
-    times ``schedules.factor`` at the share of the run done (with the start's boost). Without a
-    time budget the share is a function of the step alone, so a resumed run follows the same rates."""
+    times ``schedules.factor`` at the run's step and end (with the start's boost). Without a time
+    budget the end is fixed, so a resumed run follows the same rates."""
 
     def __init__(self, clock: StepClock, schedule: str, lr_g: float, lr_d: float, boost: float = 1.0):
         super().__init__()
@@ -199,7 +199,7 @@ class ScheduledLearningRates(keras.callbacks.Callback):
         self.base_rates = (lr_g, lr_d)
 
     def on_train_batch_begin(self, batch, logs=None):
-        factor = schedules.factor(self.schedule, self.clock.step / self.clock.end_step, self.boost)
+        factor = schedules.factor(self.schedule, self.clock.step, self.clock.end_step, self.boost)
         for optimizer, rate in zip((self.model.g_optimizer, self.model.d_optimizer), self.base_rates):
             optimizer.learning_rate = rate * factor
 
