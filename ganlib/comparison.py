@@ -80,17 +80,32 @@ def differing_settings(configs: dict[str, TrainConfig]) -> dict[str, dict[str, o
 
 
 RESULT_COLUMNS = ("best epoch", "best FID", "KID", "precision", "recall", "FID samples")
+# A 2-D toy's result is its modes, not an FID (issue 44: its FID cells read "None").
+MODE_COLUMNS = ("modes covered", "high quality")
+
+
+def mode_figures(run: RunDir, epoch: int | None) -> dict[str, object]:
+    """A toy run's result at ``epoch`` (its best): modes covered as "k/K" and the share of
+    high-quality points; empty for an image run or an epoch not evaluated."""
+    figures = dict.fromkeys(MODE_COLUMNS)
+    result = evaluation.cached_mode_results(run).get(epoch) if epoch is not None else None
+    if result is not None:
+        figures.update(
+            {"modes covered": f"{result.modes_covered}/{result.modes}", "high quality": result.high_quality}
+        )
+    return figures
 
 
 def runs_table(runs: list[RunDir]) -> list[dict[str, object]]:
     """One row per run: its best checkpoint's figures (cached at the largest sample count, else
-    what ``best.json`` holds) and every setting, for a table sorted and filtered by any of them.
-    An unreadable run is left out: the Home page says why."""
+    what ``best.json`` holds; a toy's modes) and every setting, for a table sorted and filtered by
+    any of them. An unreadable run is left out: the Home page says why."""
     rows = []
     for run in runs:
         try:
             config, best = run.config(), run.best()
             scored = evaluation.cached_results(run).get(best.epoch) if best else None
+            toy = mode_figures(run, best and best.epoch)
         except (GanlibError, OSError):
             continue
         figures = dict.fromkeys(RESULT_COLUMNS)
@@ -102,5 +117,17 @@ def runs_table(runs: list[RunDir]) -> list[dict[str, object]]:
                  "recall": scored.recall, "FID samples": scored.samples}
             )  # fmt: skip
         settings = {k: v for k, v in config.to_dict().items() if k != "extra"}
-        rows.append({"run": run.name, **figures, **settings})
+        rows.append({"run": run.name, **figures, **toy, **settings})
     return rows
+
+
+def parallel_axes(
+    rows: list[dict[str, object]], configs: dict[str, TrainConfig]
+) -> tuple[list[dict], list[str]]:
+    """What Compare's parallel coordinates plot: the rows with a best FID (a line needs its end)
+    and the settings that differ between those runs alone; ``([], [])`` under two such runs.
+    Settings all of them share would be flat axes that bury the few that differ (issue 44)."""
+    scored = [row for row in rows if row.get("best FID") is not None and row["run"] in configs]
+    if len(scored) < 2:
+        return [], []
+    return scored, list(differing_settings({row["run"]: configs[row["run"]] for row in scored}))

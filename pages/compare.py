@@ -38,11 +38,23 @@ wanted_text = st.text_input(
     "Show the runs whose row contains", "", placeholder="e.g. hinge, fashion_mnist, 0.999"
 )
 shown = [row for row in table if wanted_text.strip().lower() in " ".join(map(str, row.values())).lower()]
-st.dataframe(shown, hide_index=True, column_config={"best FID": st.column_config.NumberColumn(format="%.3f")})
-st.caption("Sort by any column with a click on its header; every setting of each run is a column.")
-varying = list(comparison.differing_settings({r["run"]: runs[r["run"]].config() for r in shown}))
-if len(shown) >= 2 and varying:
-    st.plotly_chart(charts.settings_against_fid(shown, varying), key="parallel")
+st.dataframe(
+    shown,
+    hide_index=True,
+    placeholder="",
+    column_config={
+        "best FID": st.column_config.NumberColumn(format="%.3f"),
+        "high quality": st.column_config.NumberColumn(format="percent"),
+    },
+)
+st.caption(
+    "Sort by any column with a click on its header; every setting of each run is a column. "
+    "A 2-D toy's result is its modes covered and its share of high-quality points."
+)
+scored, varying = comparison.parallel_axes(shown, {r["run"]: runs[r["run"]].config() for r in shown})
+if varying:
+    st.plotly_chart(charts.settings_against_fid(scored, varying), key="parallel")
+    st.caption(f"The settings that differ between the {len(scored)} runs with a best FID, and that FID.")
 if len(names) < 2:
     st.info("Comparing side by side needs two runs or more.")
     st.stop()

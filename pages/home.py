@@ -5,7 +5,7 @@ import base64
 import streamlit as st
 
 import ui
-from ganlib import GanlibError, directions, evaluation
+from ganlib import GanlibError, comparison, directions, evaluation
 from ganlib.config import TOY_LESSON
 from ganlib.runs import rundir
 
@@ -91,6 +91,7 @@ rows = []
 for run in ui.all_runs():
     try:
         row = run.summary()
+        row.update(comparison.mode_figures(run, row["best_epoch"]))  # a toy's result: its modes
         checkpoints = run.checkpoints()
         if checkpoints:
             png = checkpoints[-1].grid_path.read_bytes()
@@ -105,9 +106,11 @@ if rows:
         rows,
         hide_index=True,
         width="stretch",
+        placeholder="",
         column_config={
             "last grid": st.column_config.ImageColumn("last grid", width="small"),
             "best_fid": st.column_config.NumberColumn("best FID", format="%.2f"),
+            "high quality": st.column_config.NumberColumn(format="percent"),
             "best_epoch": st.column_config.NumberColumn("best epoch"),
             "best_fid_samples": st.column_config.NumberColumn(
                 "FID samples", help="FID is biased by sample count: compare FIDs of one count only"

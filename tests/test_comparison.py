@@ -1,6 +1,7 @@
 """Comparing runs: the library's progress axes, nearest checkpoints and differing settings, and
 the Compare page through AppTest."""
 
+import json
 import shutil
 
 import pytest
@@ -83,6 +84,21 @@ def test_runs_of_other_batch_sizes_align_by_images_seen(app_runs, trained_run):
     assert _captions(at)[1].startswith("demo-mnist · epoch 1 · step 200")  # 12,800 images: the nearest
 
 
+def test_a_toy_runs_row_shows_its_modes_and_leaves_the_fid_cells_empty(app_runs):
+    rows = {row["run"]: row for row in comparison.runs_table(list_runs(app_runs))}
+    toy = evaluation.cached_mode_results(RunDir(app_runs, "demo-2d-ring8-preset"))[20]
+    assert rows["demo-2d-ring8-preset"]["modes covered"] == f"{toy.modes_covered}/8"
+    assert rows["demo-2d-ring8-preset"]["high quality"] == pytest.approx(toy.high_quality)
+    assert rows["demo-2d-ring8-preset"]["best FID"] is None and rows["demo-mnist"]["modes covered"] is None
+    # Both tables show a missing figure as an empty cell, not "None".
+    at = _compare()
+    assert at.dataframe[0].proto.placeholder == ""
+    at.switch_page("app.py").run()
+    home = next(frame for frame in at.dataframe if "modes covered" in frame.value.columns)
+    assert home.proto.placeholder == ""
+    assert set(home.value["modes covered"].dropna()) == {"7/8", "1/8"}
+
+
 def test_hostile_parameters_fall_back_and_the_demo_link_writes_nothing(app_runs, monkeypatch):
     monkeypatch.setenv("GANLIB_DEMO", "1")
     before = tree_digest(app_runs)
@@ -111,7 +127,10 @@ def test_every_run_is_a_row_of_its_settings_and_best_figures_and_a_filter_narrow
     every = at.dataframe[0].value
     assert set(every["run"]) == {run.name for run in list_runs(app_runs)} and "tiny" in set(every["run"])
     assert {"best FID", "recall", "model", "lr_g", "ema"} <= set(every.columns)
-    parallel = next(c for c in at.get("plotly_chart") if "parcoords" in c.proto.spec)
-    assert '"label":"batch_size"' in parallel.proto.spec.replace(" ", "")
+    # The parallel coordinates: the runs with a best FID, on the settings that differ between them
+    # (tiny's batch size differs, but tiny has no FID to end its line at), then that FID.
+    parallel = json.loads(next(c for c in at.get("plotly_chart") if "parcoords" in c.proto.spec).proto.spec)
+    axes = [d["label"] for d in parallel["data"][0]["dimensions"]]
+    assert axes == ["dataset", "ema", "lr_boost", "lr_schedule", "best FID"]
     at.text_input[0].input("fashion").run()
     assert list(at.dataframe[0].value["run"]) == ["demo-fashion-mnist"]

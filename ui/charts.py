@@ -241,5 +241,5 @@ def settings_against_fid(rows: list[dict], settings: list[str]) -> go.Figure:
     figure = go.Figure(
         go.Parcoords(line=dict(color=fid, colorscale="Viridis_r", showscale=True), dimensions=dimensions)
     )
-    figure.update_layout(height=340, margin=dict(l=60, r=60, t=40, b=20))
+    figure.update_layout(height=340, margin=dict(l=90, r=60, t=40, b=20))  # room for a choice's name
     return figure
