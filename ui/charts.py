@@ -7,6 +7,7 @@ flattens onto the floor line.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -28,6 +29,48 @@ EPOCH_AXIS_FROM = 2.0
 # which lays out and paints every point at each redraw. A toy run logs 16 points a second, so an
 # unthinned chart grew until each 5-second redraw took half a second of a core (docs/benchmarks.md).
 CHART_POINTS = 300
+
+
+def log_ticks(values: Sequence[float], at_most: int = 7) -> list[float]:
+    """Tick values for a log axis over ``values``: 1-2-5 steps per decade, or 1-3, or only the
+    decades (every n-th, past ``at_most`` decades), whichever fits ``at_most`` ticks; always at least the two nearest 1-2-5 values around
+    them. Plotly's own labels a narrow log range with every digit (2, 3, 4... crowded) and a wide
+    one with a "2" and a "5" at each decade, not saying which decade (issue 44)."""
+    positive = [v for v in values if v is not None and v > 0 and math.isfinite(v)]
+    if not positive:
+        return []
+    low, high = min(positive), max(positive)
+    for mantissas in ((1, 2, 5), (1, 3), (1,)):
+        ticks = [
+            round(m * 10.0**exponent, 12)
+            for exponent in range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1)
+            for m in mantissas
+        ]
+        inside = [t for t in ticks if low <= t <= high]
+        if len(inside) <= at_most:
+            below = [t for t in ticks if t < low][-1:]
+            above = [t for t in ticks if t > high][:1]
+            return below + inside + above if len(inside) < 2 else inside
+    return inside[:: math.ceil(len(inside) / at_most)]  # many decades: every other one or fewer
+
+
+def log_axis(figure: go.Figure, values: Sequence[float], **where) -> None:
+    """Make ``figure``'s y axis (``where``: row and col of a subplot) a log axis over ``values``
+    labelled at ``log_ticks``, as plain numbers, its range spanning the values and the ticks."""
+    ticks = log_ticks(values)
+    if not ticks:
+        figure.update_yaxes(type="log", **where)
+        return
+    positive = [v for v in values if v is not None and v > 0 and math.isfinite(v)]
+    span = [math.log10(min(*positive, ticks[0])), math.log10(max(*positive, ticks[-1]))]
+    pad = 0.04 * max(span[1] - span[0], 0.5)
+    figure.update_yaxes(
+        type="log",
+        tickvals=ticks,
+        ticktext=[f"{t:g}" for t in ticks],
+        range=[span[0] - pad, span[1] + pad],
+        **where,
+    )
 
 
 def thinned(count: int, at_most: int = CHART_POINTS) -> list[int]:
@@ -66,26 +109,26 @@ def live_training(
     loss = losses.LOSSES.get(loss_name, losses.LOSSES["bce"])
     quality = run.quality()
     # One figure of four panels: the browser lays out and paints one plot instead of four.
+    # The score's meaning is a small second title line: as a y title it ran into the plot.
     panels = [
-        ("Losses", "", {"D loss": "d_loss", "G loss": "g_loss"}),
-        ("Discriminator outputs", loss.score_label, {"D(x)": "d_real", "D(G(z))": "d_fake"}),
-        ("D accuracy", "", {"acc. real": "acc_real", "acc. fake": "acc_fake"}),
+        ("Losses", {"D loss": "d_loss", "G loss": "g_loss"}),
+        (f"Discriminator outputs<br><sup>{loss.score_label}</sup>", {"D(x)": "d_real", "D(G(z))": "d_fake"}),
+        ("D accuracy", {"acc. real": "acc_real", "acc. fake": "acc_fake"}),
     ]
     quality_title = f"Quick FID (n={quality[-1].samples:,})" if quality else "Quick FID"
     figure = make_subplots(
         rows=1,
         cols=4 if quick_fid else 3,
-        subplot_titles=[*(title for title, _, _ in panels), *([quality_title] if quick_fid else [])],
+        subplot_titles=[*(title for title, _ in panels), *([quality_title] if quick_fid else [])],
         horizontal_spacing=0.06,
     )
-    for col, (_, y_title, keys) in enumerate(panels, start=1):
+    for col, (_, keys) in enumerate(panels, start=1):
         for name, key in keys.items():
             curve = ui.smooth([r.metric(key) for r in history], smoothing)
             figure.add_trace(
                 go.Scatter(x=x, y=[curve[i] for i in shown], mode="lines", name=name), row=1, col=col
             )
         figure.update_xaxes(title_text=axis, row=1, col=col)
-        figure.update_yaxes(title_text=y_title, row=1, col=col)
     if quality and quick_fid:
         qx = [getattr(q, axis) for q in quality]
         figure.add_trace(
@@ -99,11 +142,18 @@ def live_training(
             row=1,
             col=4,
         )
-        figure.update_yaxes(type="log", row=1, col=4)
+        log_axis(figure, [q.fid for q in quality] + floor, row=1, col=4)
     if quick_fid:
-        figure.update_xaxes(title_text=axis, row=1, col=4)
+        # The other panels' extent: one checkpoint alone spanned "935 to 937" (issue 44).
+        figure.update_xaxes(title_text=axis, range=_padded(x[0], x[-1]), row=1, col=4)
     figure.update_layout(height=360, margin=MARGIN, legend=dict(orientation="h", y=-0.28))
     return figure, loss.accuracy_label
+
+
+def _padded(low: float, high: float) -> list[float]:
+    """An axis range over [low, high], 3% wider each side (a whole unit when they are equal)."""
+    pad = 0.03 * (high - low) if high > low else 1.0
+    return [low - pad, high + pad]
 
 
 def per_epoch(
@@ -121,10 +171,11 @@ def per_epoch(
     epochs = {x for trace in traces for x in trace.x}
     if best_epoch in epochs:
         figure.add_vline(x=best_epoch, line_color="gold", line_width=3, annotation_text="best")
-    figure.update_layout(title=title, height=300, margin=MARGIN, xaxis_title="epoch", yaxis_title=y_title,
-                         legend=dict(orientation="h"))  # fmt: skip
+    # The legend below the x title, not on it (issue 44: "epoch" ran into "classes covered").
+    figure.update_layout(title=title, height=320, margin={**MARGIN, "b": 50}, xaxis_title="epoch", yaxis_title=y_title,
+                         legend=dict(orientation="h", yanchor="top", y=-0.32))  # fmt: skip
     if log_y:
-        figure.update_yaxes(type="log")
+        log_axis(figure, [y for trace in traces for y in trace.y] + ([floor[0]] if floor else []))
     return figure
 
 
@@ -197,7 +248,7 @@ def fid_curves(curves: dict[str, Sequence[EpochResult]], title: str) -> go.Figur
         ]
     )
     figure.update_layout(title=title, xaxis_title="epoch", height=350)
-    figure.update_yaxes(type="log")
+    log_axis(figure, [p.fid for points in curves.values() for p in points])
     return figure
 
 
@@ -215,9 +266,9 @@ def progress_curves(curves: dict[str, list[Point]], axis: Axis | None) -> go.Fig
             )
         )
     title = f"FID against {axis or 'training seconds'} (log scale)"
-    figure.update_layout(title=title, xaxis_title=str(axis or "seconds"), height=320, margin=MARGIN,
-                         legend=dict(orientation="h"))  # fmt: skip
-    figure.update_yaxes(type="log")
+    figure.update_layout(title=title, xaxis_title=str(axis or "seconds"), height=340, margin={**MARGIN, "b": 50},
+                         legend=dict(orientation="h", yanchor="top", y=-0.3))  # fmt: skip
+    log_axis(figure, [y for trace in figure.data for y in trace.y])
     return figure
 
 
