@@ -14,6 +14,7 @@ import urllib.request
 import pytest
 from conftest import ROOT, open_page, tiny_config, tree_digest
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Block
 
 import ui
 from benchmarks.appdriver import CHROMIUM, chromium, host_env, rss_mb, serve, shipped_runs
@@ -324,3 +325,22 @@ def test_a_visitor_trains_only_a_setting_on_offer_and_a_forged_one_is_refused(tm
     visitors.request("alice", client="2", choice=toy)
     assert started == [VISITOR_CHOICES[toy]] and started[0].dataset.startswith("toy:")
     assert all(c.epochs == 10_000 for c in VISITOR_CHOICES.values())  # the host's time limit ends them
+
+
+def _elements(node):
+    """The page's elements in the order a reader meets them (blocks opened depth first)."""
+    if isinstance(node, Block):
+        for child in node.children.values():
+            yield from _elements(child)
+    else:
+        yield node
+
+
+def test_train_in_the_demo_says_first_why_nothing_trains_and_what_to_do_instead(demo_runs):
+    at = open_page("pages/train.py")
+    # The first thing below the title: the reason, then where to go; the form only after them.
+    first = next(e for e in _elements(at.main) if e.type not in ("title", "empty"))
+    assert "Training is switched off in this read-only demo" in first.value  # st.info
+    links = [link.proto.page for link in at.get("page_link")]
+    assert links[:3] == ["gallery", "home", "evaluate"]
+    assert [b.disabled for b in at.button if b.label == "Start"] == [True]

@@ -100,8 +100,25 @@ def starting_points() -> dict[str, tuple[str | None, TrainConfig]]:
     return points
 
 
+def demo_notice() -> None:
+    """First on the Train page of a read-only demo: why nothing trains, and what to do instead."""
+    st.info(
+        "**Training is switched off in this read-only demo**: nothing on this host can change. "
+        "Run the app on your own machine to train (README: one command). Here you can instead:"
+    )
+    gallery, home, evaluate = st.columns(3)
+    gallery.page_link(ui.PAGES["gallery"].path, label="Steer a trained generator's digits (Gallery)",
+                      icon=":material/tune:")  # fmt: skip
+    home.page_link(ui.PAGES["home"].path, label="See two GANs learn a ring of 8 modes (Home)",
+                   icon=":material/scatter_plot:")  # fmt: skip
+    evaluate.page_link(ui.PAGES["evaluate"].path, label="Find the best checkpoint (Evaluate)",
+                       icon=":material/query_stats:")  # fmt: skip
+
+
 def start_form() -> None:
     demo = ui.demo_mode()
+    if demo:
+        demo_notice()
     points = starting_points()
     labels = list(points)
     # ?from=RUN (the "train again" links) picks that run, ?from=PRESET a preset, if it is listed.
@@ -150,8 +167,6 @@ def start_form() -> None:
     with st.expander("What the architectures and losses are"):
         for item in [*models.ARCHITECTURES.values(), *losses.LOSSES.values()]:
             st.markdown(f"**{item.name}**: {item.description}")
-    if demo:
-        st.caption("Training is switched off in the read-only demo.")
     if not (submitted or sweep_submitted) or demo:  # refused here too, not only by the disabled button
         return
     # Settings the form does not show (steps per call, image size) keep the starting point's values.
