@@ -9,10 +9,11 @@ import pytest
 from conftest import tiny_config
 from PIL import Image
 
+from ganlib.runs import estimate
 from ganlib.runs.records import METRIC_NAMES, PointKind
 from ganlib.runs.rundir import RunDir, RunError, RunWriteError
-from ganlib.training import distribute, model_io
 from ganlib.training import gan as gan_lib
+from ganlib.training import model_io
 from ganlib.training.callbacks import TrainingControl, TrainingDiverged
 from ganlib.training.train import train
 from ganlib.zoo import losses, schedules
@@ -49,7 +50,7 @@ def test_training_changes_both_networks_and_writes_a_complete_run(runs_dir, mode
     assert run.config().model == model
     assert run.meta()["versions"]["keras"].startswith("3.")
     machine = run.meta()["machine"]  # what reproduces it, beside the settings and the seed
-    assert machine["cpu"] == distribute.cpu_model() != "unknown" and machine["replicas"] == 1
+    assert machine["cpu"] == estimate.cpu_model() != "unknown" and machine["replicas"] == 1
     assert machine["precision"] == "float32" and machine["gpus"] == []  # this machine: a CPU
     grid = checkpoint.grid_path.read_bytes()
     assert grid.startswith(b"\x89PNG")

@@ -19,6 +19,7 @@ from ganlib.config import (
     starting_point,
 )
 from ganlib.data import catalog, toys
+from ganlib.runs import estimate
 from ganlib.runs.rundir import RunDir, list_runs
 from ganlib.zoo import losses, models
 from ui import sweeps
@@ -160,6 +161,9 @@ def start_form() -> None:
         for column, name in zip(columns, LAST_ROW):
             values[name] = setting_widget(column, name, getattr(defaults, name))
         name = columns[-1].text_input("Run name (empty: automatic)", "", help=RUN_NAME_HELP)
+        # A form sends its values only on Start: the estimate is of the settings it opened with.
+        found = estimate.estimate(defaults, list_runs(ui.runs_dir()), is_default=preset == DEFAULT_PRESET)
+        st.caption(f"**How long, as the form opened:** {estimate.describe(defaults, found)}")
         submitted = st.form_submit_button("Start", type="primary", disabled=demo)
         with st.expander("Sweep: these settings with some varied, over seeds"):
             swept = sweeps.form_fields()

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ganlib import GanlibError, atomic, deferred
+from ganlib.runs.estimate import cpu_model
 from ganlib.runs.rundir import RunDir, RunError
 
 if TYPE_CHECKING:
@@ -131,25 +132,6 @@ def run_for_this_worker(run: RunDir, strategy: tf.distribute.Strategy, resume: b
         yield copy
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-def cpu_model() -> str:
-    """The CPU's model name (machines differ 3-4x in speed: every figure names its CPU)."""
-    import platform
-    import subprocess
-
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():  # Linux
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    if platform.system() == "Darwin":
-        with contextlib.suppress(OSError, subprocess.SubprocessError):
-            done = subprocess.run(
-                ["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True, timeout=5
-            )
-            if done.stdout.strip():
-                return done.stdout.strip()
-    return platform.processor() or platform.machine() or "unknown"
 
 
 def machine() -> dict[str, object]:
