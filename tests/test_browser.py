@@ -104,6 +104,39 @@ def test_every_page_renders(server, page):
     _shot(page, "evaluate")
 
 
+def _table_text(page) -> str:
+    """The first table's cells as text (the grid is a canvas; its accessible cells hold the text)."""
+    table = page.locator('[data-testid="stDataFrame"]').first
+    table.wait_for()
+    return table.text_content()
+
+
+def test_what_the_eye_sees_the_tables_the_compare_axes_and_the_form_estimate(server, page):
+    # Issue 44, items 1, 2 and 5, in the browser as a person sees them.
+    url, _ = server
+    page.goto(url)
+    _settle(page)
+    page.wait_for_function(
+        "() => (document.querySelector('[data-testid=\"stDataFrame\"]')?.textContent || '').includes('7/8')",
+        timeout=120_000,
+    )
+    assert "None" not in _table_text(page)  # toys show modes; missing figures are empty cells
+    page.goto(f"{url}/compare")
+    _settle(page)
+    _wait_count(page, ".js-plotly-plot", 1)
+    assert "None" not in _table_text(page)
+    axes = page.locator(".js-plotly-plot").first.locator("text.axis-title").all_text_contents()
+    assert axes == ["dataset", "ema", "lr_boost", "lr_schedule", "best FID"]  # what differs, then FID
+    _no_exception(page)
+    _shot(page, "compare")
+    page.goto(f"{url}/train")
+    _settle(page)
+    said = page.locator('[data-testid="stCaptionContainer"]', has_text="How long, as the form opened:")
+    said.wait_for()
+    assert "5 epochs x 936 steps = 4,680 steps" in said.inner_text()
+    _shot(page, "train-form")
+
+
 def test_start_and_stop_training(server, page):
     url, runs = server
     page.goto(f"{url}/train")
@@ -275,7 +308,11 @@ def test_the_demo_link_works_on_a_host_with_only_the_repository(browser, tmp_pat
         _compare_slider(page, host.url)
         page.goto(f"{host.url}/train")
         assert page.get_by_role("button", name="Start", exact=True).is_disabled(timeout=120_000)
+        # The reason first, above the form (issue 44): within the first screen, before "Start from".
+        reason = page.get_by_text("Training is switched off in this read-only demo")
+        assert reason.bounding_box()["y"] < min(600, page.get_by_text("Start from").bounding_box()["y"])
         _no_exception(page)
+        _shot(page, "train-demo")
         page.close()
 
 

@@ -173,22 +173,36 @@ def nearest(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Euclidean distances to, and indices of, each query's ``k`` nearest reference points."""
     queries, reference = np.asarray(queries, np.float32), np.asarray(reference, np.float32)
+    if k == 1:
+        return _nearest_one(queries, reference, chunk)
     reference_norms = (reference * reference).sum(1)
     distances = np.empty((len(queries), k), np.float32)
     indices = np.empty((len(queries), k), np.int64)
     for i in range(0, len(queries), chunk):
         d = _pairwise_sq_distances(queries[i : i + chunk], reference, reference_norms)
-        # The nearest alone (the copy share's case) is an argmin: a pass over the row where a
-        # partition costs several (issue 44: two thirds of a checkpoint's evaluation).
-        if k == 1:
-            part = d.argmin(axis=1)[:, None]
-        elif k < d.shape[1]:
-            part = np.argpartition(d, k - 1, axis=1)[:, :k]
-        else:
-            part = np.argsort(d, axis=1)[:, :k]
+        part = np.argpartition(d, k - 1, axis=1)[:, :k] if k < d.shape[1] else np.argsort(d, axis=1)[:, :k]
         order = np.take_along_axis(d, part, axis=1).argsort(axis=1)
         indices[i : i + chunk] = np.take_along_axis(part, order, axis=1)
         distances[i : i + chunk] = np.sqrt(np.take_along_axis(d, indices[i : i + chunk], axis=1))
+    return distances, indices
+
+
+def _nearest_one(queries: np.ndarray, reference: np.ndarray, chunk: int) -> tuple[np.ndarray, np.ndarray]:
+    """``nearest`` for k = 1, the copy share's case (issue 44: two thirds of a checkpoint's
+    evaluation went to a partition of a 10,000 x 60,000 matrix). A query's nearest point minimises
+    |b|^2 - 2 a.b, which one matrix product gives, with [a, 1] against [-2 b, |b|^2]; an argmin
+    over it is the one pass over the matrix; |a|^2 is added to the minimum alone."""
+    augmented = np.hstack([-2 * reference, (reference * reference).sum(1, keepdims=True)])
+    query_norms = (queries * queries).sum(1)
+    distances = np.empty((len(queries), 1), np.float32)
+    indices = np.empty((len(queries), 1), np.int64)
+    for i in range(0, len(queries), chunk):
+        part = queries[i : i + chunk]
+        scores = np.hstack([part, np.ones((len(part), 1), np.float32)]) @ augmented.T
+        best = scores.argmin(axis=1)
+        indices[i : i + chunk, 0] = best
+        squared = query_norms[i : i + chunk] + scores[np.arange(len(part)), best]
+        distances[i : i + chunk, 0] = np.sqrt(np.maximum(squared, 0))
     return distances, indices
 
 
