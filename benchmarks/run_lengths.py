@@ -21,6 +21,7 @@ from ganlib import evaluation
 from ganlib.config import DEFAULT_PRESET, starting_point
 from ganlib.runs.rundir import RunDir
 from ganlib.training.train import train
+from ganlib.zoo import schedules
 
 
 def measure(
@@ -35,14 +36,15 @@ def measure(
     )
     config = config.replace(log_every=config.steps_per_epoch)
     config.validate()
-    run = RunDir(runs_dir, f"len{steps}-{schedule}-seed{seed}")
+    hold = f"{schedules.HOLD_STEPS}" if schedule == "hold-linear" else ""
+    run = RunDir(runs_dir, f"len{steps}-{schedule}{hold}-seed{seed}")
     train(config, run)
     results = evaluation.Engine(run, samples=samples).evaluate()
     best = min(results, key=lambda r: r.fid)
     return {
         "dataset": dataset,
         "steps": results[-1].step,
-        "schedule": schedule,
+        "schedule": schedule + (f" (hold {schedules.HOLD_STEPS:,})" if schedule == "hold-linear" else ""),
         "boost": config.lr_boost,
         "seed": seed,
         "samples": samples,
@@ -68,7 +70,12 @@ def main() -> None:
     parser.add_argument("--checkpoints", type=int, default=10)
     parser.add_argument("--samples", type=int, default=2000, help="samples per FID")
     parser.add_argument("--runs-dir", type=Path, default=None)
+    parser.add_argument(
+        "--hold", type=int, default=None, help="hold-linear's steps at the full rate (a screen)"
+    )
     args = parser.parse_args()
+    if args.hold is not None:
+        schedules.HOLD_STEPS = args.hold
     runs_dir = args.runs_dir or Path(tempfile.mkdtemp(prefix="lengths-"))
     for seed in range(args.seed, args.seed + args.seeds):
         for steps in (int(s) for s in args.lengths.split(",")):

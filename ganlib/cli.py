@@ -202,6 +202,12 @@ def build_parser() -> ArgumentParser:
     train_evaluator.add_argument("--image-size", type=int, default=None)
     train_evaluator.set_defaults(handler=cmd_train_evaluator)
 
+    picked = commands.add_parser(
+        "picks", help="the people's blind A/B ranking of a run's checkpoints, beside FID"
+    )
+    picked.add_argument("--run", required=True)
+    picked.set_defaults(handler=cmd_picks)
+
     runs = commands.add_parser("runs", help="list the runs in a runs directory")
     _add_runs_dir(runs)
     runs.set_defaults(handler=cmd_runs)
@@ -339,10 +345,50 @@ def cmd_runs(args) -> int:
         "best_fid_samples",
         "damaged",
     ]
+    _print_table(columns, rows)
+    return 0
+
+
+def _print_table(columns: list[str], rows: list[dict]) -> None:
     table = [[str(row.get(c, "") if row.get(c) is not None else "") for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in table)) for i, c in enumerate(columns)]
     for line in [columns, *table]:
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip())
+
+
+def cmd_picks(args) -> int:
+    from ganlib import evaluation, picks
+
+    run = RunDir.from_path(args.run)
+    run.meta()  # "no run at ..." for a folder that is not one
+    epochs = [c.epoch for c in run.checkpoints()]
+    made = run.picks()
+    if not made:
+        print(f"{run.name}: no picks yet (the app's Pick page records them)")
+        return 0
+    ranking = picks.rank(epochs, made)
+    fids = {e: r.fid for e, r in evaluation.cached_results(run).items()}
+    fid_order = sorted(fids, key=fids.get)
+    rows = [
+        {"rank": i + 1, "epoch": r.epoch, "score": f"{r.score:+.2f}", "95% interval": f"{r.low:+.2f} to {r.high:+.2f}",
+         "on top": f"{r.top_share:.0%}", "picks": r.comparisons, "FID": fids.get(r.epoch) and f"{fids[r.epoch]:.3f}",
+         "FID rank": fid_order.index(r.epoch) + 1 if r.epoch in fids else None}
+        for i, r in enumerate(ranking.rated)
+    ]  # fmt: skip
+    _print_table(list(rows[0]), rows)
+    leader = ranking.leader
+    verdict = "ahead with 95% confidence" if ranking.confident else "not yet ahead with 95% confidence"
+    print(
+        f"{ranking.picks} picks; epoch {leader.epoch} leads, {verdict} (on top in {leader.top_share:.0%} of the bootstrap fits)"
+    )
+    found = picks.agreement(ranking, fids)
+    if found.tau is not None:
+        print(f"agreement with FID: Kendall's tau {found.tau:+.2f}")
+        for better, fid_better, sure in found.disagreements:
+            print(
+                f"  people prefer epoch {better} to epoch {fid_better}; FID the reverse"
+                + (" (intervals apart)" if sure else "")
+            )
     return 0
 
 

@@ -442,14 +442,14 @@ def mark_best(
 
 
 def record_best(run: RunDir, results: list[EpochResult] | list[ModeResult]) -> Best | None:
-    """Store the best epoch by FID (a toy's: by its modes), unless a person has marked one by
-    hand, or the best was chosen among results of more samples: FID is biased by the sample
+    """Store the best epoch by FID (a toy's: by its modes), unless people chose one (by hand or
+    by their blind picks), or the best was chosen among results of more samples: FID is biased by the sample
     count, so only results of one count compare, and a smaller pass never replaces a larger one's
     choice."""
     toy = any(isinstance(r, ModeResult) for r in results)
     best = best_by_modes(results) if toy else best_epoch(results)
     current = run.best()
-    if best is None or (current and current.chosen_by == ChosenBy.PERSON):
+    if best is None or (current and current.chosen_by.by_people):
         return current
     if current and (current.samples or 0) > best.samples:
         return current

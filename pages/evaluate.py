@@ -9,7 +9,7 @@ from ganlib import GanlibError, evaluation
 from ganlib.data import catalog
 from ganlib.runs.rundir import ChosenBy
 from ganlib.zoo import losses
-from ui import charts, evaluate_panels
+from ui import charts, evaluate_panels, pick_panels
 
 ui.route_through_app()
 st.title("Evaluate")
@@ -112,6 +112,7 @@ st.caption(
 
 class_names = run.meta().get("class_names") or []
 evaluate_panels.memorisation_and_classes(results, best_epoch, class_names)
+pick_panels.beside_fid(run, results)
 
 # -- one epoch in detail ---------------------------------------------------------------------------
 st.subheader("Inspect an epoch")

@@ -19,7 +19,7 @@ from benchmarks.appdriver import CHROMIUM, chromium, host_env, serve, settle, sh
 pytestmark = pytest.mark.slow  # minutes, not seconds: left out of the editing subset
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
-NAVIGATION = ["Home", "Train", "Gallery", "Evaluate", "Compare"]
+NAVIGATION = ["Home", "Train", "Gallery", "Evaluate", "Compare", "Pick"]
 
 if not CHROMIUM.exists():
     if os.environ.get("GANLIB_REQUIRE_BROWSER") == "1":
@@ -135,6 +135,44 @@ def test_what_the_eye_sees_the_tables_the_compare_axes_and_the_form_estimate(ser
     said.wait_for()
     assert "5 epochs x 936 steps = 4,680 steps" in said.inner_text()
     _shot(page, "train-form")
+
+
+def _lines(path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def _wait_lines(path, count: int) -> list[dict]:
+    deadline = time.monotonic() + 60
+    while len(_lines(path)) < count and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return _lines(path)
+
+
+def test_the_pick_page_is_played_with_the_keyboard(server, page):
+    # Issue 43: blind A/B with the arrow keys (left, the same, right), then real or fake.
+    url, runs = server
+    page.goto(f"{url}/pick?run=demo-mnist")
+    _settle(page)
+    page.get_by_role("button", name="Left is better").wait_for(timeout=120_000)
+    picked = runs / "demo-mnist" / "picks.jsonl"
+    before = len(_lines(picked))
+    for count, key in enumerate(["ArrowLeft", "ArrowDown", "ArrowRight"], start=1):
+        page.locator("body").press(key)
+        _wait_lines(picked, before + count)
+        _settle(page)
+    made = _lines(picked)[before:]
+    assert [p["preferred"] for p in made] == [made[0]["left"], None, made[2]["right"]]
+    _shot(page, "pick")
+    page.get_by_role("button", name="Real or fake").click()
+    page.get_by_role("button", name=re.compile(r"^Fake")).wait_for(timeout=60_000)
+    _settle(page)
+    answers = runs / "demo-mnist" / "real-or-fake.jsonl"
+    for count, key in enumerate(["ArrowLeft", "ArrowRight"], start=1):
+        page.locator("body").press(key)
+        _wait_lines(answers, count)
+        _settle(page)
+    assert [a["judged_real"] for a in _lines(answers)] == [True, False]
+    _no_exception(page)
 
 
 def test_start_and_stop_training(server, page):
@@ -306,6 +344,7 @@ def test_the_demo_link_works_on_a_host_with_only_the_repository(browser, tmp_pat
         _steer(browser, page, host.url)
         _download_numpy_export(page, host.url, tmp_path)
         _compare_slider(page, host.url)
+        _real_or_fake_on_the_demo(page, host.url)
         page.goto(f"{host.url}/train")
         assert page.get_by_role("button", name="Start", exact=True).is_disabled(timeout=120_000)
         # The reason first, above the form (issue 44): within the first screen, before "Start from".
@@ -314,6 +353,22 @@ def test_the_demo_link_works_on_a_host_with_only_the_repository(browser, tmp_pat
         _no_exception(page)
         _shot(page, "train-demo")
         page.close()
+
+
+def _real_or_fake_on_the_demo(page, url: str) -> None:
+    """A visitor plays real or fake on a host without the dataset (the real images are the tiles
+    of the run's cached real grid) and sees their score and every visitor's (in memory only)."""
+    page.goto(f"{url}/pick?run=demo-mnist")
+    page.get_by_role("button", name="Real or fake").click(timeout=120_000)
+    page.get_by_role("button", name=re.compile(r"^Fake")).wait_for(timeout=60_000)
+    for answered in range(20):
+        settle(page)
+        page.get_by_text(f"Image {answered + 1} of 20").wait_for(timeout=60_000)
+        page.locator("body").press("ArrowRight" if answered % 2 else "ArrowLeft")
+    page.get_by_text("You were fooled").wait_for(timeout=60_000)
+    page.get_by_text("Every visitor so far").wait_for()
+    _no_exception(page)
+    _shot(page, "pick-demo")
 
 
 def _compare_slider(page, url: str) -> None:

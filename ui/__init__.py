@@ -80,6 +80,7 @@ PAGES = {
     "gallery": PageSpec("pages/gallery.py", "Gallery", ":material/photo_library:"),
     "evaluate": PageSpec("pages/evaluate.py", "Evaluate", ":material/query_stats:"),
     "compare": PageSpec("pages/compare.py", "Compare", ":material/compare:"),
+    "pick": PageSpec("pages/pick.py", "Pick", ":material/thumbs_up_down:"),
 }
 _app_has_run = False  # set by the first run of app.py in this process
 

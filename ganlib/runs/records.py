@@ -43,8 +43,14 @@ class ChosenBy(StrEnum):
     (or, for a 2-D toy, the modes')."""
 
     PERSON = "person"
+    PICKS = "picks"  # a person's blind A/B picks (ganlib.picks): the top of their rating
     FID = "fid"
     MODES = "modes"  # a toy: most modes covered, then the highest high-quality share
+
+    @property
+    def by_people(self) -> bool:
+        """Chosen by people (a mark or their picks): no evaluation replaces it."""
+        return self in (ChosenBy.PERSON, ChosenBy.PICKS)
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,55 @@ class Best:
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class PairPick:
+    """A line of ``picks.jsonl``: one blind A/B answer. Two checkpoints' grids drawn from the same
+    latents (``seed``) were shown left and right; ``preferred`` is the epoch the person chose, or
+    None for "the same". ``session`` tells people (or tabs) apart; picks of every session add up."""
+
+    time: float
+    session: str
+    left: int
+    right: int
+    preferred: int | None
+    seed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PairPick:
+        preferred = data["preferred"]
+        pick = cls(float(data["time"]), str(data["session"]), int(data["left"]), int(data["right"]),
+                   None if preferred is None else int(preferred), int(data["seed"]))  # fmt: skip
+        if pick.preferred not in (None, pick.left, pick.right) or pick.left == pick.right:
+            raise ValueError("not a pick between two shown checkpoints")
+        return pick
+
+
+@dataclass(frozen=True)
+class RealOrFake:
+    """A line of ``real-or-fake.jsonl``: one image shown alone while judging ``epoch`` (HYPE-
+    infinity): a real test image (``real``) or the checkpoint's sample, and what the person said."""
+
+    time: float
+    session: str
+    epoch: int
+    real: bool
+    judged_real: bool
+    index: int  # the real test image's index, or the sample's latent seed
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RealOrFake:
+        if not isinstance(data["real"], bool) or not isinstance(data["judged_real"], bool):
+            raise ValueError("real and judged_real are true or false")
+        return cls(float(data["time"]), str(data["session"]), int(data["epoch"]), data["real"],
+                   data["judged_real"], int(data["index"]))  # fmt: skip
 
 
 class AlertKind(StrEnum):

@@ -5,6 +5,8 @@
         history.jsonl        one JSON object per log point (appended; a torn last line is ignored)
         quality.jsonl        live quick FID, precision/recall and coverage at each checkpoint
         alerts.jsonl         alerts raised while training (D wins, mode collapse, divergence)
+        picks.jsonl          a person's blind A/B picks between two checkpoints (ganlib.picks)
+        real-or-fake.jsonl   a person's real-or-fake answers on single images (HYPE-infinity)
         status.json          training | paused | stopped | finished | failed, with progress or error
         best.json            the chosen best epoch and who chose it (evaluation or a person)
         preview.png          the fixed-seed grid of the current weights, refreshed every few
@@ -44,8 +46,10 @@ from ganlib.runs.records import (
     Best,
     ChosenBy,
     HistoryPoint,
+    PairPick,
     PointKind,
     QualityPoint,
+    RealOrFake,
     RunState,
     RunStatus,
 )
@@ -176,6 +180,33 @@ class RunDir:
     def alerts(self) -> list[Alert]:
         """The alerts raised while it trained, oldest first (a line that is not one is skipped)."""
         return _readable(_read_lines(self.alerts_path, self.name), Alert.from_dict)
+
+    # -- a person's blind judgements (ganlib.picks): append-only, every session's adding up ----
+    @property
+    def picks_path(self) -> Path:
+        return self.path / "picks.jsonl"
+
+    @property
+    def real_or_fake_path(self) -> Path:
+        return self.path / "real-or-fake.jsonl"
+
+    def append_pick(self, pick: PairPick) -> None:
+        self.checkpoint(pick.left), self.checkpoint(pick.right)  # refuses epochs it does not have
+        _append_lines(self.picks_path, [pick.to_dict()])
+
+    def picks(self) -> list[PairPick]:
+        """Every A/B pick, oldest first (a line that is not one is skipped)."""
+        return _readable(_read_lines(self.picks_path, self.name, "time", (int, float)), PairPick.from_dict)
+
+    def append_real_or_fake(self, answer: RealOrFake) -> None:
+        self.checkpoint(answer.epoch)
+        _append_lines(self.real_or_fake_path, [answer.to_dict()])
+
+    def real_or_fake(self) -> list[RealOrFake]:
+        """Every real-or-fake answer, oldest first (a line that is not one is skipped)."""
+        return _readable(
+            _read_lines(self.real_or_fake_path, self.name, "time", (int, float)), RealOrFake.from_dict
+        )
 
     def truncate_history(self, last_step: int) -> None:
         """Keep the records up to ``last_step`` (the checkpoint a resume starts from)."""
@@ -337,7 +368,10 @@ def _append_lines(path: Path, records: list[dict[str, Any]]) -> None:
         f.flush()
 
 
-def _read_lines(path: Path, run_name: str) -> list[dict[str, Any]]:
+def _read_lines(
+    path: Path, run_name: str, order_key: str = "step", order_type: type | tuple[type, ...] = int
+) -> list[dict[str, Any]]:
+    """The JSON objects of a JSON-lines file that carry ``order_key`` (a step, or a time)."""
     try:
         lines = path.read_bytes().decode("utf-8", errors="replace").splitlines()
     except FileNotFoundError:
@@ -348,7 +382,7 @@ def _read_lines(path: Path, run_name: str) -> list[dict[str, Any]]:
             record = json.loads(line)
         except ValueError:
             record = None
-        if isinstance(record, dict) and isinstance(record.get("step"), int):
+        if isinstance(record, dict) and isinstance(record.get(order_key), order_type):
             records.append(record)
         elif line.strip():
             bad.append(number)

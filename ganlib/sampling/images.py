@@ -38,6 +38,12 @@ def tiles(canvas: np.ndarray, height: int, width: int, columns: int, count: int,
     return np.stack(out)
 
 
+def from_png(data: bytes) -> np.ndarray:
+    """A PNG's pixels as uint8 (H, W, C): ``png_bytes``'s inverse (grayscale keeps one channel)."""
+    array = np.asarray(Image.open(io.BytesIO(data)))
+    return array[..., None] if array.ndim == 2 else array
+
+
 def to_pil(image: np.ndarray, scale: int = 1) -> Image.Image:
     array = image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
     picture = Image.fromarray(array)
