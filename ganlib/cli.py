@@ -361,7 +361,7 @@ def cmd_picks(args) -> int:
 
     run = RunDir.from_path(args.run)
     run.meta()  # "no run at ..." for a folder that is not one
-    epochs = [c.epoch for c in run.checkpoints()]
+    epochs = run.epochs()
     made = run.picks()
     if not made:
         print(f"{run.name}: no picks yet (the app's Pick page records them)")

@@ -123,11 +123,11 @@ def rank(epochs: list[int], picks: list[PairPick], bootstrap: int = BOOTSTRAP, s
     scores = _fit(len(epochs), units)
     rng = np.random.default_rng(seed)
     fits = np.array([_fit(len(epochs), [units[i] for i in rng.integers(0, len(units), len(units))])
-                     for _ in range(bootstrap)])  # fmt: skip
+                     for _ in range(bootstrap if kept else 0)] or [scores])  # fmt: skip
     # A tie on top (checkpoints no resampled pick tells apart) is split at random, not to the first.
     jittered = fits + rng.uniform(0, 1e-9, fits.shape)
     tops = (
-        np.bincount(jittered.argmax(axis=1), minlength=len(epochs)) / bootstrap
+        np.bincount(jittered.argmax(axis=1), minlength=len(epochs)) / len(fits)
         if kept
         else np.zeros(len(epochs))
     )

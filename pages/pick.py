@@ -14,7 +14,7 @@ if run is None:
     st.stop()
 demo = ui.demo_mode()
 try:
-    epochs = [c.epoch for c in run.checkpoints()]
+    epochs = run.epochs()
 except (GanlibError, OSError) as exc:
     ui.show_error(exc)
     st.stop()

@@ -103,7 +103,7 @@ def beside_fid(run: RunDir, results: list[evaluation.EpochResult]) -> None:
     st.subheader("People's picks beside FID")
     epochs = [r.epoch for r in results]
     fids = {r.epoch: r.fid for r in results}
-    ranking = picks.rank([c.epoch for c in run.checkpoints()], made)
+    ranking = picks.rank(run.epochs(), made)
     fid_order = sorted(fids, key=fids.get)
     rows = []
     for r in ranking.rated:
