@@ -13,6 +13,7 @@ from ganlib import directions, evaluation
 from ganlib.config import TOY_LESSON
 from ganlib.runs.records import Alert, AlertKind
 from ganlib.runs.rundir import ChosenBy, RunDir, list_runs
+from ganlib.zoo import losses
 
 SHIPPED = ROOT / "checkpoints"
 DEMO = SHIPPED / "demo-mnist"
@@ -120,7 +121,10 @@ def test_train_page_starts_a_tiny_job_and_shows_its_history(app_runs):
     assert any("from-the-app" in h.value for h in at.subheader)
     (chart,) = at.get("plotly_chart")  # losses, D outputs, D accuracy and live quality: one figure
     titles = [a["text"] for a in json.loads(chart.proto.spec)["layout"]["annotations"]]
-    assert titles == ["Losses", "Discriminator outputs", "D accuracy", "Quick FID (n=200)"]
+    assert titles[0] == "Losses" and titles[2:] == ["D accuracy", "Quick FID (n=200)"]
+    # The outputs' meaning (the loss's score) is the panel title's second line (issue 44).
+    score = losses.LOSSES[run.config().loss].score_label
+    assert titles[1] == f"Discriminator outputs<br><sup>{score}</sup>"
     assert [q.epoch for q in run.quality()] == [1, 2]
     captions = [image.proto.imgs[0].caption for image in at.get("image")]
     assert "fixed-seed grid, epoch 2" in captions, captions
