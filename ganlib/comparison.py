@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from ganlib import GanlibError, evaluation
 from ganlib.config import TrainConfig
+from ganlib.data import toys
 from ganlib.runs.checkpoints import Checkpoint
 from ganlib.runs.rundir import RunDir
 
@@ -88,7 +89,9 @@ def mode_figures(run: RunDir, epoch: int | None) -> dict[str, object]:
     """A toy run's result at ``epoch`` (its best): modes covered as "k/K" and the share of
     high-quality points; empty for an image run or an epoch not evaluated."""
     figures = dict.fromkeys(MODE_COLUMNS)
-    result = evaluation.cached_mode_results(run).get(epoch) if epoch is not None else None
+    if epoch is None or not toys.is_toy(run.config().dataset):
+        return figures  # an image run has no modes: its caches are not read again
+    result = evaluation.cached_mode_results(run).get(epoch)
     if result is not None:
         figures.update(
             {"modes covered": f"{result.modes_covered}/{result.modes}", "high quality": result.high_quality}

@@ -274,10 +274,11 @@ def agreement(ranking: Ranking, fids: dict[int, float]) -> Agreement:
 # -- what the person is shown ---------------------------------------------------------------------
 
 
-def pair_grid(run: RunDir, epoch: int, seed: int) -> np.ndarray:
+def pair_grid(run: RunDir, epoch: int, seed: int, sampler=None) -> np.ndarray:
     """``epoch``'s grid from the latents of ``seed``: both sides of a pair use one seed, so only
-    the checkpoint differs. Sampled with NumPy where the generator allows (no TensorFlow)."""
-    sampler = model_io.load_sampler(run, epoch)
+    the checkpoint differs. Sampled with NumPy where the generator allows (no TensorFlow);
+    ``sampler``: the checkpoint's, when the caller keeps it loaded."""
+    sampler = sampler or model_io.load_sampler(run, epoch)
     z, labels = latents.grid_inputs(run.config().latent_dim, seed, sampler.num_classes)
     return images.grid(sampler.sample(z, labels), columns=latents.GRID_COLUMNS)
 
@@ -300,14 +301,14 @@ def real_images(run: RunDir) -> np.ndarray:
 
 
 def single_image(
-    run: RunDir, epoch: int, real: bool, index: int, pool: np.ndarray | None = None
+    run: RunDir, epoch: int, real: bool, index: int, pool: np.ndarray | None = None, sampler=None
 ) -> np.ndarray:
     """One image of a real-or-fake round: real test image ``index`` of ``real_images``, or the
     sample of latent seed ``index`` (a conditional model draws the class ``index`` names)."""
     if real:
         pool = real_images(run) if pool is None else pool
         return pool[index % len(pool)]
-    sampler = model_io.load_sampler(run, epoch)
+    sampler = sampler or model_io.load_sampler(run, epoch)
     z = latents.fixed_latents(run.config().latent_dim, index, 1)
     labels = np.array([index % sampler.num_classes], np.int32) if sampler.num_classes else None
     return sampler.sample(z, labels)[0]

@@ -24,6 +24,13 @@ def tally() -> picks.Tally:
     return picks.Tally()
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _real_pool(run_path: str):
+    """A run's real images for real or fake, read once per process (the dataset's test split, or
+    the run's cached real grid on a host without it)."""
+    return picks.real_images(RunDir.from_path(run_path))
+
+
 def _session_key(run: RunDir, what: str) -> str:
     return f"pick:{what}:{run.path}"
 
@@ -52,7 +59,11 @@ def blind_ab(run: RunDir, epochs: list[int], demo: bool) -> None:
     st.caption("Which grid looks better? Both are drawn from the same latent vectors; the sides are random.")
     # Grids sized to leave the three buttons above the fold of a laptop screen.
     for column, epoch, name in zip(st.columns(2), (left, right), ("left", "right")):
-        column.image(images.png_bytes(picks.pair_grid(run, epoch, seed)), caption=name, width=GRID_WIDTH)
+        column.image(
+            images.png_bytes(picks.pair_grid(run, epoch, seed, ui.sampler(run, epoch))),
+            caption=name,
+            width=GRID_WIDTH,
+        )
     b1, b2, b3 = st.columns(3)
     b1.button("Left is better", on_click=answer, args=(left,), shortcut="Left", width="stretch")
     b2.button("The same", on_click=answer, args=(None,), shortcut="Down", width="stretch")
@@ -135,7 +146,7 @@ def real_or_fake(run: RunDir, epochs: list[int], demo: bool) -> None:
     best = run.best()
     default = epochs.index(best.epoch) if best and best.epoch in epochs else len(epochs) - 1
     epoch = st.selectbox("Checkpoint to judge", epochs, index=default, key=_session_key(run, "rf-epoch"))
-    pool = picks.real_images(run)
+    pool = _real_pool(str(run.path))
     key = _session_key(run, f"round:{epoch}")
     if key not in st.session_state:
         st.session_state[key] = {"items": picks.real_or_fake_items(epoch, ROUND, len(pool), int(np.random.default_rng().integers(0, 2**31))),
@@ -155,7 +166,7 @@ def real_or_fake(run: RunDir, epochs: list[int], demo: bool) -> None:
                 picks.record_answer(run, epoch, real, judged_real, ui.visitor_id(), index)
 
         st.caption(f"Image {done + 1} of {ROUND}: half are real test images, half the checkpoint's samples.")
-        image = picks.single_image(run, epoch, real, index, pool)
+        image = picks.single_image(run, epoch, real, index, pool, ui.sampler(run, epoch))
         st.image(images.png_bytes(image, scale=SCALE), width=image.shape[1] * SCALE)
         b1, b2, _ = st.columns([1, 1, 2])
         b1.button("Real", on_click=answer, args=(True,), shortcut="Left", width="stretch")
