@@ -1,7 +1,7 @@
 """GAN Workbench: `streamlit run app.py`."""
 
-import ui
+from ui import shell
 
-page = ui.navigation()
-ui.admit_session()
-ui.run_page(page)
+page = shell.navigation()
+shell.admit_session()
+shell.run_page(page)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ganlib import evaluation
 from ganlib.config import DEFAULT_PRESET, starting_point
+from ganlib.runs import estimate
 from ganlib.runs.rundir import RunDir
 from ganlib.training.train import train
 from ganlib.zoo import schedules
@@ -28,12 +29,11 @@ def measure(
     dataset: str, steps: int, schedule: str, seed: int, checkpoints: int, samples: int, runs_dir: Path
 ) -> dict:
     """Train one run of ``steps`` steps under ``schedule`` and return its best and last FID."""
-    config = starting_point(DEFAULT_PRESET, dataset).replace(
-        lr_schedule=schedule,
-        seed=seed,
-        epochs=checkpoints,
-        steps_per_epoch=max(1, round(steps / checkpoints)),
-    )
+    config = starting_point(DEFAULT_PRESET, dataset).replace(lr_schedule=schedule, seed=seed)
+    # An epoch is at most one pass over the data (936 steps on MNIST): more checkpoints if need be.
+    full_epoch = estimate.steps_per_epoch(config) or steps
+    checkpoints = max(checkpoints, -(-steps // full_epoch))
+    config = config.replace(epochs=checkpoints, steps_per_epoch=max(1, round(steps / checkpoints)))
     config = config.replace(log_every=config.steps_per_epoch)
     config.validate()
     hold = f"{schedules.HOLD_STEPS}" if schedule == "hold-linear" else ""

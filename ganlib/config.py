@@ -444,11 +444,15 @@ TOY_SLOW_D = TOY.replace(loss="bce", ema=0.0, batch_size=512, latent_dim=256, lr
 
 @dataclass(frozen=True)
 class Lesson:
-    # Its demo run is demo-NAME. "demo-2d-..." sorts before "demo-mnist": a fresh clone writes it
-    # first, so the image demo stays the newest run, the one every page opens on by default.
     name: str
     label: str
     config: TrainConfig
+
+    @property
+    def run_name(self) -> str:
+        """Its shipped run. "demo-2d-..." sorts before "demo-mnist": a fresh clone writes it
+        first, so the image demo stays the newest run, the one every page opens on by default."""
+        return f"demo-{self.name}"
 
 
 TOY_LESSON = (

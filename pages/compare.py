@@ -3,23 +3,22 @@ point of training, their FID curves overlaid, and the settings in which they dif
 
 import streamlit as st
 
-import ui
 from ganlib import GanlibError, comparison, sweep
 from ganlib.comparison import Axis
-from ui import charts, sweeps
+from ui import charts, messages, run_list, server, shell, sweeps
 
-ui.route_through_app()
+shell.route_through_app()
 st.title("Compare runs")
-runs = ui.runs_by_name()
+runs = run_list.runs_by_name()
 names = list(runs)
 
 # -- sweeps: this runs folder as one (sweep --folder), or the named ones in it (the Train page) -----
-found = sweep.named_sweeps(ui.runs_dir())
-if (ui.runs_dir() / sweep.SWEEP_FILE).is_file():
+found = sweep.named_sweeps(server.policy().runs_dir)
+if (server.policy().runs_dir / sweep.SWEEP_FILE).is_file():
     try:
-        found.insert(0, sweep.Sweep.open(ui.runs_dir()))
+        found.insert(0, sweep.Sweep.open(server.policy().runs_dir))
     except GanlibError as exc:
-        ui.show_error(exc)
+        messages.show_error(exc)
 if found:
     st.subheader("Sweeps")
     labels = [job.name or "this runs folder" for job in found]
@@ -77,8 +76,8 @@ st.query_params["runs"] = ",".join(picked)
 try:
     points = {name: comparison.points(runs[name]) for name in picked}
     configs = {name: runs[name].config() for name in picked}
-except (GanlibError, OSError) as exc:  # a visitor run pruned meanwhile, an unreadable config
-    ui.show_error(exc)
+except (GanlibError, OSError) as exc:  # a scratch run pruned meanwhile, an unreadable config
+    messages.show_error(exc)
     st.stop()
 points = {name: run_points for name, run_points in points.items() if run_points}
 if len(points) < 2:
@@ -102,7 +101,7 @@ positions = sorted({p.at(axis) for run_points in points.values() for p in run_po
 # anew at every move, and the next key press on it was lost (measured in Chromium).
 slider_key = f"compare_{param}"
 if st.session_state.get(slider_key) not in positions:
-    st.session_state[slider_key] = ui.query_int(param, positions, positions[-1])
+    st.session_state[slider_key] = run_list.query_int(param, positions, positions[-1])
 position = c2.select_slider(f"Training progress ({axis})", positions, key=slider_key)
 st.query_params.pop("images" if param == "step" else "step", None)
 st.query_params[param] = str(position)
@@ -116,11 +115,11 @@ for column, (name, run_points) in zip(st.columns(len(points)), points.items()):
         width="stretch",
     )
     links = {"run": name, "epoch": point.checkpoint.epoch}
-    column.page_link(ui.PAGES["gallery"].path, label="Open in Gallery", query_params=links)
-    column.page_link(ui.PAGES["evaluate"].path, label="Open in Evaluate", query_params=links)
-    if not ui.demo_mode():
+    column.page_link(shell.PAGES["gallery"].path, label="Open in Gallery", query_params=links)
+    column.page_link(shell.PAGES["evaluate"].path, label="Open in Evaluate", query_params=links)
+    if not server.policy().read_only:
         column.page_link(
-            ui.PAGES["train"].path, label="Train again, another seed", query_params={"from": name}
+            shell.PAGES["train"].path, label="Train again, another seed", query_params={"from": name}
         )
 
 # -- the whole runs ------------------------------------------------------------------------------

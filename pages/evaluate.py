@@ -4,44 +4,45 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-import ui
 from ganlib import GanlibError, evaluation
 from ganlib.data import catalog
 from ganlib.runs.rundir import ChosenBy
 from ganlib.zoo import losses
-from ui import charts, evaluate_panels, pick_panels
+from ui import charts, evaluate_panels, messages, pick_panels, run_list, server, shell
 
-ui.route_through_app()
+shell.route_through_app()
 st.title("Evaluate")
-run = ui.pick_run()
+run = run_list.pick_run()
 if run is None:
     st.stop()
 epochs = run.epochs()
-ui.warn_if_damaged(run)
+run_list.warn_if_damaged(run)
 if not epochs:
     st.info(f"{run.name} has no checkpoint yet.")
     st.stop()
 
-toy = ui.is_toy(run)  # a 2-D toy is evaluated by its modes, in points (ganlib.measure.modes)
+toy = run_list.is_toy(run)  # a 2-D toy is evaluated by its modes, in points (ganlib.measure.modes)
 c1, c2 = st.columns([1, 3])
 counts, default_count = ([1000, 2500, 5000, 10_000], 2500) if toy else ([1000, 2000, 5000, 10_000], 10_000)
 samples = c1.select_slider("Samples per epoch", counts, value=default_count)
 # Each epoch once, in order, whatever the widget sends (it keeps duplicates of valid options).
 picked_epochs = set(c2.multiselect("Epochs", epochs, default=epochs))
 chosen = [e for e in epochs if e in picked_epochs]
-demo = ui.demo_mode()
+read_only = server.policy().read_only
 try:
-    engine = evaluation.engine_for(run, samples, read_only=demo)  # a public demo writes nothing
+    engine = evaluation.engine_for(run, samples, read_only=read_only)  # a read-only host writes nothing
 except GanlibError as exc:
-    ui.show_error(exc)
+    messages.show_error(exc)
     st.stop()
 
 cached = {e: engine.cached(e) for e in chosen}
 missing = [e for e in chosen if cached[e] is None]
-if missing and demo:
-    # Decided: a visitor sees the evaluations made when the demo was built; computing more would
+if missing and read_only:
+    # Decided: a public link shows the evaluations made when its runs were built; computing more would
     # cost the shared host seconds of CPU per epoch, and nothing may be written there.
-    st.caption(f"{len(missing)} epoch(s) have no evaluation at {samples:,} samples in this read-only demo.")
+    st.caption(
+        f"{len(missing)} epoch(s) have no evaluation at {samples:,} samples, and this app is read-only here."
+    )
 elif missing:
     label = f"Compute {len(missing)} epoch(s) at {samples:,} samples"
     if st.button(label, type="primary"):
@@ -49,7 +50,7 @@ elif missing:
         try:
             evaluation.evaluate_run(engine, chosen, progress=lambda f, m: bar.progress(f, text=m))
         except GanlibError as exc:
-            ui.show_error(exc)
+            messages.show_error(exc)
             st.stop()
         st.rerun()
     st.caption(
@@ -62,13 +63,13 @@ if not results:
 try:
     floor = engine.floor()
 except GanlibError as exc:
-    ui.show_error(exc)
+    messages.show_error(exc)
     st.stop()
 best = run.best()
 best_epoch = best and best.epoch
 x = [r.epoch for r in results]
 if toy:
-    evaluate_panels.toy_modes(run, results, floor, best, demo)
+    evaluate_panels.toy_modes(run, results, floor, best, read_only)
     st.stop()
 
 
@@ -117,7 +118,7 @@ pick_panels.beside_fid(run, results)
 # -- one epoch in detail ---------------------------------------------------------------------------
 st.subheader("Inspect an epoch")
 default = x.index(best_epoch) if best_epoch in x else int(np.argmin([r.fid for r in results]))
-epoch = st.selectbox("Epoch", x, index=x.index(ui.query_int("epoch", x, x[default])))
+epoch = st.selectbox("Epoch", x, index=x.index(run_list.query_int("epoch", x, x[default])))
 st.query_params["epoch"] = str(epoch)  # a shared link opens this epoch
 result = results[x.index(epoch)]
 c1, c2, c3 = st.columns([2, 2, 3])
@@ -139,11 +140,11 @@ if best is not None:
     c3.caption(f"Best: epoch {best.epoch} (chosen by {best.chosen_by}{counted})")
 else:
     c3.caption("No best epoch yet.")
-if c3.button(f"Mark epoch {epoch} as best", disabled=demo or epoch == best_epoch) and not demo:
+if c3.button(f"Mark epoch {epoch} as best", disabled=read_only or epoch == best_epoch) and not read_only:
     evaluation.mark_best(run, epoch, ChosenBy.PERSON, result)
     st.rerun()
 
-evaluate_panels.truncation(run, engine, epoch, result, demo)
+evaluate_panels.truncation(run, engine, epoch, result, read_only)
 st.subheader("Compare runs")
-evaluate_panels.compare_runs(run, results, engine, demo)
+evaluate_panels.compare_runs(run, results, engine, read_only)
 st.caption(f"Dataset: {catalog.BUILTIN.get(run.config().dataset, (run.config().dataset,))[0]}")

@@ -4,27 +4,25 @@ training animation."""
 import numpy as np
 import streamlit as st
 
-import ui
-import ui.steer
 from ganlib import GanlibError, evaluation
 from ganlib.sampling import images, latents
-from ui import gallery_panels
+from ui import cached, charts, gallery_panels, messages, run_list, server, shell, steer
 
 TRUNCATIONS = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, "off"]
 
-ui.route_through_app()
+shell.route_through_app()
 st.title("Gallery")
-run = ui.pick_run()
+run = run_list.pick_run()
 if run is None:
     st.stop()
-try:  # a visitor run can be pruned between the listing and these reads
+try:  # a scratch run can be pruned between the listing and these reads
     checkpoints = {c.epoch: c for c in run.checkpoints()}
-    ui.warn_if_damaged(run)
+    run_list.warn_if_damaged(run)
     config = run.config()
     best = run.best()
     best = best and best.epoch
 except (GanlibError, OSError) as exc:
-    ui.show_error(exc)
+    messages.show_error(exc)
     st.stop()
 if not checkpoints:
     st.info(f"{run.name} has no checkpoint yet.")
@@ -37,7 +35,7 @@ left, right = st.columns([3, 1])
 with left:
     if len(epochs) > 1:
         if "gallery_epoch" not in st.session_state or st.session_state["gallery_epoch"] not in epochs:
-            st.session_state["gallery_epoch"] = ui.query_int("epoch", epochs, epochs[-1])
+            st.session_state["gallery_epoch"] = run_list.query_int("epoch", epochs, epochs[-1])
         epoch = st.select_slider("Epoch", epochs, key="gallery_epoch")
     else:
         epoch = epochs[0]
@@ -55,14 +53,14 @@ if other is not None and other != epoch:
 for column, (e, caption) in zip(st.columns(2), shown):
     column.image(checkpoints[e].grid_path.read_bytes(), caption=caption, width="stretch")
 
-toy = ui.is_toy(run)
+toy = run_list.is_toy(run)
 if toy:
-    st.caption(ui.PLANE_LEGEND)
+    st.caption(charts.PLANE_LEGEND)
 else:
-    gallery_panels.downloads(run, checkpoints[epoch], read_only=ui.demo_mode())
-if not ui.demo_mode():
+    gallery_panels.downloads(run, checkpoints[epoch], read_only=server.policy().read_only)
+if not server.policy().read_only:
     st.page_link(
-        ui.PAGES["train"].path, label="Train again with another seed", query_params={"from": run.name}
+        shell.PAGES["train"].path, label="Train again with another seed", query_params={"from": run.name}
     )
 
 # -- every checkpoint at a glance ------------------------------------------------------------------
@@ -74,9 +72,9 @@ if toy:  # a toy's samples are its points on the plane: its animation is what is
 
 # -- draw samples ----------------------------------------------------------------------------------
 try:
-    model = ui.sampler(run, epoch)
+    model = cached.sampler(run, epoch)
 except GanlibError as exc:
-    ui.show_error(exc)
+    messages.show_error(exc)
     st.stop()
 class_names = run.meta().get("class_names", [])
 label = None
@@ -111,7 +109,7 @@ c2.image(
     caption=f"{what}, seed {seed}{cut}, epoch {epoch}",
 )
 
-ui.steer.panel(run, checkpoints[epoch], model, class_names, read_only=ui.demo_mode())
+steer.panel(run, checkpoints[epoch], model, class_names, read_only=server.policy().read_only)
 
 st.subheader("Latent interpolation")
 c1, c2, c3, c4 = st.columns(4)

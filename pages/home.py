@@ -4,35 +4,24 @@ import base64
 
 import streamlit as st
 
-import ui
 from ganlib import GanlibError, comparison, directions, evaluation
 from ganlib.config import TOY_LESSON
 from ganlib.runs import rundir
+from ui import cached, charts, public_link, run_list, server, shell
 
-ui.route_through_app()
+shell.route_through_app()
 st.title("GAN Workbench")
 st.caption("Train, watch, compare and evaluate GANs on small image datasets.")
-if ui.demo_mode():
-    visitors = ui.visitor_training()
-    st.info(
-        "Read-only demo: browse the runs, draw new samples, steer them (the Gallery's Steer sliders "
-        "move slant, ink, size and brightness) and compare their evaluations. "
-        + (
-            f"You may train the default settings, or a 2-D toy, for {visitors.limits.seconds:.0f} s on the "
-            "Train page."
-            if visitors
-            else "Training is switched off on this link: run the app on your machine to train."
-        )
-    )
+public_link.welcome()
 
-job = ui.manager().snapshot()
+job = server.manager().snapshot()
 if job.active:
     st.success(
         f"Training **{job.run}** ({job.state}, {job.progress.fraction if job.progress else 0:.0%}). See the Train page."
     )
 
 # -- the best this workbench has drawn: each dataset's best checkpoint and its training ---------------
-showcase = rundir.showcase(ui.runs_dir())
+showcase = rundir.showcase(server.policy().runs_dir)
 if showcase:
     st.subheader("What the best checkpoints draw")
     for column, (run, checkpoint) in zip(st.columns(len(showcase)), showcase):
@@ -47,13 +36,13 @@ if showcase:
                 width="stretch",
             )
             animation.image(
-                ui.training_gif(run), caption="from the first checkpoint to the last", width="stretch"
+                cached.training_gif(run), caption="from the first checkpoint to the last", width="stretch"
             )
             if best is not None and best.fid is not None:
                 counted = f" at {best.samples:,} samples" if best.samples else ""
                 st.caption(f"{best.metric} {best.fid:.2f}{counted}, chosen by {best.chosen_by}.")
             st.page_link(
-                ui.PAGES["gallery"].path,
+                shell.PAGES["gallery"].path,
                 label=f"Draw new samples from {run.name}"
                 + (", and steer them" if directions.load(checkpoint) is not None else ""),
                 icon=":material/photo_library:",
@@ -61,34 +50,34 @@ if showcase:
             )
 
 # -- the 2-D toys' lesson: the same GAN, two settings, side by side ------------------------------------
-lessons = [(lesson, ui.runs_by_name().get(f"demo-{lesson.name}")) for lesson in TOY_LESSON]
+lessons = [(lesson, run_list.runs_by_name().get(lesson.run_name)) for lesson in TOY_LESSON]
 lessons = [(lesson, run) for lesson, run in lessons if run is not None and run.checkpoints()]
 if lessons:
     st.subheader("Why GANs fail, in 2-D")
     st.caption(
         "A ring of 8 Gaussians, the classic test of mode collapse: two GANs, 20 epochs each (a minute). "
-        f"{ui.PLANE_LEGEND} Over 3 seeds the first ends covering 5 to 8 of the modes; the second "
+        f"{charts.PLANE_LEGEND} Over 3 seeds the first ends covering 5 to 8 of the modes; the second "
         'collapses onto one mode that hops around the ring (docs/benchmarks.md, "2-D toys").'
     )
     for column, (lesson, run) in zip(st.columns(len(lessons)), lessons):
         scores = evaluation.cached_mode_results(run)
         last = run.checkpoints()[-1]
         with column:
-            st.image(ui.training_gif(run), caption=lesson.label, width=360)
+            st.image(cached.training_gif(run), caption=lesson.label, width=360)
             if last.epoch in scores:
                 result = scores[last.epoch]
                 st.caption(
                     f"Epoch {last.epoch}: {result.modes_covered}/{result.modes} modes covered, "
                     f"{result.high_quality:.0%} of the points within 3 sd of a mode."
                 )
-            st.page_link(ui.PAGES["evaluate"].path, label=f"Its modes, epoch by epoch ({run.name})",
+            st.page_link(shell.PAGES["evaluate"].path, label=f"Its modes, epoch by epoch ({run.name})",
                          icon=":material/query_stats:", query_params={"run": run.name})  # fmt: skip
-    if not ui.demo_mode():
-        st.page_link(ui.PAGES["train"].path, label="Train a 2-D toy yourself (seconds)",
+    if not server.policy().read_only:
+        st.page_link(shell.PAGES["train"].path, label="Train a 2-D toy yourself (seconds)",
                      icon=":material/model_training:", query_params={"from": "toy"})  # fmt: skip
 
 rows = []
-for run in ui.all_runs():
+for run in run_list.all_runs():
     try:
         row = run.summary()
         row.update(comparison.mode_figures(run, row["best_epoch"]))  # a toy's result: its modes
@@ -139,8 +128,8 @@ a checkpoint every 100 steps kept at doubling intervals (`scripts/build_demo_run
 """
 )
 cols = st.columns(3)
-cols[0].page_link(ui.PAGES["train"].path, label="Train a GAN", icon=":material/model_training:")
-cols[1].page_link(ui.PAGES["gallery"].path, label="Browse checkpoints", icon=":material/photo_library:")
+cols[0].page_link(shell.PAGES["train"].path, label="Train a GAN", icon=":material/model_training:")
+cols[1].page_link(shell.PAGES["gallery"].path, label="Browse checkpoints", icon=":material/photo_library:")
 cols[2].page_link(
-    ui.PAGES["evaluate"].path, label="Evaluate and pick the best", icon=":material/query_stats:"
+    shell.PAGES["evaluate"].path, label="Evaluate and pick the best", icon=":material/query_stats:"
 )

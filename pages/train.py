@@ -2,13 +2,12 @@
 
 import streamlit as st
 
-import ui
-from ui import live, sweeps, train_form
+from ui import live, public_link, server, shell, sweeps, train_form
 
-ui.route_through_app()
+shell.route_through_app()
 st.title("Train")
-manager = ui.manager()
-visitors = ui.visitor_training()  # None unless a demo host lets visitors train
+manager = server.manager()
+shared_training = public_link.offers_training()  # a public host's queue, if it has one
 
 smoothing = st.sidebar.slider(
     "Curve smoothing", 0.0, 0.99, 0.6, help="Exponential moving average of the curves."
@@ -26,9 +25,9 @@ else:
     live.job_status()
     live.job_panels(smoothing, refreshing=False)
     sweeps.queue()
-    if visitors is None:
+    if not shared_training:
         train_form.start_form()
         train_form.resume_form()
         sweeps.resume_form()
-if visitors is not None:
-    st.fragment(run_every=live.STATUS_EVERY_SEC)(live.visitor_panel)()
+if shared_training:
+    st.fragment(run_every=live.STATUS_EVERY_SEC)(public_link.training_panel)()

@@ -78,7 +78,7 @@ def build(dataset: str, steps: int, out: Path, samples: int) -> RunDir:
 
 def build_lesson(lesson: Lesson, out: Path) -> RunDir:
     scratch = Path(tempfile.mkdtemp(prefix="demo-build-"))
-    run = RunDir(scratch, f"demo-{lesson.name}")
+    run = RunDir(scratch, lesson.run_name)
     if train(lesson.config.replace(tensorboard=False), run) != RunState.FINISHED:
         sys.exit(f"{run.name}: training did not finish")
     run.remove_preview()

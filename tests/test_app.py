@@ -21,7 +21,7 @@ DEMO = SHIPPED / "demo-mnist"
 
 def test_the_shipped_demo_runs_are_complete_slim_and_evaluated():
     names = sorted(p.name for p in SHIPPED.iterdir())
-    lessons = [f"demo-{lesson.name}" for lesson in TOY_LESSON]
+    lessons = [lesson.run_name for lesson in TOY_LESSON]
     assert names == sorted(["demo-fashion-mnist", "demo-mnist", *lessons])
     for name in ["demo-fashion-mnist", "demo-mnist"]:
         run = RunDir(SHIPPED, name)
@@ -248,7 +248,7 @@ def test_a_visitor_on_the_demo_link_changes_nothing(app_runs, monkeypatch):
     by_label(at.select_slider, "Samples per epoch").set_value(1000).run()  # nothing cached at 1,000
     assert not at.exception
     assert not [b for b in at.button if b.label.startswith("Compute")]  # not offered in the demo
-    assert any("read-only demo" in c.value for c in at.caption)
+    assert any("read-only" in c.value for c in at.caption)
     by_label(at.select_slider, "Samples per epoch").set_value(10_000).run()
     assert next(b for b in at.button if b.label.startswith("Mark epoch")).disabled
     for page in ("pages/gallery.py", "pages/train.py", "pages/home.py"):
@@ -367,7 +367,6 @@ def test_an_unconditional_run_gets_its_class_histogram_per_epoch(app_runs, train
 def test_live_charts_of_a_long_run_draw_a_bounded_number_of_points_ending_at_the_newest(tmp_path):
     # A toy run logs 16 points a second: the browser must not lay out ten thousand per redraw,
     # and thinning must not move the curve (smoothed over every point, the newest one kept).
-    import ui
     from ui import charts
 
     run = RunDir(tmp_path, "long")
@@ -375,7 +374,7 @@ def test_live_charts_of_a_long_run_draw_a_bounded_number_of_points_ending_at_the
     records = [log_point(25 * i, d_loss=float(i % 7)) for i in range(5000)]
     run.append_history(records)
     figure, _ = charts.live_training(str(run.history_path), (1, 1), 0.6, "hinge", quick_fid=False)
-    curve = ui.smooth([r.d_loss for r in records], 0.6)
+    curve = charts.smooth([r.d_loss for r in records], 0.6)
     d_loss = next(trace for trace in figure.data if trace.name == "D loss")
     assert len(figure.data) == 6 and all(len(trace.x) == charts.CHART_POINTS for trace in figure.data)
     assert d_loss.x[0] == 0 and d_loss.x[-1] == records[-1].epoch  # past 2 epochs: an epoch axis

@@ -30,3 +30,31 @@ def test_every_room_of_the_library_has_its_place_in_the_layers():
         if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").is_file()
     }
     assert rooms == placed
+
+
+VIEWS = sorted([*(ROOT / "pages").glob("*.py"), *(ROOT / "ui").glob("*.py"), ROOT / "app.py"])
+
+
+def test_views_read_no_environment_variable():
+    # What the server may do is read once, in workbench/policy.py; a view asks the policy.
+    readers = [p.name for p in VIEWS if any(word in p.read_text() for word in ("environ", "getenv", "GANLIB_"))]
+    assert readers == []
+
+
+def test_demo_mode_is_spoken_of_in_few_views():
+    # The rest ask server.policy() one question (read_only, public) and never name the mode.
+    import re
+
+    speaking = [str(p.relative_to(ROOT)) for p in VIEWS if re.search(r"demo|visitor", p.read_text(), re.I)]
+    assert len(speaking) <= 4, speaking
+    assert "ui/public_link.py" in speaking
+
+
+def test_the_ui_package_itself_holds_no_code():
+    # One module per job; ui/__init__.py only says which (no patch runs on import).
+    import ast
+
+    source = (ROOT / "ui" / "__init__.py").read_text()
+    body = ast.parse(source).body
+    assert len(source.splitlines()) <= 150
+    assert all(isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) for node in body)

@@ -16,10 +16,10 @@ from conftest import ROOT, open_page, tiny_config, tree_digest
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block
 
-import ui
 from benchmarks.appdriver import CHROMIUM, chromium, host_env, rss_mb, serve, shipped_runs
 from ganlib import GanlibError, evaluation
 from ganlib.runs.rundir import RunDir, list_runs
+from ui import messages
 from workbench.jobs import JobManager
 from workbench.visitors import (
     FORGET_AFTER_SEC,
@@ -130,7 +130,7 @@ def test_listing_runs_skips_one_removed_meanwhile(tmp_path, monkeypatch):
 
 def test_messages_for_visitors_name_no_server_paths():
     text = "cannot read /srv/app/checkpoints/demo-mnist/epochs/0008/grid.png: truncated; C:\\runs\\x\\state.json bad"
-    assert ui.public_text(text) == "cannot read grid.png: truncated; state.json bad"
+    assert messages.public_text(text) == "cannot read grid.png: truncated; state.json bad"
 
 
 def _limits(tmp_path, **changes) -> VisitorLimits:

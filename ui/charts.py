@@ -15,12 +15,27 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-import ui
 from ganlib.comparison import Axis, Point
 from ganlib.evaluation import EpochResult
 from ganlib.runs.records import PointKind
 from ganlib.runs.rundir import RunDir
 from ganlib.zoo import losses
+
+PLANE_LEGEND = (
+    "Background: what D believes over the plane (green: real, purple: fake); green dots: real "
+    "points; purple dots: the generator's, from fixed latents; grey ticks: where G's loss pushes "
+    "each of them (up D's slope)."
+)
+
+
+def smooth(values: list[float], weight: float) -> list[float]:
+    """Exponential moving average for noisy curves (TensorBoard's smoothing): 0 = raw."""
+    out, last = [], None
+    for value in values:
+        last = value if last is None else weight * last + (1 - weight) * value
+        out.append(last)
+    return out
+
 
 MARGIN = dict(l=10, r=10, t=40, b=10)
 # While a run is young its log points are a sliver of one epoch: chart them against steps.
@@ -124,7 +139,7 @@ def live_training(
     )
     for col, (_, keys) in enumerate(panels, start=1):
         for name, key in keys.items():
-            curve = ui.smooth([r.metric(key) for r in history], smoothing)
+            curve = smooth([r.metric(key) for r in history], smoothing)
             figure.add_trace(
                 go.Scatter(x=x, y=[curve[i] for i in shown], mode="lines", name=name), row=1, col=col
             )

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-import ui
 from ganlib import GanlibError, evaluation
 from ganlib.evaluation import Engine, EpochResult, ModeResult
 from ganlib.measure.modes import QUALITY_SDS, ModeStats, covering_count
 from ganlib.runs.rundir import Best, ChosenBy, RunDir
-from ui import charts
+from ui import charts, messages, run_list
 
 
 def per_class(result: EpochResult, class_names: list[str], epoch: int) -> None:
@@ -39,21 +38,21 @@ def truncation_sweep(run_path: str, epoch: int, fingerprint: str, evaluator: str
     return evaluation.Engine(RunDir.from_path(run_path), 2000, evaluator).truncation_sweep(epoch)
 
 
-def truncation(run: RunDir, engine: Engine, epoch: int, result: EpochResult, demo: bool) -> None:
-    """FID, precision and recall at five truncation levels, on request (not in the demo)."""
+def truncation(run: RunDir, engine: Engine, epoch: int, result: EpochResult, read_only: bool) -> None:
+    """FID, precision and recall at five truncation levels, on request (not on a read-only host)."""
     st.subheader(f"Truncation, epoch {epoch}")
     st.caption(
         "Latents drawn from a normal cut at ±t (the Gallery's slider): smaller t trades diversity (recall) for "
         "fidelity (precision). 2,000 samples per level, computed in memory."
     )
-    if demo:
-        st.caption("Not computed in the read-only demo.")
+    if read_only:
+        st.caption("Not computed here: this app is read-only.")
     elif st.button(f"Compute FID at truncation levels for epoch {epoch}"):
         with st.spinner("sampling and measuring five levels..."):
             try:
                 rows = truncation_sweep(str(run.path), epoch, result.fingerprint, engine.evaluator_name)
             except GanlibError as exc:
-                ui.show_error(exc)
+                messages.show_error(exc)
                 st.stop()
         labels = ["off" if row["truncation"] is None else f"{row['truncation']:g}" for row in rows]
         t1, t2 = st.columns([3, 2])
@@ -67,10 +66,10 @@ def truncation(run: RunDir, engine: Engine, epoch: int, result: EpochResult, dem
         )
 
 
-def compare_runs(run: RunDir, results: list[EpochResult], engine: Engine, demo: bool) -> None:
+def compare_runs(run: RunDir, results: list[EpochResult], engine: Engine, read_only: bool) -> None:
     """Other runs' FID curves over this one's, at the same sample count (cached results only)."""
     samples = engine.samples
-    runs = ui.runs_by_name()
+    runs = run_list.runs_by_name()
     others = [n for n in runs if n != run.name]
     overlaid = set(st.multiselect("Overlay the FID curves of", others))
     picked = [name for name in others if name in overlaid]
@@ -78,7 +77,7 @@ def compare_runs(run: RunDir, results: list[EpochResult], engine: Engine, demo: 
         curves = {run.name: results}
         for name in picked:
             try:
-                other = evaluation.Engine(runs[name], samples, read_only=demo)
+                other = evaluation.Engine(runs[name], samples, read_only=read_only)
                 curves[name] = [r for r in (other.cached(e) for e in other.run.epochs()) if r]
             except GanlibError as exc:
                 st.warning(f"{name}: {exc}")
@@ -89,7 +88,7 @@ def compare_runs(run: RunDir, results: list[EpochResult], engine: Engine, demo: 
 
 
 def toy_modes(
-    run: RunDir, results: list[ModeResult], floor: ModeStats, best: Best | None, demo: bool
+    run: RunDir, results: list[ModeResult], floor: ModeStats, best: Best | None, read_only: bool
 ) -> None:
     """A 2-D toy's evaluation: modes covered, the high-quality share and the mode KL per epoch
     (the real test points' figures dotted), D's accuracy, and one epoch's plane and histogram."""
@@ -135,7 +134,7 @@ def toy_modes(
     st.subheader("Inspect an epoch")
     x = [r.epoch for r in results]
     default = x.index(best_epoch) if best_epoch in x else len(x) - 1
-    epoch = st.selectbox("Epoch", x, index=x.index(ui.query_int("epoch", x, x[default])))
+    epoch = st.selectbox("Epoch", x, index=x.index(run_list.query_int("epoch", x, x[default])))
     st.query_params["epoch"] = str(epoch)
     result = results[x.index(epoch)]
     c1, c2 = st.columns([2, 3])
@@ -149,7 +148,7 @@ def toy_modes(
     )
     if best is not None:
         c2.caption(f"Best: epoch {best.epoch} (chosen by {best.chosen_by})")
-    if c2.button(f"Mark epoch {epoch} as best", disabled=demo or epoch == best_epoch) and not demo:
+    if c2.button(f"Mark epoch {epoch} as best", disabled=read_only or epoch == best_epoch) and not read_only:
         evaluation.mark_best(run, epoch, ChosenBy.PERSON, result)
         st.rerun()
 

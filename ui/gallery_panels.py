@@ -7,7 +7,6 @@ import functools
 
 import streamlit as st
 
-import ui
 from ganlib import GanlibError, evaluation, export
 from ganlib.config import TrainConfig
 from ganlib.data import catalog
@@ -15,6 +14,7 @@ from ganlib.evaluation import EpochResult, ModeResult
 from ganlib.runs.checkpoints import Checkpoint
 from ganlib.runs.rundir import ChosenBy, RunDir
 from ganlib.sampling import images
+from ui import cached, messages, run_list, server
 
 CONTACT_COLUMNS = 4
 
@@ -34,7 +34,7 @@ def contact_sheet(
     the shown one best."""
     epochs = list(checkpoints)
     st.subheader("All checkpoints at a glance")
-    if ui.is_toy(run):
+    if run_list.is_toy(run):
         st.caption(
             "Each checkpoint's plane with its modes covered and its share of points within 3 sd of a mode "
             "(the largest sample count evaluated). The best epoch is outlined. Evaluate computes what is missing."
@@ -59,8 +59,11 @@ def contact_sheet(
             )
     if epoch != best and len(epochs) > 1:
         result = scores.get(epoch)
-        demo = ui.demo_mode()
-        if st.button(f"Mark epoch {epoch} as best", disabled=demo, key="gallery-mark-best") and not demo:
+        read_only = server.policy().read_only
+        if (
+            st.button(f"Mark epoch {epoch} as best", disabled=read_only, key="gallery-mark-best")
+            and not read_only
+        ):
             evaluation.mark_best(run, epoch, ChosenBy.PERSON, result)
             st.rerun()
 
@@ -132,10 +135,10 @@ def nearest_training(
     """On request, 8 samples beside their nearest training images (classifier features)."""
     epoch = checkpoint.epoch
     st.subheader("Nearest training images")
-    if ui.demo_mode():
+    if server.policy().read_only:
         # Decided: measuring 60,000 training images takes TensorFlow (+540 MB) and seconds of CPU
         # in the server: not for a shared host. The copy share on Evaluate answers the same question.
-        st.caption("Not computed in the read-only demo: see the copy share on the Evaluate page.")
+        st.caption("Not computed here (a read-only host): see the copy share on the Evaluate page.")
     elif config.dataset in catalog.BUILTIN and not catalog.installed(config.dataset):
         st.caption(f"Needs the {config.dataset} training images, which this host does not have.")
     elif st.button(f"Show 8 samples of epoch {epoch} beside their nearest training images"):
@@ -143,7 +146,7 @@ def nearest_training(
             try:
                 sheet, distances = _nearest_training(str(run.path), epoch, checkpoint.fingerprint)
             except GanlibError as exc:
-                ui.show_error(exc)
+                messages.show_error(exc)
                 st.stop()
         st.image(
             sheet, caption="each row: a sample, then its 4 nearest training images (classifier features)"
@@ -160,7 +163,7 @@ def nearest_training(
 
 def training_animation(run: RunDir, checkpoints: int) -> None:
     st.subheader("Training animation")
-    animation = ui.training_gif(run)
+    animation = cached.training_gif(run)
     c1, c2 = st.columns([1, 1])
-    c1.image(animation, caption=f"{ui.picture_name(run)} over {checkpoints} checkpoints")
+    c1.image(animation, caption=f"{run_list.picture_name(run)} over {checkpoints} checkpoints")
     c2.download_button("Training GIF", animation, f"{run.name}-training.gif", "image/gif")

@@ -1,5 +1,4 @@
-"""The Train page's live panel: the job's status and controls, its charts and newest grid, and a
-demo visitor's own training."""
+"""The Train page's live panel: the job's status and controls, its charts and newest grid."""
 
 from __future__ import annotations
 
@@ -7,10 +6,9 @@ import time
 
 import streamlit as st
 
-import ui
-from ganlib.data import catalog, toys
+from ganlib.data import toys
 from ganlib.runs.rundir import RunDir
-from ui import charts
+from ui import charts, messages, public_link, server
 from workbench.jobs import JobState
 
 # The live panel polls the job: its status every second (a line of text), its charts and grid
@@ -62,11 +60,11 @@ def newest_grid(run: RunDir, toy: bool, live: bool) -> None:
     else:  # nothing drawn yet (the run's folder may not exist yet)
         return
     if toy:
-        st.caption(ui.PLANE_LEGEND)
+        st.caption(charts.PLANE_LEGEND)
 
 
 def job_status() -> None:
-    manager, demo, visitors = ui.manager(), ui.demo_mode(), ui.visitor_training()
+    manager, read_only = server.manager(), server.policy().read_only
     job = manager.snapshot()
     if job.run is None:
         return
@@ -82,15 +80,13 @@ def job_status() -> None:
             f"{progress.images_per_sec:.0f} {'points' if toys.is_toy(job.dataset or '') else 'images'}/s{eta_text}",
         )
     if job.error:
-        ui.show_job_error(job.error)
-    if job.active and visitors is not None:
-        # A visitor may stop their own run, nothing more: the time limit keeps the queue moving.
-        own = visitors.poll(ui.visitor_id()).training
-        st.button("Stop", on_click=visitors.stop, args=(ui.visitor_id(),), key="stop-job", disabled=not own)
+        messages.show_job_error(job.error)
+    if job.active and public_link.offers_training():
+        public_link.stop_own_run()
     elif job.active:
         c1, c2, c3, c4, _ = st.columns([1, 1, 1, 1, 4])
         if job.state == JobState.PAUSED:
-            c1.button("Resume", on_click=manager.resume, key="resume-job", disabled=demo)
+            c1.button("Resume", on_click=manager.resume, key="resume-job", disabled=read_only)
             # Step through a paused run: one logging interval at a time by default.
             log_every = RunDir(manager.runs_dir, job.run).config().log_every
             steps = c3.number_input(
@@ -101,12 +97,12 @@ def job_status() -> None:
                 on_click=manager.step,
                 args=(int(steps),),
                 key="step-job",
-                disabled=demo,
+                disabled=read_only,
                 help="Train this many steps, then pause again and redraw the live grid.",
             )
         else:
-            c1.button("Pause", on_click=manager.pause, key="pause-job", disabled=demo)
-        c2.button("Stop", on_click=manager.stop, key="stop-job", disabled=demo)
+            c1.button("Pause", on_click=manager.pause, key="pause-job", disabled=read_only)
+        c2.button("Stop", on_click=manager.stop, key="stop-job", disabled=read_only)
     if st.session_state.get("job_was_active") and not job.active:
         st.session_state["job_was_active"] = False
         st.rerun(scope="app")  # back to the form now that the job is over
@@ -117,7 +113,7 @@ def job_panels(smoothing: float, refreshing: bool) -> None:
     """The job's charts and its picture side by side; while it trains (``refreshing``) each is
     redrawn on its own clock: the charts every 5 s, the picture as often as it is worth it (a
     toy's plane twice a second: its points move that fast)."""
-    manager = ui.manager()
+    manager = server.manager()
     job = manager.snapshot()
     if job.run is None:
         return
@@ -132,47 +128,3 @@ def job_panels(smoothing: float, refreshing: bool) -> None:
         charts_view(run, smoothing)
     with right:
         picture_view(run, toy, refreshing)
-
-
-def visitor_panel() -> None:
-    """A demo visitor's own training: ask, wait in the queue, watch it; polled every 2 s, which
-    also tells the queue this visitor is still here."""
-    visitors = ui.visitor_training()
-    me = ui.visitor_id()
-    turn = visitors.poll(me)
-    seconds = f"{visitors.limits.seconds:.0f} s"
-    st.subheader("Train it yourself")
-    if turn.training:
-        st.caption(f"Your run **{turn.run}** is training above; it stops by itself after {seconds}.")
-    elif turn.place is not None:
-        st.info(
-            f"You are number {turn.place} in the queue: this host trains one run at a time. Keep this page open."
-        )
-        st.button("Leave the queue", on_click=visitors.leave, args=(me,))
-    else:
-        # What this host can train: a 2-D toy always (its points are generated), images only
-        # with their dataset installed.
-        offered = [
-            label
-            for label, config in visitors.choices.items()
-            if toys.is_toy(config.dataset) or catalog.installed(config.dataset)
-        ]
-        choice = st.selectbox("What to train", offered, key="visitor-choice")
-        st.caption(
-            f"Train it for {seconds} on this host, then browse your run in the Gallery and Evaluate "
-            "(a 2-D toy trains in seconds: watch D's belief and the points move). One run at a time: "
-            "you may have to wait."
-        )
-        if st.button(f"Train for {seconds}", type="primary"):
-            st.session_state["visitor_refused"] = visitors.request(me, ui.client(), choice).refused
-            st.rerun(scope="app")
-        for why in (st.session_state.get("visitor_refused"), turn.error):
-            if why:
-                st.warning(why[0].upper() + why[1:] + ".")
-        if turn.run:
-            st.page_link(
-                ui.PAGES["gallery"].path, label=f"Your last run: {turn.run}", query_params={"run": turn.run}
-            )
-    if st.session_state.setdefault("visitor_training", turn.training) != turn.training:
-        st.session_state["visitor_training"] = turn.training
-        st.rerun(scope="app")  # the live panel appears (or goes) with the visitor's own run

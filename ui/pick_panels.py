@@ -1,27 +1,21 @@
 """The Pick page's two blind protocols (ganlib.picks): A/B between two checkpoints, and real or
-fake on single images. Locally each answer is appended to the run; on the read-only demo link
-picks stay in the session and real-or-fake answers go to the server's in-memory tally."""
+fake on single images. Each answer is appended to the run; on a read-only host picks stay in the
+session and real-or-fake answers go to the public link's in-memory tally."""
 
 from __future__ import annotations
 
 import numpy as np
 import streamlit as st
 
-import ui
 from ganlib import evaluation, picks
 from ganlib.runs.records import PairPick, RealOrFake
 from ganlib.runs.rundir import RunDir
 from ganlib.sampling import images
+from ui import cached, public_link, server, shell
 
 ROUND = 20  # images in one real-or-fake round: half real, half samples
 GRID_WIDTH = 330  # pixels: an 8 x 10 grid of digits, each about 40 pixels wide
 SCALE = 8  # a single 28x28 image shown 224 pixels wide, real and fake alike
-
-
-@st.cache_resource
-def tally() -> picks.Tally:
-    """The demo link's running total over every visitor: one per server process, memory only."""
-    return picks.Tally()
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -35,13 +29,13 @@ def _session_key(run: RunDir, what: str) -> str:
     return f"pick:{what}:{run.path}"
 
 
-def _stored_picks(run: RunDir, demo: bool) -> list[PairPick]:
-    """The run's picks; in the demo, this session's alone (nothing is written)."""
-    return st.session_state.setdefault(_session_key(run, "picks"), []) if demo else run.picks()
+def _stored_picks(run: RunDir, read_only: bool) -> list[PairPick]:
+    """The run's picks; on a read-only host, this session's alone (nothing is written)."""
+    return st.session_state.setdefault(_session_key(run, "picks"), []) if read_only else run.picks()
 
 
-def blind_ab(run: RunDir, epochs: list[int], demo: bool) -> None:
-    made = _stored_picks(run, demo)
+def blind_ab(run: RunDir, epochs: list[int], read_only: bool) -> None:
+    made = _stored_picks(run, read_only)
     ranking = picks.rank(epochs, made)
     key = _session_key(run, "pair")
     if st.session_state.get(key) is None or not set(st.session_state[key][:2]) <= set(epochs):
@@ -50,17 +44,17 @@ def blind_ab(run: RunDir, epochs: list[int], demo: bool) -> None:
     left, right, seed = st.session_state[key]
 
     def answer(preferred: int | None) -> None:
-        if demo:  # the session's own list; the host stays read-only
-            made.append(PairPick(0.0, ui.visitor_id(), left, right, preferred, seed))
+        if read_only:  # the session's own list; the host stays read-only
+            made.append(PairPick(0.0, server.session_id(), left, right, preferred, seed))
         else:
-            picks.record_pick(run, left, right, preferred, ui.visitor_id(), seed)
+            picks.record_pick(run, left, right, preferred, server.session_id(), seed)
         st.session_state[key] = None
 
     st.caption("Which grid looks better? Both are drawn from the same latent vectors; the sides are random.")
     # Grids sized to leave the three buttons above the fold of a laptop screen.
     for column, epoch, name in zip(st.columns(2), (left, right), ("left", "right")):
         column.image(
-            images.png_bytes(picks.pair_grid(run, epoch, seed, ui.sampler(run, epoch))),
+            images.png_bytes(picks.pair_grid(run, epoch, seed, cached.sampler(run, epoch))),
             caption=name,
             width=GRID_WIDTH,
         )
@@ -69,10 +63,10 @@ def blind_ab(run: RunDir, epochs: list[int], demo: bool) -> None:
     b2.button("The same", on_click=answer, args=(None,), shortcut="Down", width="stretch")
     b3.button("Right is better", on_click=answer, args=(right,), shortcut="Right", width="stretch")
     st.caption("Keys: ← left, ↓ the same, → right.")
-    _verdict(run, ranking, demo)
+    _verdict(run, ranking, read_only)
 
 
-def _verdict(run: RunDir, ranking: picks.Ranking, demo: bool) -> None:
+def _verdict(run: RunDir, ranking: picks.Ranking, read_only: bool) -> None:
     if not ranking.picks:
         st.info("No picks yet: the ratings start with the first.")
         return
@@ -100,7 +94,9 @@ def _verdict(run: RunDir, ranking: picks.Ranking, demo: bool) -> None:
     )  # fmt: skip
     agreement_sentences(ranking, fids)
     label = f"Mark epoch {leader.epoch} as best (by these picks)"
-    if ranking.confident and st.button(label, disabled=demo) and not demo:  # a forged click: refused
+    if (
+        ranking.confident and st.button(label, disabled=read_only) and not read_only
+    ):  # a forged click: refused
         picks.mark_best_by_picks(run, ranking)
         st.success(f"Epoch {leader.epoch} recorded as the best, chosen by picks.")
 
@@ -127,7 +123,7 @@ def beside_fid(run: RunDir, results: list[evaluation.EpochResult]) -> None:
     st.dataframe(rows, hide_index=True, placeholder="")
     if made:
         agreement_sentences(ranking, fids)
-    st.page_link(ui.PAGES["pick"].path, label="Pick more, blind", query_params={"run": run.name})
+    st.page_link(shell.PAGES["pick"].path, label="Pick more, blind", query_params={"run": run.name})
 
 
 def agreement_sentences(ranking: picks.Ranking, fids: dict[int, float]) -> None:
@@ -142,7 +138,7 @@ def agreement_sentences(ranking: picks.Ranking, fids: dict[int, float]) -> None:
                    + (" (the people's intervals are apart)." if sure else " (within the people's intervals)."))  # fmt: skip
 
 
-def real_or_fake(run: RunDir, epochs: list[int], demo: bool) -> None:
+def real_or_fake(run: RunDir, epochs: list[int], read_only: bool) -> None:
     best = run.best()
     default = epochs.index(best.epoch) if best and best.epoch in epochs else len(epochs) - 1
     epoch = st.selectbox("Checkpoint to judge", epochs, index=default, key=_session_key(run, "rf-epoch"))
@@ -159,14 +155,14 @@ def real_or_fake(run: RunDir, epochs: list[int], demo: bool) -> None:
         def answer(judged_real: bool) -> None:
             # The truth comes from this session's own round, never from the browser.
             state["answers"].append((real, judged_real))
-            if demo:
+            if read_only:
                 if not real:
-                    tally().add(ui.client() or ui.visitor_id(), judged_real)
+                    public_link.count_answer(judged_real)
             else:
-                picks.record_answer(run, epoch, real, judged_real, ui.visitor_id(), index)
+                picks.record_answer(run, epoch, real, judged_real, server.session_id(), index)
 
         st.caption(f"Image {done + 1} of {ROUND}: half are real test images, half the checkpoint's samples.")
-        image = picks.single_image(run, epoch, real, index, pool, ui.sampler(run, epoch))
+        image = picks.single_image(run, epoch, real, index, pool, cached.sampler(run, epoch))
         st.image(images.png_bytes(image, scale=SCALE), width=image.shape[1] * SCALE)
         b1, b2, _ = st.columns([1, 1, 2])
         b1.button("Real", on_click=answer, args=(True,), shortcut="Left", width="stretch")
@@ -180,11 +176,8 @@ def real_or_fake(run: RunDir, epochs: list[int], demo: bool) -> None:
         if st.button("Another round"):
             del st.session_state[key]
             st.rerun()
-    if demo:
-        judged, share = tally().total()
-        if share is not None:
-            st.caption(f"Every visitor so far: {judged:,} samples judged, {share:.0%} taken for real "
-                       f"(at most {tally().per_visitor} answers count per visitor).")  # fmt: skip
+    if read_only:
+        public_link.everyone_so_far()
     else:
         _hype(run.real_or_fake(), epoch)
 

@@ -38,7 +38,7 @@ def slider_key(name: str) -> str:
 
 
 def panel(run: RunDir, checkpoint: Checkpoint, model, class_names: list[str], read_only: bool) -> None:
-    """The panel for one checkpoint; ``model`` is its sampler (``ui.sampler``)."""
+    """The panel for one checkpoint; ``model`` is its sampler (``cached.sampler``)."""
     st.subheader("Steer")
     found = directions.load(checkpoint)
     if found is not None:

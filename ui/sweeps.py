@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-import ui
 from ganlib import GanlibError, evaluation, sweep
 from ganlib.config import SETTINGS, ConfigError, TrainConfig, check_run_name
+from ui import messages, server, shell
 
 
 def form_fields() -> tuple[str, int, int, str]:
@@ -41,7 +41,9 @@ def form_fields() -> tuple[str, int, int, str]:
 def start(base: TrainConfig, varied: str, seeds: int, samples: int, name: str) -> None:
     """Plan a named sweep in the runs folder (every problem shown at once) and start it."""
     free = (
-        f"sweep-{i}" for i in range(1, 10_000) if not sweep.plan_path(ui.runs_dir(), f"sweep-{i}").exists()
+        f"sweep-{i}"
+        for i in range(1, 10_000)
+        if not sweep.plan_path(server.policy().runs_dir, f"sweep-{i}").exists()
     )
     name = name.strip() or next(free)
     problems = []
@@ -54,7 +56,9 @@ def start(base: TrainConfig, varied: str, seeds: int, samples: int, name: str) -
         if not grid:
             problems.append("name at least one setting to vary, such as loss=bce,hinge")
         if not problems:
-            sweep.Sweep.create(ui.runs_dir(), sweep.Plan(base, grid, list(range(seeds)), samples), name)
+            sweep.Sweep.create(
+                server.policy().runs_dir, sweep.Plan(base, grid, list(range(seeds)), samples), name
+            )
     except ConfigError as exc:
         problems += exc.problems
     except GanlibError as exc:
@@ -62,7 +66,7 @@ def start(base: TrainConfig, varied: str, seeds: int, samples: int, name: str) -
     for problem in problems:
         st.error(problem)
     if not problems:
-        ui.start_job(lambda: ui.manager().start_sweep(name))
+        messages.start_job(lambda: server.manager().start_sweep(name))
 
 
 def table(job: sweep.Sweep) -> None:
@@ -80,14 +84,14 @@ def table(job: sweep.Sweep) -> None:
 def queue() -> None:
     """The job's sweep (when it is one): every planned run's state, then each point's best FID
     over the seeds done so far; redrawn with the charts while it runs."""
-    manager = ui.manager()
+    manager = server.manager()
     snapshot = manager.snapshot()
     if snapshot.sweep is None:
         return
     try:
         job = sweep.Sweep.open(manager.runs_dir, snapshot.sweep)
     except GanlibError as exc:
-        ui.show_error(exc)
+        messages.show_error(exc)
         return
     st.subheader(f"Sweep {job.name}")
     now = snapshot.run if snapshot.active else None
@@ -108,14 +112,14 @@ def queue() -> None:
     names = [name for name, state in states.items() if state is not None][:4]
     if len(names) >= 2:
         st.page_link(
-            ui.PAGES["compare"].path, label="Compare these runs", query_params={"runs": ",".join(names)}
+            shell.PAGES["compare"].path, label="Compare these runs", query_params={"runs": ",".join(names)}
         )
 
 
 def resume_form() -> None:
     """Go on with a named sweep that has runs left (stopped, or cut short by a restart)."""
-    unfinished = {job.name: job for job in sweep.named_sweeps(ui.runs_dir()) if job.pending()}
-    if ui.demo_mode() or not unfinished:
+    unfinished = {job.name: job for job in sweep.named_sweeps(server.policy().runs_dir) if job.pending()}
+    if server.policy().read_only or not unfinished:
         return
     with st.form("resume-sweep"):
         st.subheader("Resume a sweep")
@@ -124,4 +128,4 @@ def resume_form() -> None:
         job = unfinished[choice]
         c1.caption(f"{len(job.pending())} of {len(job.runs())} runs still to train or finish.")
         if c2.form_submit_button("Resume sweep"):
-            ui.start_job(lambda: ui.manager().start_sweep(choice))
+            messages.start_job(lambda: server.manager().start_sweep(choice))

@@ -1,5 +1,5 @@
 """The Train page's forms: a new run (a widget per setting, from ``SETTINGS``; a sweep's own
-fields are in ``ui.sweeps``) and resuming a run."""
+fields are in ``sweeps``) and resuming a run."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import re
 
 import streamlit as st
 
-import ui
 from ganlib import GanlibError
 from ganlib.config import (
     DEFAULT_PRESET,
@@ -22,7 +21,7 @@ from ganlib.data import catalog, toys
 from ganlib.runs import estimate
 from ganlib.runs.rundir import RunDir, list_runs
 from ganlib.zoo import losses, models
-from ui import sweeps
+from ui import messages, public_link, run_list, server, sweeps
 
 # Where each setting sits in the form; what it means, its bounds and label are in SETTINGS.
 FORM_ROWS = [  # the dataset sits above the form, beside "Start from": the defaults follow it
@@ -52,7 +51,7 @@ RUN_NAME_HELP = "Letters, digits, '.', '_' and '-'; the run's folder name."
 
 
 def free_name(model: str, dataset: str) -> str:
-    taken = set(ui.run_names())
+    taken = set(run_list.run_names())
     # A run name takes letters, digits, '.', '_' and '-': "toy:ring8" and "folder:PATH" do not fit.
     base = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{model}-{dataset}")[:48].strip("-.")
     return next(f"{base}-{i}" for i in range(1, 10_000) if f"{base}-{i}" not in taken)
@@ -89,7 +88,7 @@ def starting_points() -> dict[str, tuple[str | None, TrainConfig]]:
     run's own settings with the next seed (the same run again: how much of its FID was luck).
     The first is the default."""
     points = {f"{name} (preset)": (name, PRESETS[name]) for name in [DEFAULT_PRESET, *PRESETS]}
-    for run in list_runs(ui.runs_dir()):
+    for run in list_runs(server.policy().runs_dir):
         try:
             config = run.config()
         except (GanlibError, OSError):
@@ -101,25 +100,10 @@ def starting_points() -> dict[str, tuple[str | None, TrainConfig]]:
     return points
 
 
-def demo_notice() -> None:
-    """First on the Train page of a read-only demo: why nothing trains, and what to do instead."""
-    st.info(
-        "**Training is switched off in this read-only demo**: nothing on this host can change. "
-        "Run the app on your own machine to train (README: one command). Here you can instead:"
-    )
-    gallery, home, evaluate = st.columns(3)
-    gallery.page_link(ui.PAGES["gallery"].path, label="Steer a trained generator's digits (Gallery)",
-                      icon=":material/tune:")  # fmt: skip
-    home.page_link(ui.PAGES["home"].path, label="See two GANs learn a ring of 8 modes (Home)",
-                   icon=":material/scatter_plot:")  # fmt: skip
-    evaluate.page_link(ui.PAGES["evaluate"].path, label="Find the best checkpoint (Evaluate)",
-                       icon=":material/query_stats:")  # fmt: skip
-
-
 def start_form() -> None:
-    demo = ui.demo_mode()
-    if demo:
-        demo_notice()
+    read_only = server.policy().read_only
+    if read_only:
+        public_link.read_only_notice()
     points = starting_points()
     labels = list(points)
     # ?from=RUN (the "train again" links) picks that run, ?from=PRESET a preset, if it is listed.
@@ -162,16 +146,18 @@ def start_form() -> None:
             values[name] = setting_widget(column, name, getattr(defaults, name))
         name = columns[-1].text_input("Run name (empty: automatic)", "", help=RUN_NAME_HELP)
         # A form sends its values only on Start: the estimate is of the settings it opened with.
-        found = estimate.estimate(defaults, list_runs(ui.runs_dir()), is_default=preset == DEFAULT_PRESET)
+        found = estimate.estimate(
+            defaults, list_runs(server.policy().runs_dir), is_default=preset == DEFAULT_PRESET
+        )
         st.caption(f"**How long, as the form opened:** {estimate.describe(defaults, found)}")
-        submitted = st.form_submit_button("Start", type="primary", disabled=demo)
+        submitted = st.form_submit_button("Start", type="primary", disabled=read_only)
         with st.expander("Sweep: these settings with some varied, over seeds"):
             swept = sweeps.form_fields()
-            sweep_submitted = st.form_submit_button("Start sweep", disabled=demo)
+            sweep_submitted = st.form_submit_button("Start sweep", disabled=read_only)
     with st.expander("What the architectures and losses are"):
         for item in [*models.ARCHITECTURES.values(), *losses.LOSSES.values()]:
             st.markdown(f"**{item.name}**: {item.description}")
-    if not (submitted or sweep_submitted) or demo:  # refused here too, not only by the disabled button
+    if not (submitted or sweep_submitted) or read_only:  # refused here too, not only by the disabled button
         return
     # Settings the form does not show (steps per call, image size) keep the starting point's values.
     config = defaults.replace(**{key: SETTINGS[key].from_input(value) for key, value in values.items()})
@@ -180,7 +166,7 @@ def start_form() -> None:
         return
     problems = config.problems()
     try:
-        run = RunDir(ui.runs_dir(), name.strip() or free_name(config.model, config.dataset))
+        run = RunDir(server.policy().runs_dir, name.strip() or free_name(config.model, config.dataset))
         if run.exists():
             problems.append(f"a run named {run.name!r} exists already: pick another name or resume it below")
     except GanlibError as exc:
@@ -189,15 +175,15 @@ def start_form() -> None:
         for problem in problems:
             st.error(problem)
         return
-    ui.start_job(lambda: ui.manager().start(config, run.name))
+    messages.start_job(lambda: server.manager().start(config, run.name))
 
 
 def resume_form() -> None:
-    if ui.demo_mode():
+    if server.policy().read_only:
         return
-    manager = ui.manager()
+    manager = server.manager()
     labels = {}  # one read of each run's status, checkpoints and config per page run
-    for run in list_runs(ui.runs_dir()):
+    for run in list_runs(server.policy().runs_dir):
         status, checkpoints = run.status(), run.checkpoints()
         if status.state.resumable and checkpoints:
             config = run.config()
@@ -214,4 +200,4 @@ def resume_form() -> None:
             c1.error(f"Why it stopped: {error}")
         more = c2.number_input("Train until epoch", 1, 100_000, config.epochs)
         if st.form_submit_button("Resume"):
-            ui.start_job(lambda: manager.resume_run(run.name, int(more)))
+            messages.start_job(lambda: manager.resume_run(run.name, int(more)))
