@@ -91,7 +91,7 @@ def test_each_dataset_gets_the_default_presets_own_settings_unless_a_flag_or_pre
     from ganlib.config import DATASET_DEFAULTS, PRESETS
 
     def configured(*flags):
-        return cli._configured(cli.build_parser().parse_args(["train", "--run", "x", *flags]))
+        return cli.args.configured(cli.build_parser().parse_args(["train", "--run", "x", *flags]))
 
     assert configured().ema == configured("--dataset", "mnist").ema == PRESETS["quick-start"].ema == 0.99
     assert configured("--dataset", "fashion_mnist").ema == DATASET_DEFAULTS["fashion_mnist"]["ema"] == 0.999
