@@ -30,7 +30,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ganlib import GanlibError, atomic
+from ganlib.measure.features import EvaluatorError, load_evaluator
 from ganlib.runs.checkpoints import Checkpoint
+from ganlib.sampling.inference import NumpyGenerator
 from ganlib.sampling.latents import truncated_latents, uniform_labels
 from ganlib.training import model_io
 
@@ -261,8 +263,6 @@ def find_and_save(run: RunDir, epoch: int | None = None, samples: int = 4000, se
     """Compute a checkpoint's directions and save them in it: the one way the CLI, the Gallery
     and the demo builder do it. An unconditional model also gets a direction per class of the
     run's evaluator (TensorFlow is imported for it), when one is installed."""
-    from ganlib.sampling.inference import NumpyGenerator
-
     checkpoint = run.checkpoint(epoch)
     generator = model_io.load_sampler(run, checkpoint.epoch)
     if not isinstance(generator, NumpyGenerator):
@@ -272,8 +272,6 @@ def find_and_save(run: RunDir, epoch: int | None = None, samples: int = 4000, se
         )
     extra = None
     if not generator.conditional:
-        from ganlib.measure.features import EvaluatorError, load_evaluator
-
         try:
             evaluator = load_evaluator(run.config().dataset)
             extra = class_scores(lambda images: evaluator(images)[1], evaluator.class_names)

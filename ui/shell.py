@@ -7,6 +7,8 @@ import logging
 from dataclasses import dataclass
 
 import streamlit as st
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ganlib import GanlibError
 from ui import messages, server, streamlit_patches
@@ -59,9 +61,6 @@ def admit_session() -> None:
     rules = server.policy()
     if not rules.public:
         return
-    from streamlit.runtime import Runtime
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
     ctx = get_script_run_ctx()
     if ctx is None or not Runtime.exists():
         return

@@ -11,6 +11,10 @@ from __future__ import annotations
 import contextlib
 import sys
 
+from starlette.exceptions import HTTPException
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import script_runner
+
 
 def keep_keras_session() -> None:
     """Streamlit calls ``keras.backend.clear_session()`` after every script run once Keras is
@@ -18,7 +22,6 @@ def keep_keras_session() -> None:
     there is nothing to free, and the call costs a ``gc.collect()`` over TensorFlow's heap and a
     reset of its caches on every rerun: every second on the live Train page, on every widget
     change elsewhere (docs/live-train-page.md). Keep Streamlit's other clean-up (matplotlib figures)."""
-    from streamlit.runtime.scriptrunner import script_runner
 
     def clean_problem_modules_but_keras() -> None:
         plt = sys.modules.get("matplotlib.pyplot")
@@ -35,9 +38,6 @@ def refuse_uploads() -> None:
     ids, each up to ``server.maxUploadSize``, and keeps them in memory until the session ends: a
     way to fill a small host's memory. Refuse every upload at the server's file manager (403);
     config.toml keeps the size a refused request may send at 1 MB."""
-    from starlette.exceptions import HTTPException
-    from streamlit.runtime import Runtime
-
     if not Runtime.exists():  # AppTest and bare mode run without a server
         return
 

@@ -34,6 +34,8 @@ from enum import StrEnum
 from typing import Any, TextIO
 
 from ganlib import GanlibError
+from ganlib.config import TrainConfig
+from ganlib.runs.rundir import RunDir
 
 PROGRESS_EVERY_SEC = 0.25  # the page polls once a second; four updates a second keep it current
 
@@ -116,8 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     try:
         request = json.loads(argv[0])
-        from ganlib.config import TrainConfig
-        from ganlib.runs.rundir import RunDir
+        # Here, not above: the app imports this module for Command and Event, and must not load
+        # TensorFlow (training) or SciPy (sweeps) for it.
         from ganlib.sweep import Sweep
         from ganlib.training.callbacks import TrainingControl
         from ganlib.training.train import resume, train

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ganlib.config.run_config import TrainConfig
+from ganlib.data import toys
 
 # The app's and the CLI's starting point: the configuration that shows digits soonest on a 2-core
 # CPU (docs/benchmarks.md, "Time to quality"), with the hinge loss and spectral norm in D, which
@@ -106,6 +107,4 @@ def starting_point(preset: str, dataset: str | None = None) -> TrainConfig:
 
 def default_preset(dataset: str | None) -> str:
     """The preset a dataset starts from when none is named: the toys' for a 2-D toy."""
-    from ganlib.data import toys
-
     return "toy" if dataset and toys.is_toy(dataset) else DEFAULT_PRESET

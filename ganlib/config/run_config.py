@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ganlib.config.settings import SETTINGS, ConfigError
+from ganlib.data import toys
+from ganlib.zoo import losses, models
 
 
 @dataclass
@@ -46,8 +48,6 @@ class TrainConfig:
 
     def problems(self) -> list[str]:
         """Human-readable problems with these settings, every one at once; empty when valid."""
-        from ganlib.zoo import losses, models
-
         out = self._type_problems()
         if out:
             return out
@@ -65,9 +65,6 @@ class TrainConfig:
 
     def _toy_problems(self) -> list[str]:
         """A 2-D toy trains a points model, and the image-only options do not apply to it."""
-        from ganlib.data import toys
-        from ganlib.zoo import models
-
         if not toys.is_toy(self.dataset):
             if models.for_points(self.model):
                 return [
@@ -104,8 +101,6 @@ class TrainConfig:
 
     def critic_steps(self) -> int:
         """D updates per G update: ``d_steps``, or the loss's default when it is None."""
-        from ganlib.zoo import losses
-
         return self.d_steps or losses.get(self.loss).d_steps
 
     def validate(self) -> TrainConfig:
@@ -133,8 +128,6 @@ class TrainConfig:
 
 def penalty_meets_batch_norm(loss: str, model: str) -> bool:
     """WGAN-GP's per-image gradient penalty is void when BatchNorm in D mixes the batch."""
-    from ganlib.zoo import losses, models
-
     return losses.LOSSES[loss].gradient_penalty > 0 and models.ARCHITECTURES[model].d_batch_norm
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ganlib import GanlibError
+from ganlib.zoo import augment, losses, models, schedules
 
 RUN_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -34,26 +35,18 @@ def check_run_name(name: str) -> str:
 
 
 def _architectures() -> list[str]:
-    from ganlib.zoo import models
-
     return list(models.ARCHITECTURES)
 
 
 def _losses() -> list[str]:
-    from ganlib.zoo import losses
-
     return list(losses.LOSSES)
 
 
 def _schedules() -> list[str]:
-    from ganlib.zoo import schedules
-
     return list(schedules.SCHEDULES)
 
 
 def _augmentations() -> list[str]:
-    from ganlib.zoo import augment
-
     return list(augment.POLICIES)
 
 

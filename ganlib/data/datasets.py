@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 from ganlib.data import install, toys
 from ganlib.data.catalog import (
@@ -152,8 +153,6 @@ def load_folder(root: Path, image_size: int | None = None, split: str = "train")
     Every image is converted to grayscale when all are grayscale, else to RGB. Without
     ``image_size`` all images must share one size. The ``test`` split is a fixed 10% hold-out.
     """
-    from PIL import Image, UnidentifiedImageError
-
     root = Path(root).expanduser()
     if not root.is_dir():
         raise DatasetError(f"image folder {root} does not exist")

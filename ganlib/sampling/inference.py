@@ -19,6 +19,7 @@ unchanged as ``sampler.py`` (``ganlib.export``); run there, it samples the expor
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -237,8 +238,6 @@ class NumpyGenerator:
 def main(argv: list[str] | None = None) -> None:
     """Sample the exported generator next to this file (export.json, generator.json,
     weights.npz) into a ``.npy`` of uint8 images, (N, height, width, channels)."""
-    import argparse
-
     here = Path(__file__).resolve().parent
     about = json.loads((here / "export.json").read_text())
     parser = argparse.ArgumentParser(description=f"Sample {about['source']}: uint8 images to a .npy file.")

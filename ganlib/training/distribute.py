@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import platform
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -137,8 +138,6 @@ def run_for_this_worker(run: RunDir, strategy: tf.distribute.Strategy, resume: b
 def machine() -> dict[str, object]:
     """What computes a run in this process: the CPU, the GPUs TensorFlow sees, the strategy in
     scope with its replicas, and the dtype policy. Recorded in a run's config.json."""
-    import platform
-
     strategy = tf.distribute.get_strategy()
     gpus = [
         tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ganlib.config import TrainConfig
 from ganlib.runs.checkpoints import (
     DISCRIMINATOR_FILE,
     EMA_FILE,
@@ -17,6 +18,7 @@ from ganlib.runs.checkpoints import (
     Checkpoint,
     CheckpointError,
 )
+from ganlib.sampling.inference import NumpyGenerator, Unsupported
 
 if TYPE_CHECKING:
     from ganlib.runs.rundir import RunDir
@@ -62,11 +64,6 @@ def load_sampler(run: RunDir, epoch: int | None = None):
     """Something with ``sample(latents, labels=None)``, ``conditional`` and ``num_classes`` for
     drawing images from ``epoch``: the NumPy generator (no TensorFlow: ganlib/sampling/inference.py) when
     the run saved its generator's config and the layers are ones it knows, else the Keras GAN."""
-    from ganlib.sampling.inference import (  # here: the demo server imports this module
-        NumpyGenerator,
-        Unsupported,
-    )
-
     checkpoint = run.checkpoint(epoch)
     if run.generator_config_path.is_file():
         try:
@@ -79,7 +76,6 @@ def load_sampler(run: RunDir, epoch: int | None = None):
 
 def load_models(run: RunDir, epoch: int | None = None, image_shape=None) -> tuple[GAN, Checkpoint]:
     """A run's GAN with the weights of ``epoch`` (default: newest), for sampling and evaluation."""
-    from ganlib.config import TrainConfig
     from ganlib.training.gan import build_gan  # here, not above: sampling with NumPy loads no TensorFlow
 
     meta = run.meta()

@@ -7,8 +7,11 @@ import platform
 import traceback
 from collections.abc import Callable
 
+import keras
+import numpy as np
 import tensorflow as tf
 
+import ganlib
 from ganlib import GanlibError
 from ganlib.config import ConfigError, TrainConfig
 from ganlib.data import datasets, toys
@@ -29,17 +32,11 @@ TOY_PREVIEW_EVERY_SEC = 0.3
 
 
 def library_versions() -> dict[str, str]:
-    import keras
-    import numpy
-    import tensorflow
-
-    import ganlib
-
     return {
         "ganlib": ganlib.__version__,
         "keras": keras.version(),
-        "tensorflow": tensorflow.__version__,
-        "numpy": numpy.__version__,
+        "tensorflow": tf.__version__,
+        "numpy": np.__version__,
         "python": platform.python_version(),
     }
 

@@ -13,8 +13,11 @@ import keras
 import numpy as np
 
 from ganlib import GanlibError
+from ganlib.measure import metrics as metrics_lib
+from ganlib.measure import reference
 from ganlib.runs.records import QualityPoint
 from ganlib.runs.rundir import RunDir
+from ganlib.sampling import latents
 from ganlib.training import model_io, pictures
 from ganlib.training.callbacks.clock import StepClock
 from ganlib.training.callbacks.recorders import RecordListener
@@ -90,9 +93,6 @@ class QualityProbe(keras.callbacks.Callback):
             return pool.submit(self._build_reference).result()
 
     def _build_reference(self):
-        from ganlib.measure import metrics as metrics_lib
-        from ganlib.measure import reference
-
         config = self.run.config()
         evaluator = reference.cached_evaluator(config.dataset)
         real = reference.real_features(
@@ -106,9 +106,6 @@ class QualityProbe(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self._off or self.checkpointer.saved != epoch + 1:
             return
-        from ganlib.measure import metrics as metrics_lib
-        from ganlib.sampling import latents
-
         started = time.perf_counter()
         try:
             self._reference = self._reference or self._load_reference()
