@@ -4,6 +4,8 @@ brings callbacks, ``steps_per_execution`` and ``tf.distribute`` with it.
 
 from __future__ import annotations
 
+import enum
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -13,6 +15,20 @@ from ganlib.runs.records import METRIC_NAMES
 from ganlib.sampling.inference import to_uint8, uniform_labels
 from ganlib.training import distribute
 from ganlib.zoo import augment, losses, models, replica
+
+
+class Stream(enum.IntEnum):
+    """The random streams of one training step. Every draw is a pure function of (seed, step,
+    stream), so a resumed run draws what an uninterrupted one would; the numbers are part of
+    the run format's promise (a resume is bit-identical), so they never change."""
+
+    LATENT = 0  # the generator's input
+    REAL_VIEW = 1  # D's view of the real batch: augmentation, instance noise, R1
+    FAKE_VIEW = 2  # D's view of the fakes in D's update
+    LABEL_FLIP = 3  # which of D's real/fake pairs swap targets
+    PENALTY_MIX = 4  # WGAN-GP's interpolation weights between real and fake
+    G_VIEW = 5  # D's view of the fakes in G's update
+    CRITIC = 10  # critic update i (of d_steps) draws each stream above at (i + 1) * CRITIC + stream
 
 
 class GAN(keras.Model):
@@ -131,7 +147,7 @@ class GAN(keras.Model):
         # integer, which collided once salts passed their field's width), so any number of
         # critic steps gets streams of its own.
         seed = tf.constant([self.seed, 0], tf.int64)
-        for part in (tf.cast(self.g_optimizer.iterations, tf.int64), salt):
+        for part in (tf.cast(self.g_optimizer.iterations, tf.int64), int(salt)):
             seed = tf.random.experimental.stateless_fold_in(seed, tf.cast(part, tf.int64))
         return seed
 
@@ -139,7 +155,7 @@ class GAN(keras.Model):
         """A random tensor of this replica's ``shape``, the same numbers N replicas or one device."""
         return replica.replica_rows(distribution, shape, self._seed(salt))
 
-    def latent_batch(self, batch_size, salt: int = 0):
+    def latent_batch(self, batch_size, salt: int = Stream.LATENT):
         return self._draw(tf.random.stateless_normal, [batch_size, self.latent_dim], salt)
 
     def _generate(self, latent, labels, training):
@@ -248,9 +264,9 @@ class GAN(keras.Model):
         latent = self.latent_batch(tf.shape(real)[0])
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self._generate(latent, labels, training=True)
-            real_out, r1_penalty = self._judge_real(real, labels, salt=1)
-            fake_out = self._discriminate(fake, labels, salt=2)
-            d_loss = self._d_loss(real_out, fake_out, salt=3)
+            real_out, r1_penalty = self._judge_real(real, labels, Stream.REAL_VIEW)
+            fake_out = self._discriminate(fake, labels, Stream.FAKE_VIEW)
+            d_loss = self._d_loss(real_out, fake_out, Stream.LABEL_FLIP)
             g_loss = self.gan_loss.g_loss(fake_out)
             d_gradient_loss = self._gradient_loss(self.d_optimizer, d_loss + r1_penalty)
             g_gradient_loss = self._gradient_loss(self.g_optimizer, g_loss)
@@ -271,20 +287,20 @@ class GAN(keras.Model):
         batch = tf.shape(reals[0])[0]
         for i in range(self.d_steps):  # unrolled in the graph; d_steps is small
             real, labels = reals[i], all_labels[i]
-            salt = 10 * (i + 1)
-            fake = self._generate(self.latent_batch(batch, salt), labels, training=True)
+            critic = Stream.CRITIC * (i + 1)
+            fake = self._generate(self.latent_batch(batch, critic + Stream.LATENT), labels, training=True)
             with tf.GradientTape() as d_tape:
-                real_out, r1_penalty = self._judge_real(real, labels, salt + 1)
-                fake_out = self._discriminate(fake, labels, salt + 2)
-                d_loss = self._d_loss(real_out, fake_out, salt + 3)
+                real_out, r1_penalty = self._judge_real(real, labels, critic + Stream.REAL_VIEW)
+                fake_out = self._discriminate(fake, labels, critic + Stream.FAKE_VIEW)
+                d_loss = self._d_loss(real_out, fake_out, critic + Stream.LABEL_FLIP)
                 if self.gan_loss.gradient_penalty:
-                    penalty = self._gradient_penalty(real, fake, labels, salt + 4)
+                    penalty = self._gradient_penalty(real, fake, labels, critic + Stream.PENALTY_MIX)
                     d_loss += self.gan_loss.gradient_penalty * penalty
                 d_gradient_loss = self._gradient_loss(self.d_optimizer, d_loss + r1_penalty)
             self._apply(self.d_optimizer, d_gradient_loss, d_tape, self.discriminator.trainable_variables)
         with tf.GradientTape() as g_tape:
             fake = self._generate(self.latent_batch(batch), labels, training=True)
-            fake_out = self._discriminate(fake, labels, salt=5)
+            fake_out = self._discriminate(fake, labels, Stream.G_VIEW)
             g_loss = self.gan_loss.g_loss(fake_out)
             g_gradient_loss = self._gradient_loss(self.g_optimizer, g_loss)
         self._apply(self.g_optimizer, g_gradient_loss, g_tape, self.generator.trainable_variables)

@@ -247,44 +247,25 @@ def _fit(
     listeners = [callbacks.AlertWatch(run)]
     if config.tensorboard:
         listeners.append(callbacks.TensorBoardWriter(run.tensorboard_dir))
-    checkpointer = callbacks.Checkpointer(run, clock, config.checkpoint_every, picture, listeners)
-    schedule = config.lr_schedule != "constant" or config.lr_boost != 1.0
-    # The loop around the training step (GAN.train_step) is fit() with these callbacks. Keras
-    # calls them in this order at every hook, so the order is part of the algorithm:
-    fit_callbacks = [
-        # 1. The clock, the one owner of the step, the epoch, the speed and the run's end: every
-        #    callback below reads it, so it counts first.
-        clock,
-        # 2. Before each step: the learning rates the schedule and the boost give this step (when
-        #    not constant).
-        *(
-            [callbacks.ScheduledLearningRates(clock, config.lr_schedule, config.lr_g, config.lr_d, config.lr_boost)]
-            if schedule
-            else []
-        ),
-        # 3. As each epoch begins: dropout seeds from (seed, epoch), so a resumed run draws alike.
-        callbacks.EpochReseeder(config.seed),
-        # 4. After each step: a history point every log_every steps, passed to the listeners
-        #    (the alerts it raises, TensorBoard).
-        callbacks.HistoryLogger(run, clock, config.log_every, listeners),
-        # 5. At an epoch's end: the checkpoint (weights, grid, state), every checkpoint_every
-        #    epochs and at the run's end (clock.at_end).
-        checkpointer,
-        # 6. Then the quick FID of the checkpoint step 5 just saved (it reads checkpointer.saved).
-        *([callbacks.QualityProbe(run, clock, checkpointer, config.live_fid_samples, listeners)] if config.live_fid_samples else []),
-        # 7. The live grid every few seconds, and 8. the progress the app and the CLI show.
-        preview,
-        reporter,
-        # 9. Last: pause or stop between steps, once everything of this step is written.
-        callbacks.ControlCallback(control, clock, set_state, on_pause=preview.write),
-    ]  # fmt: skip
+    loop = TrainingLoop(
+        clock=clock,
+        rates=callbacks.ScheduledLearningRates(clock, config.lr_schedule, config.lr_g, config.lr_d, config.lr_boost)
+        if config.lr_schedule != "constant" or config.lr_boost != 1.0 else None,  # constant: set once by the optimizers
+        reseeder=callbacks.EpochReseeder(config.seed),
+        history=callbacks.HistoryLogger(run, clock, config.log_every, listeners),
+        checkpointer=callbacks.Checkpointer(run, clock, config.checkpoint_every, picture, listeners),
+        quality=callbacks.QualityProbe(run, clock, config.live_fid_samples, listeners) if config.live_fid_samples else None,
+        preview=preview,
+        progress=reporter,
+        control=callbacks.ControlCallback(control, clock, set_state, on_pause=preview.write),
+    )  # fmt: skip
     set_state(RunState.TRAINING)
     gan.fit(
         batches,
         epochs=config.epochs,
         initial_epoch=first_epoch,
         steps_per_epoch=steps,
-        callbacks=fit_callbacks,
+        callbacks=[loop],
         verbose=verbose,
         shuffle=False,  # the pipeline shuffles, deterministically per epoch
     )
@@ -292,6 +273,67 @@ def _fit(
     final = RunState.STOPPED if stopped_early else RunState.FINISHED
     set_state(final)
     return final
+
+
+class TrainingLoop(keras.callbacks.Callback):
+    """Everything around the training step (``GAN.train_step``), in the order the algorithm needs,
+    in one place. ``fit()`` runs the steps and calls these hooks once per call into TensorFlow
+    (``steps_per_execution`` steps); each hook calls the parts in its written order. The clock
+    counts first, since every part below reads it; pause and stop come last, once a step's
+    records are written; the quick FID measures the checkpoint just saved."""
+
+    def __init__(
+        self,
+        *,
+        clock: callbacks.StepClock,
+        rates: callbacks.ScheduledLearningRates | None,
+        reseeder: callbacks.EpochReseeder,
+        history: callbacks.HistoryLogger,
+        checkpointer: callbacks.Checkpointer,
+        quality: callbacks.QualityProbe | None,
+        preview: callbacks.PreviewWriter,
+        progress: callbacks.ProgressReporter,
+        control: callbacks.ControlCallback,
+    ):
+        super().__init__()
+        self.clock, self.rates, self.reseeder, self.history = clock, rates, reseeder, history
+        self.checkpointer, self.quality, self.preview = checkpointer, quality, preview
+        self.progress, self.control = progress, control
+        self._parts = [clock, rates, reseeder, history, checkpointer, quality, preview, progress, control]
+
+    def set_model(self, model):
+        super().set_model(model)
+        for part in self._parts:
+            if part is not None:
+                part.set_model(model)
+
+    def on_train_begin(self, logs=None):
+        self.clock.on_train_begin(logs)  # the speed is measured from here
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.clock.on_epoch_begin(epoch)  # 1. the epoch, for every part below
+        self.reseeder.on_epoch_begin(epoch)  # 2. dropout seeds from (seed, epoch): a resumed run draws alike
+        self.history.on_epoch_begin(epoch)  # 3. a fresh epoch mean
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.rates is not None:
+            self.rates.on_train_batch_begin(batch)  # 4. this step's learning rates (schedule, boost)
+
+    # 5. GAN.train_step: D's update(s), G's, the EMA of G (ganlib/training/gan.py)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.clock.on_train_batch_end(batch, logs)  # 6. count the step: speed, the run's end
+        self.history.on_train_batch_end(batch, logs)  # 7. a history point every log_every steps; NaN stops
+        self.preview.on_train_batch_end(batch, logs)  # 8. the live picture every few seconds
+        self.progress.on_train_batch_end(batch, logs)  # 9. the progress the app and the CLI show
+        self.control.on_train_batch_end(batch, logs)  # 10. pause or stop, now that the step is written
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.clock.on_epoch_end(epoch, logs)  # 11. a time budget's end ends fit() here
+        self.history.on_epoch_end(epoch, logs)  # 12. the epoch's mean
+        saved = self.checkpointer.save_if_due(epoch)  # 13. the checkpoint, when one is due
+        if saved and self.quality is not None:
+            self.quality.measure(epoch)  # 14. the quick FID of the checkpoint just saved
 
 
 def _budget_spent(minutes: float, epochs_done: int, elapsed: float) -> bool:

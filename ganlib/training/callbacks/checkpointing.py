@@ -45,22 +45,21 @@ class Checkpointer(keras.callbacks.Callback):
         self.picture = picture
         self.listeners = listeners
 
-        self.saved: int | None = None  # the epoch of the checkpoint saved last
-
-    def on_epoch_end(self, epoch, logs=None):
+    def save_if_due(self, epoch: int) -> bool:
+        """At the end of (0-based) ``epoch``: save the checkpoint if one is due; whether it was."""
         done = epoch + 1
         if not self.clock.epoch_completed(epoch) or (done % self.every and not self.clock.at_end):
-            return
+            return False
         grid_png = self.picture(self.model)
         state = {"step": self.clock.step, "elapsed": round(self.clock.elapsed, 3)}
         self.run.save_checkpoint(done, state, model_io.writers(self.model, grid_png))
-        self.saved = done
         for listener in self.listeners:
             listener.add_checkpoint(self.clock.step, grid_png)
+        return True
 
 
 class QualityProbe(keras.callbacks.Callback):
-    """Quality while it trains: after each checkpoint, FID, precision/recall and class coverage
+    """Quality while it trains: ``measure`` after each checkpoint, FID, precision/recall and class coverage
     of the sampling generator at ``samples`` samples against as many held-out real images (the
     same latents each time, so points compare), with the real-data floor at that count, appended
     to ``quality.jsonl``. At 1,000 samples it costs about a second a checkpoint (docs/benchmarks.md).
@@ -71,14 +70,12 @@ class QualityProbe(keras.callbacks.Callback):
         self,
         run: RunDir,
         clock: StepClock,
-        checkpointer: Checkpointer,
         samples: int,
         listeners: Sequence[RecordListener] = (),
     ):
         super().__init__()
         self.run = run
         self.clock = clock
-        self.checkpointer = checkpointer
         self.samples = samples
         self.listeners = listeners
         self._reference = None  # (evaluator, real features, floor), loaded at the first checkpoint
@@ -103,8 +100,9 @@ class QualityProbe(keras.callbacks.Callback):
         )
         return evaluator, real, metrics_lib.fid(real[0], train[0])  # the real-data floor at this count
 
-    def on_epoch_end(self, epoch, logs=None):
-        if self._off or self.checkpointer.saved != epoch + 1:
+    def measure(self, epoch: int) -> None:
+        """The quick figures of the checkpoint just saved at the end of (0-based) ``epoch``."""
+        if self._off:
             return
         started = time.perf_counter()
         try:
