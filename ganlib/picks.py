@@ -22,11 +22,9 @@ from __future__ import annotations
 
 import itertools
 import math
-import threading
 import time
 from dataclasses import dataclass
 
-import choix
 import numpy as np
 from scipy import stats
 
@@ -98,6 +96,10 @@ def _outcomes(epochs: list[int], picks: list[PairPick]) -> list[list[tuple[int, 
 def _fit(count: int, units: list[list[tuple[int, int]]]) -> np.ndarray:
     """Bradley-Terry log-strengths of ``count`` checkpoints (index ``count`` is the prior's
     virtual checkpoint, see ``_prior``), mean 0 over the real ones."""
+    # Here, not above: choix brings SciPy's optimisers, 64 MB more in the app's process
+    # (measured); Evaluate imports this module but ranks only when a run has picks.
+    import choix
+
     data = [pair for unit in units for pair in unit]
     try:  # the fast fit; a resample it cannot settle goes to the slower, sure optimiser
         scores = choix.ilsr_pairwise(count + 1, data, alpha=ALPHA, max_iter=300)
@@ -315,32 +317,3 @@ def single_image(
 
 
 # -- the demo link's running total (in memory only) -----------------------------------------------
-
-
-class Tally:
-    """All visitors' real-or-fake answers on the demo link, in memory only (the host stays
-    read-only): each visitor counts for at most ``per_visitor`` answers and the oldest visitors
-    are forgotten past ``visitors``, so no one skews it by more than their share and memory stays
-    bounded. Thread-safe: every session of the server adds to one."""
-
-    def __init__(self, per_visitor: int = 40, visitors: int = 5000):
-        self.per_visitor, self.visitors = per_visitor, visitors
-        self._counts: dict[str, tuple[int, int]] = {}  # visitor -> (fakes judged, fakes judged real)
-        self._lock = threading.Lock()
-
-    def add(self, visitor: str, fooled: bool) -> bool:
-        """Count one answer on a sample (``fooled``: taken for real); False past the visitor's cap."""
-        with self._lock:
-            judged, real = self._counts.pop(visitor, (0, 0))
-            counted = judged < self.per_visitor
-            self._counts[visitor] = (judged + counted, real + (counted and fooled))  # newest last
-            while len(self._counts) > self.visitors:
-                self._counts.pop(next(iter(self._counts)))
-            return counted
-
-    def total(self) -> tuple[int, float | None]:
-        """(samples judged, the share taken for real) over every visitor counted."""
-        with self._lock:
-            judged = sum(j for j, _ in self._counts.values())
-            fooled = sum(r for _, r in self._counts.values())
-        return judged, (fooled / judged if judged else None)

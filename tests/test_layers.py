@@ -37,7 +37,9 @@ VIEWS = sorted([*(ROOT / "pages").glob("*.py"), *(ROOT / "ui").glob("*.py"), ROO
 
 def test_views_read_no_environment_variable():
     # What the server may do is read once, in workbench/policy.py; a view asks the policy.
-    readers = [p.name for p in VIEWS if any(word in p.read_text() for word in ("environ", "getenv", "GANLIB_"))]
+    readers = [
+        p.name for p in VIEWS if any(word in p.read_text() for word in ("environ", "getenv", "GANLIB_"))
+    ]
     assert readers == []
 
 

@@ -9,6 +9,7 @@ from scipy import stats
 from ganlib import GanlibError, evaluation, picks
 from ganlib.runs.records import ChosenBy, PairPick, RealOrFake
 from ganlib.runs.rundir import RunDir
+from workbench.visitors import AnswerTally
 
 EPOCHS = [1, 2, 4, 8, 16, 32, 64]  # demo-mnist's checkpoints
 QUALITY = dict(zip(EPOCHS, range(7)))  # a known order: each checkpoint better than the one before
@@ -123,7 +124,7 @@ def test_mark_as_best_by_picks_waits_for_confidence_and_no_evaluation_replaces_i
 
 
 def test_the_demo_tally_caps_each_visitor_and_its_memory():
-    tally = picks.Tally(per_visitor=5, visitors=3)
+    tally = AnswerTally(per_visitor=5, visitors=3)
     counted = [tally.add("mallory", True) for _ in range(1000)]  # a forged flood from one visitor
     assert sum(counted) == 5 and tally.total() == (5, 1.0)
     for visitor in ("a", "b", "c"):

@@ -8,7 +8,12 @@ from workbench.policy import ServerPolicy
 
 def test_a_laptop_trains_writes_and_tells_everything(tmp_path):
     rules = ServerPolicy.from_env({"GANLIB_RUNS_DIR": str(tmp_path)})
-    assert (rules.read_only, rules.public, rules.auto_resume, rules.shared_training) == (False, False, True, None)
+    assert (rules.read_only, rules.public, rules.auto_resume, rules.shared_training) == (
+        False,
+        False,
+        True,
+        None,
+    )
     assert rules.runs_dir == tmp_path
 
 
@@ -20,7 +25,9 @@ def test_a_public_link_is_read_only_and_resumes_nothing_by_the_variable_or_the_s
 
 def test_shared_training_only_on_a_public_link_and_wrong_limits_say_why(tmp_path):
     limits = {"GANLIB_DEMO_TRAIN_SECONDS": "30", "GANLIB_DEMO_SCRATCH_DIR": str(tmp_path / "scratch")}
-    assert ServerPolicy.from_env({**limits, "GANLIB_RUNS_DIR": str(tmp_path / "runs")}).shared_training is None
+    assert (
+        ServerPolicy.from_env({**limits, "GANLIB_RUNS_DIR": str(tmp_path / "runs")}).shared_training is None
+    )
     rules = ServerPolicy.from_env({**limits, "GANLIB_DEMO": "1", "GANLIB_RUNS_DIR": str(tmp_path / "runs")})
     assert rules.shared_training.seconds == 30 and not rules.shared_training_problem
     inside = {**limits, "GANLIB_DEMO": "1", "GANLIB_RUNS_DIR": str(tmp_path / "scratch" / "..")}

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ganlib import picks
 from ganlib.data import catalog, toys
 from ui import server, shell
+from workbench.visitors import AnswerTally
 
 
 def welcome() -> None:
@@ -103,10 +103,10 @@ def training_panel() -> None:
 
 
 @st.cache_resource
-def tally() -> picks.Tally:
+def tally() -> AnswerTally:
     """The running total of real-or-fake answers over every visitor: one per server process,
     memory only (the host stays read-only)."""
-    return picks.Tally()
+    return AnswerTally()
 
 
 def count_answer(judged_real: bool) -> None:

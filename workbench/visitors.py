@@ -288,3 +288,32 @@ class TabCap:
                 return False
             mine.add(session)
             return True
+
+
+class AnswerTally:
+    """All visitors' real-or-fake answers on the demo link, in memory only (the host stays
+    read-only): each visitor counts for at most ``per_visitor`` answers and the oldest visitors
+    are forgotten past ``visitors``, so no one skews it by more than their share and memory stays
+    bounded. Thread-safe: every session of the server adds to one."""
+
+    def __init__(self, per_visitor: int = 40, visitors: int = 5000):
+        self.per_visitor, self.visitors = per_visitor, visitors
+        self._counts: dict[str, tuple[int, int]] = {}  # visitor -> (fakes judged, fakes judged real)
+        self._lock = threading.Lock()
+
+    def add(self, visitor: str, fooled: bool) -> bool:
+        """Count one answer on a sample (``fooled``: taken for real); False past the visitor's cap."""
+        with self._lock:
+            judged, real = self._counts.pop(visitor, (0, 0))
+            counted = judged < self.per_visitor
+            self._counts[visitor] = (judged + counted, real + (counted and fooled))  # newest last
+            while len(self._counts) > self.visitors:
+                self._counts.pop(next(iter(self._counts)))
+            return counted
+
+    def total(self) -> tuple[int, float | None]:
+        """(samples judged, the share taken for real) over every visitor counted."""
+        with self._lock:
+            judged = sum(j for j, _ in self._counts.values())
+            fooled = sum(r for _, r in self._counts.values())
+        return judged, (fooled / judged if judged else None)

@@ -30,8 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import h5py
-
 from ganlib import GanlibError, atomic
 
 GENERATOR_FILE = "generator.weights.h5"
@@ -170,6 +168,8 @@ def _is_hdf5(path: Path) -> bool:
 def _opens_as_hdf5(path: str, size: int, mtime_ns: int) -> bool:  # size and mtime: the cache key
     """An HDF5 file whose structure opens: a cut-off file fails here (its stored end of file lies
     beyond the real one), as does anything else written over it."""
+    import h5py  # here, not above: 10 MB the app's run listings do not need (measured)
+
     try:
         with open(path, "rb") as f:
             if f.read(len(HDF5_SIGNATURE)) != HDF5_SIGNATURE:
