@@ -29,3 +29,10 @@ class deferred:  # noqa: N801  (used like a module)
 
     def __getattr__(self, attribute: str):
         return getattr(importlib.import_module(self._name), attribute)
+
+
+# The decorator that registers a generator/discriminator pair: the built-ins' and yours
+# (ganlib/zoo/user_models.py). Last: ganlib.zoo.models needs GanlibError and deferred above.
+from ganlib.zoo.models import architecture  # noqa: E402
+
+__all__ = ["GanlibError", "architecture", "deferred"]

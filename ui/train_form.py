@@ -20,7 +20,7 @@ from ganlib.config import (
 from ganlib.data import catalog, toys
 from ganlib.runs import estimate
 from ganlib.runs.rundir import RunDir, list_runs
-from ganlib.zoo import losses, models
+from ganlib.zoo import losses, models, user_models
 from ui import messages, public_link, run_list, server, sweeps
 
 # Where each setting sits in the form; what it means, its bounds and label are in SETTINGS.
@@ -83,6 +83,19 @@ def setting_widget(container, name: str, initial):
     )
 
 
+def architecture_file(container, initial: str) -> str:
+    """The file of your own architectures: outside the form, so that its models join the
+    Architecture list as soon as it is given (the policy's models file fills it first)."""
+    setting = SETTINGS["models_from"]
+    path = container.text_input(setting.label, initial, help=setting.input_text()).strip()
+    if path:
+        try:
+            container.caption(f"Adds: {', '.join(user_models.load(path).names)}")
+        except GanlibError as exc:
+            container.error(str(exc))
+    return path
+
+
 def starting_points() -> dict[str, tuple[str | None, TrainConfig]]:
     """What the form can start from, as (preset name or None, settings): each preset, and each
     run's own settings with the next seed (the same run again: how much of its FID was luck).
@@ -133,6 +146,8 @@ def start_form() -> None:
     else:
         defaults = picked.replace(dataset=dataset)
     values = {"dataset": dataset}
+    if not read_only:  # a public link runs no code of anyone's own
+        values["models_from"] = architecture_file(right, picked.models_from or server.policy().models_file)
     with st.form("train"):
         st.subheader("New run")
         for row in FORM_ROWS:

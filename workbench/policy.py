@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ganlib import GanlibError
 from ganlib.runs.rundir import default_runs_dir
+from ganlib.zoo import user_models
 from workbench.visitors import VisitorLimits
 
 _SETTINGS_PREFIX = "GANLIB_"
@@ -36,6 +37,7 @@ class ServerPolicy:
     auto_resume: bool = True  # a restarted app picks up the run it was training
     shared_training: VisitorLimits | None = None  # strangers may train within these limits
     shared_training_problem: str = ""  # why the host's limits were refused (for its log)
+    models_file: str = ""  # GANLIB_MODELS: a file of the user's architectures (never on a public link)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], demo_secret: bool = False) -> ServerPolicy:
@@ -62,6 +64,7 @@ class ServerPolicy:
             auto_resume=environ.get("GANLIB_AUTO_RESUME", "1") == "1" and not public,
             shared_training=limits,
             shared_training_problem=problem,
+            models_file="" if public else environ.get("GANLIB_MODELS", ""),
         )
 
 
@@ -69,7 +72,9 @@ def current(demo_secret: bool = False) -> ServerPolicy:
     """This process's policy, read once for each distinct set of ``GANLIB_*`` settings (a server's
     never change; a test's may between two app runs)."""
     settings = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(_SETTINGS_PREFIX)))
-    return _policy(settings, demo_secret)
+    rules = _policy(settings, demo_secret)
+    user_models.allow(not rules.public)  # a public link runs no code of anyone's own
+    return rules
 
 
 @functools.lru_cache(maxsize=8)

@@ -6,9 +6,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from ganlib import GanlibError
 from ganlib.config.settings import SETTINGS, ConfigError
 from ganlib.data import toys
-from ganlib.zoo import losses, models
+from ganlib.zoo import losses, models, user_models
 
 
 @dataclass
@@ -17,6 +18,7 @@ class TrainConfig:
 
     dataset: str = "mnist"
     model: str = "dcgan"
+    models_from: str = ""  # a Python file of the user's registering architectures (zoo/user_models.py)
     loss: str = "bce"
     latent_dim: int = 100
     width: float = 1.0  # channel/unit multiplier of the architecture: 0.5 halves every layer
@@ -51,6 +53,11 @@ class TrainConfig:
         out = self._type_problems()
         if out:
             return out
+        if self.models_from:  # its architectures join the registry before the model is checked
+            try:
+                user_models.load(self.models_from)
+            except GanlibError as exc:
+                return [str(exc)]
         for name, setting in SETTINGS.items():
             value = getattr(self, name)
             if not setting.allows(value):

@@ -131,6 +131,13 @@ SETTINGS: dict[str, Setting] = {
     "dataset": Setting("Dataset", "mnist, fashion_mnist (60,000 28x28 grayscale images, 10 classes), folder:PATH, or a 2-D toy: "
         "toy:ring8, toy:grid25, toy:spiral (with the toy-mlp model)."),
     "model": Setting("Architecture", "The generator/discriminator pair (see the model zoo).", choices=_architectures),
+    "models_from": Setting(
+        "Architecture file",
+        "A Python file of yours that registers generator/discriminator pairs with "
+        "@ganlib.architecture(NAME, DESCRIPTION): they join the architectures. The run records the "
+        "file's path and sha256, so Gallery, Evaluate and a resume rebuild the same models.",
+        in_form=False,
+    ),
     "loss": Setting("Loss", "The adversarial objective.", choices=_losses),
     "latent_dim": Setting("Latent size", "Length of the random vector z that G turns into an image.", 1, 1024),
     "width": Setting(
@@ -162,7 +169,8 @@ SETTINGS: dict[str, Setting] = {
     "lr_schedule": Setting(
         "LR schedule",
         "Both learning rates over the run: constant, or decayed to zero at its end (the epochs or the "
-        "time budget), so the last checkpoint is a settled one.",
+        "time budget), so the last checkpoint is a settled one; auto: constant for a run under "
+        f"{schedules.DECAY_FROM_STEPS:,} steps, which needs its full rate, decayed for a longer one.",
         choices=_schedules,
     ),
     "lr_boost": Setting(

@@ -19,6 +19,7 @@ from ganlib.runs.checkpoints import (
     CheckpointError,
 )
 from ganlib.sampling.inference import NumpyGenerator, Unsupported
+from ganlib.zoo import user_models
 
 if TYPE_CHECKING:
     from ganlib.runs.rundir import RunDir
@@ -80,6 +81,9 @@ def load_models(run: RunDir, epoch: int | None = None, image_shape=None) -> tupl
 
     meta = run.meta()
     config = TrainConfig.from_dict(meta["config"])
+    recorded = meta.get("models_from")  # a user's architecture: the file as the run trained with it
+    if recorded:
+        user_models.load(recorded["path"], recorded["sha256"])
     checkpoint = run.checkpoint(epoch)
     shape = tuple(image_shape or meta["image_shape"])
     gan = build_gan(config, shape, meta.get("num_classes", 0), seeded=False)  # weights come from disk

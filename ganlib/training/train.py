@@ -21,7 +21,7 @@ from ganlib.runs.rundir import RunDir, RunError, RunState, RunWriteError
 from ganlib.sampling import latents
 from ganlib.training import callbacks, distribute, model_io, pictures
 from ganlib.training import gan as gan_lib
-from ganlib.zoo import models
+from ganlib.zoo import models, user_models
 
 # How often the live view's grid is redrawn: often enough to watch digits form, and at a few
 # milliseconds per 64-image grid, free next to the training step.
@@ -105,6 +105,7 @@ def _train(
             raise RunError(f"no run {run.name!r} in {run.runs_dir} to resume")
         config = run.config().replace(epochs=max(config.epochs, 1))
     config.validate()
+    architecture_source = _architecture_source(config, run if resume else None)
     _check_batch_splits(config)
     if config.minutes and isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
         # Each worker would measure its own speed and could end at another epoch than the rest.
@@ -119,7 +120,7 @@ def _train(
             run.lock()  # before touching the config: another process may be training this run
             run.update_config(config)
         else:
-            run.create(config, _meta(dataset))
+            run.create(config, {**_meta(dataset), **architecture_source})
             run.lock()
     except OSError as exc:
         raise _write_failure(run, exc) from exc
@@ -180,6 +181,17 @@ def resume(run: RunDir, until_epoch: int | None = None, **options) -> RunState:
     if until_epoch is not None:
         config = config.replace(epochs=until_epoch)
     return train(config, run, resume=True, **options)
+
+
+def _architecture_source(config: TrainConfig, resumed: RunDir | None) -> dict:
+    """Where a user's architecture came from, for the run's meta: the file's path and sha256. A
+    resumed run must find the file as it trained with it."""
+    if not config.models_from:
+        return {}
+    recorded = resumed.meta().get("models_from") if resumed else None
+    if recorded:
+        return {"models_from": user_models.load(recorded["path"], recorded["sha256"]).to_meta()}
+    return {"models_from": user_models.load(config.models_from).to_meta()}
 
 
 def _meta(dataset: datasets.ImageSet | toys.PointSet) -> dict:

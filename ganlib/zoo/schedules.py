@@ -11,6 +11,12 @@ ended at FID 19.0 decayed against 5.4 constant). ``hold-linear`` keeps the full 
 ``HOLD_STEPS`` steps and decays linearly from there to the run's end: a run that short is
 constant, a long one decays over most of its length.
 
+So the default is ``auto``: constant rates for a run shorter than ``DECAY_FROM_STEPS`` steps,
+the linear decay to the end for a longer one (issue 40, docs/benchmarks.md, "Eleventh round":
+three seeds at 1,000 to 4,680 steps, constant ends lower than the decay at every length; from
+about 9,000 steps the decay's settled end is lower). With a time budget the run's end is an
+estimate, refined as it trains, so the choice follows the estimate.
+
 A boost does the opposite at the start: both rates begin ``boost`` times higher and fall back to
 the schedule's over the first tenth of the run. The default's first minutes were held back by its
 rate, not by the EMA or R1 (docs/benchmarks.md, "Eighth round"), while a high rate kept to the
@@ -23,6 +29,7 @@ import math
 from collections.abc import Callable
 
 HOLD_STEPS = 3000  # hold-linear: steps at the full rate before the decay starts
+DECAY_FROM_STEPS = 9000  # auto: runs at least this long decay linearly, shorter ones stay constant
 
 # (step, the run's end step) -> factor on the base learning rates
 SCHEDULES: dict[str, Callable[[int, int], float]] = {
@@ -30,6 +37,7 @@ SCHEDULES: dict[str, Callable[[int, int], float]] = {
     "linear": lambda step, end: 1.0 - step / end,
     "cosine": lambda step, end: 0.5 * (1.0 + math.cos(math.pi * step / end)),
     "hold-linear": lambda step, end: min(1.0, (end - step) / max(1, end - HOLD_STEPS)),
+    "auto": lambda step, end: 1.0 if end < DECAY_FROM_STEPS else 1.0 - step / end,
 }
 
 
