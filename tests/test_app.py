@@ -212,7 +212,7 @@ def test_the_train_forms_defaults_follow_the_dataset_chosen_above_it(app_runs):
         "mnist",
         0.99,
     )
-    assert by_label(at.selectbox, "LR schedule").value == "linear"
+    assert by_label(at.selectbox, "LR schedule").value == "auto"
     assert by_label(at.number_input, "LR boost at start").value == 2.0
     by_label(at.selectbox, "Dataset").set_value("fashion_mnist").run()
     assert by_label(at.number_input, "Generator EMA").value == 0.999  # Fashion-MNIST's own

@@ -99,7 +99,7 @@ def test_each_dataset_gets_the_default_presets_own_settings_unless_a_flag_or_pre
     # (docs/benchmarks.md, "Seventh round" and "Eighth round")
     mnist, fashion = configured(), configured("--dataset", "fashion_mnist")
     assert (mnist.lr_schedule, mnist.lr_boost, fashion.lr_schedule, fashion.lr_boost) == (
-        "linear",
+        "auto",
         2.0,
         "constant",
         1.0,

@@ -13,9 +13,9 @@ constant, a long one decays over most of its length.
 
 So the default is ``auto``: constant rates for a run shorter than ``DECAY_FROM_STEPS`` steps,
 the linear decay to the end for a longer one (issue 40, docs/benchmarks.md, "Eleventh round":
-three seeds at 1,000 to 4,680 steps, constant ends lower than the decay at every length; from
-about 9,000 steps the decay's settled end is lower). With a time budget the run's end is an
-estimate, refined as it trains, so the choice follows the estimate.
+constant ends lower at 1,000 to 4,680 steps on two seeds, and at 9,360 and 13,104 on one; the
+decay at 16,848 on three, issue 22's). With a time budget the run's end is an estimate, refined
+as it trains, so the choice follows the estimate.
 
 A boost does the opposite at the start: both rates begin ``boost`` times higher and fall back to
 the schedule's over the first tenth of the run. The default's first minutes were held back by its
@@ -29,7 +29,7 @@ import math
 from collections.abc import Callable
 
 HOLD_STEPS = 3000  # hold-linear: steps at the full rate before the decay starts
-DECAY_FROM_STEPS = 9000  # auto: runs at least this long decay linearly, shorter ones stay constant
+DECAY_FROM_STEPS = 15_000  # auto: runs at least this long decay linearly, shorter ones stay constant
 
 # (step, the run's end step) -> factor on the base learning rates
 SCHEDULES: dict[str, Callable[[int, int], float]] = {
