@@ -6,7 +6,7 @@ import streamlit as st
 
 from ganlib import GanlibError, comparison, directions, evaluation
 from ganlib.config import TOY_LESSON
-from ganlib.runs import rundir
+from ganlib.runs.showcase import best_checkpoints
 from ui import cached, charts, public_link, run_list, server, shell
 
 shell.route_through_app()
@@ -21,7 +21,7 @@ if job.active:
     )
 
 # -- the best this workbench has drawn: each dataset's best checkpoint and its training ---------------
-showcase = rundir.showcase(server.policy().runs_dir)
+showcase = best_checkpoints(server.policy().runs_dir)
 if showcase:
     st.subheader("What the best checkpoints draw")
     for column, (run, checkpoint) in zip(st.columns(len(showcase)), showcase):

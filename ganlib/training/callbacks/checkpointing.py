@@ -13,8 +13,7 @@ import keras
 import numpy as np
 
 from ganlib import GanlibError
-from ganlib.measure import metrics as metrics_lib
-from ganlib.measure import reference
+from ganlib.measure.quick import QuickMeasure
 from ganlib.runs.records import QualityPoint
 from ganlib.runs.rundir import RunDir
 from ganlib.sampling import latents
@@ -78,27 +77,19 @@ class QualityProbe(keras.callbacks.Callback):
         self.clock = clock
         self.samples = samples
         self.listeners = listeners
-        self._reference = None  # (evaluator, real features, floor), loaded at the first checkpoint
+        self._quick: QuickMeasure | None = None  # loaded at the first checkpoint
         self._off = False
 
-    def _load_reference(self):
+    def _load_reference(self) -> QuickMeasure:
         # On a thread of its own: a tf.distribute scope holds per thread, and the evaluator's
         # variables, created inside a multi-worker scope, would be initialised by collectives
         # that every worker must join, while only the chief measures quality (the first
         # checkpoint crashed: "Collective instance ... expected type 0").
-        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="quality-reference") as pool:
-            return pool.submit(self._build_reference).result()
-
-    def _build_reference(self):
         config = self.run.config()
-        evaluator = reference.cached_evaluator(config.dataset)
-        real = reference.real_features(
-            config.dataset, "test", self.samples, config.dataset, config.image_size
-        )
-        train = reference.real_features(
-            config.dataset, "train", self.samples, config.dataset, config.image_size
-        )
-        return evaluator, real, metrics_lib.fid(real[0], train[0])  # the real-data floor at this count
+        quick = QuickMeasure(config.dataset, self.samples, config.image_size)
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="quality-reference") as pool:
+            pool.submit(quick.load).result()
+        return quick
 
     def measure(self, epoch: int) -> None:
         """The quick figures of the checkpoint just saved at the end of (0-based) ``epoch``."""
@@ -106,30 +97,23 @@ class QualityProbe(keras.callbacks.Callback):
             return
         started = time.perf_counter()
         try:
-            self._reference = self._reference or self._load_reference()
+            self._quick = self._quick or self._load_reference()
         except GanlibError as exc:  # e.g. a folder dataset with no evaluator trained for it
             log.warning("no live quality for %s: %s", self.run.name, exc)
             self._off = True
             return
-        evaluator, real, floor = self._reference
         gan = self.model
         z = np.random.default_rng([self.run.config().seed, 555]).standard_normal(
             (self.samples, gan.latent_dim)
         )
         fake = gan.sample(z.astype(np.float32), latents.uniform_labels(self.samples, gan.num_classes))
-        # FID, precision/recall and coverage only: KID's 50 kernel subsets would double the cost.
-        fake_features, fake_probabilities = evaluator(fake)
-        precision, recall = metrics_lib.precision_recall(real[0], fake_features)
+        figures = self._quick.measure(fake)
         point = QualityPoint(
             step=self.clock.step,
             epoch=epoch + 1,
             elapsed=round(self.clock.elapsed, 3),
             samples=self.samples,
-            fid=round(metrics_lib.fid(real[0], fake_features), 4),
-            floor_fid=round(floor, 4),
-            precision=round(precision, 4),
-            recall=round(recall, 4),
-            classes_covered=metrics_lib.class_coverage(fake_probabilities)["classes_covered"],
+            **vars(figures),
             seconds=round(time.perf_counter() - started, 3),
         )
         self.run.append_quality(point)
