@@ -68,6 +68,10 @@ def _about(run: RunDir, epoch: int | None, conditional: bool) -> dict:
 
 def _write_numpy(run: RunDir, epoch: int | None, folder: Path) -> None:
     checkpoint = run.checkpoint(epoch)
+    if not checkpoint.has_generator:
+        raise GanlibError(
+            f"epoch {checkpoint.epoch} of {run.name} stored samples, not a generator: nothing to export"
+        )
     if not run.generator_config_path.is_file():
         raise GanlibError(f"{run.name} saved no generator config (generator.json): export it as savedmodel")
     config = json.loads(run.generator_config_path.read_text())

@@ -280,6 +280,11 @@ def pair_grid(run: RunDir, epoch: int, seed: int, sampler=None) -> np.ndarray:
     """``epoch``'s grid from the latents of ``seed``: both sides of a pair use one seed, so only
     the checkpoint differs. Sampled with NumPy where the generator allows (no TensorFlow);
     ``sampler``: the checkpoint's, when the caller keeps it loaded."""
+    checkpoint = run.checkpoint(epoch)
+    if not checkpoint.has_generator:  # written from samples (ganlib.track): one seeded draw of them
+        stored = checkpoint.samples()
+        picked = np.random.default_rng(seed).choice(len(stored), latents.GRID_COLUMNS**2, replace=False)
+        return images.grid(stored[np.sort(picked)], columns=latents.GRID_COLUMNS)
     sampler = sampler or model_io.load_sampler(run, epoch)
     z, labels = latents.grid_inputs(run.config().latent_dim, seed, sampler.num_classes)
     return images.grid(sampler.sample(z, labels), columns=latents.GRID_COLUMNS)
@@ -310,6 +315,10 @@ def single_image(
     if real:
         pool = real_images(run) if pool is None else pool
         return pool[index % len(pool)]
+    checkpoint = run.checkpoint(epoch)
+    if not checkpoint.has_generator:  # written from samples (ganlib.track): the stored one of that index
+        stored = checkpoint.samples()
+        return stored[index % len(stored)]
     sampler = sampler or model_io.load_sampler(run, epoch)
     z = latents.fixed_latents(run.config().latent_dim, index, 1)
     labels = np.array([index % sampler.num_classes], np.int32) if sampler.num_classes else None

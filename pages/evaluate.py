@@ -7,7 +7,6 @@ import streamlit as st
 from ganlib import GanlibError, evaluation
 from ganlib.data import catalog
 from ganlib.runs.rundir import ChosenBy
-from ganlib.zoo import losses
 from ui import charts, evaluate_panels, messages, pick_panels, run_list, server, shell
 
 shell.route_through_app()
@@ -105,7 +104,7 @@ accuracy = [
     charts.metric_line(results, "d_acc_fake", "on fake"),
 ]
 c3.plotly_chart(charts.per_epoch(accuracy, "D accuracy (held-out real / fresh fake)", best_epoch), key="dacc")
-st.caption(f"D accuracy: {losses.get(run.config().loss).accuracy_label}.")
+st.caption(f"D accuracy: {engine.accuracy_label}.")
 st.caption(
     f"Real-data floor (real train vs real test, {samples:,} samples): FID {floor.fid:.3f}, KID {floor.kid:.5f}, "
     f"precision {floor.precision:.3f}, recall {floor.recall:.3f}. Features: {engine.evaluator_label}."
@@ -132,7 +131,8 @@ table = {
     for k in ("fid", "kid", "precision", "recall", "inception_score", "d_acc_real", "d_acc_fake")
 }
 table["classes_covered"] = result.coverage.classes_covered
-c3.dataframe({"metric": list(table), "value": [round(float(v), 5) for v in table.values()]}, hide_index=True)
+values = [None if v is None else round(float(v), 5) for v in table.values()]  # None: not measured
+c3.dataframe({"metric": list(table), "value": values}, hide_index=True)
 if result.per_class:
     evaluate_panels.per_class(result, class_names, epoch)
 if best is not None:

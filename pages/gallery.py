@@ -58,7 +58,7 @@ if toy:
     st.caption(charts.PLANE_LEGEND)
 else:
     gallery_panels.downloads(run, checkpoints[epoch], read_only=server.policy().read_only)
-if not server.policy().read_only:
+if not server.policy().read_only and not run.trained_elsewhere:  # ganlib.track's: trained by its own code
     st.page_link(
         shell.PAGES["train"].path, label="Train again with another seed", query_params={"from": run.name}
     )
@@ -66,7 +66,8 @@ if not server.policy().read_only:
 # -- every checkpoint at a glance ------------------------------------------------------------------
 scores = evaluation.cached_mode_results(run) if toy else evaluation.cached_results(run)
 gallery_panels.contact_sheet(run, checkpoints, epoch, best, scores)
-if toy:  # a toy's samples are its points on the plane: its animation is what is left to see
+if toy or not checkpoints[epoch].has_generator:  # a toy's points, or samples without their generator
+    gallery_panels.stored_samples(run, checkpoints[epoch])
     gallery_panels.training_animation(run, len(epochs))
     st.stop()
 

@@ -15,6 +15,7 @@ smoothing = st.sidebar.slider(
 interrupted = [r.name for r in manager.interrupted_runs()]
 if interrupted and not manager.snapshot().active:
     st.warning(f"Interrupted run(s): {', '.join(interrupted)}. Resume below.")
+live.elsewhere(smoothing)  # runs another process writes: your own loop (ganlib.track), the CLI
 
 if manager.snapshot().active:
     st.fragment(run_every=live.STATUS_EVERY_SEC)(live.job_status)()

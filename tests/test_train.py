@@ -141,7 +141,7 @@ def test_second_process_cannot_take_a_locked_run(runs_dir):
     run = RunDir(runs_dir, "locked")
     train(tiny_config(epochs=1), run)
     (run.path / "lock.json").write_text(json.dumps({"pid": 1, "host": socket.gethostname()}))
-    with pytest.raises(RunError, match="being trained by process 1"):
+    with pytest.raises(RunError, match="being written by process 1 on "):
         train(tiny_config(epochs=2), run, resume=True)
 
 

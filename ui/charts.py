@@ -17,7 +17,7 @@ from plotly.subplots import make_subplots
 
 from ganlib.comparison import Axis, Point
 from ganlib.evaluation import EpochResult
-from ganlib.runs.records import PointKind
+from ganlib.runs.records import METRIC_NAMES, PointKind
 from ganlib.runs.rundir import RunDir
 from ganlib.zoo import losses
 
@@ -32,6 +32,9 @@ def smooth(values: list[float], weight: float) -> list[float]:
     """Exponential moving average for noisy curves (TensorBoard's smoothing): 0 = raw."""
     out, last = [], None
     for value in values:
+        if math.isnan(value):  # a point that did not log this number: a gap, the average goes on
+            out.append(value)
+            continue
         last = value if last is None else weight * last + (1 - weight) * value
         out.append(last)
     return out
@@ -121,19 +124,26 @@ def live_training(
     axis = "epoch" if history[-1].epoch >= EPOCH_AXIS_FROM else "step"
     shown = thinned(len(history))  # smoothed over every point, drawn at these
     x = [history[i].metric(axis) for i in shown]
-    loss = losses.LOSSES.get(loss_name, losses.LOSSES["bce"])
+    loss = losses.LOSSES.get(loss_name)
     quality = run.quality()
     # One figure of four panels: the browser lays out and paints one plot instead of four.
     # The score's meaning is a small second title line: as a y title it ran into the plot.
+    score_label = loss.score_label if loss else "as your D outputs them"
     panels = [
         ("Losses", {"D loss": "d_loss", "G loss": "g_loss"}),
-        (f"Discriminator outputs<br><sup>{loss.score_label}</sup>", {"D(x)": "d_real", "D(G(z))": "d_fake"}),
+        (f"Discriminator outputs<br><sup>{score_label}</sup>", {"D(x)": "d_real", "D(G(z))": "d_fake"}),
         ("D accuracy", {"acc. real": "acc_real", "acc. fake": "acc_fake"}),
     ]
+    # A run written by another loop (ganlib.track) logs what it has: a panel of nothing is left
+    # out, and the numbers of its own are a panel of theirs.
+    logged = {name for name in METRIC_NAMES if any(not math.isnan(point.metric(name)) for point in history)}
+    panels = [(title, keys) for title, keys in panels if logged & set(keys.values())]
+    if others := sorted({name for point in history for name in point.other}):
+        panels.append(("Other numbers logged", {name: name for name in others}))
     quality_title = f"Quick FID (n={quality[-1].samples:,})" if quality else "Quick FID"
     figure = make_subplots(
         rows=1,
-        cols=4 if quick_fid else 3,
+        cols=len(panels) + quick_fid,
         subplot_titles=[*(title for title, _ in panels), *([quality_title] if quick_fid else [])],
         horizontal_spacing=0.06,
     )
@@ -144,25 +154,29 @@ def live_training(
                 go.Scatter(x=x, y=[curve[i] for i in shown], mode="lines", name=name), row=1, col=col
             )
         figure.update_xaxes(title_text=axis, row=1, col=col)
+    fid_col = len(panels) + 1
     if quality and quick_fid:
         qx = [getattr(q, axis) for q in quality]
         figure.add_trace(
             go.Scatter(x=qx, y=[q.fid for q in quality], mode="lines+markers", name="quick FID"),
             row=1,
-            col=4,
+            col=fid_col,
         )
         floor = [q.floor_fid for q in quality]
         figure.add_trace(
             go.Scatter(x=qx, y=floor, mode="lines", name="real-data floor", line=dict(dash="dot")),
             row=1,
-            col=4,
+            col=fid_col,
         )
-        log_axis(figure, [q.fid for q in quality] + floor, row=1, col=4)
+        log_axis(figure, [q.fid for q in quality] + floor, row=1, col=fid_col)
     if quick_fid:
         # The other panels' extent: one checkpoint alone spanned "935 to 937" (issue 44).
-        figure.update_xaxes(title_text=axis, range=_padded(x[0], x[-1]), row=1, col=4)
+        figure.update_xaxes(title_text=axis, range=_padded(x[0], x[-1]), row=1, col=fid_col)
     figure.update_layout(height=360, margin=MARGIN, legend=dict(orientation="h", y=-0.28))
-    return figure, loss.accuracy_label
+    return (
+        figure,
+        loss.accuracy_label if loss else "real above your D's threshold (0 for a logit, 0.5 after a sigmoid)",
+    )
 
 
 def _padded(low: float, high: float) -> list[float]:

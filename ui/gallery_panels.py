@@ -98,7 +98,16 @@ def downloads(run: RunDir, checkpoint: Checkpoint, read_only: bool) -> None:
     this app (built when clicked). A read-only app offers the formats that need no TensorFlow."""
     name = f"{run.name}-epoch{checkpoint.epoch:04d}"
     sampler = checkpoint.sampler_path  # the EMA generator when the run keeps one
-    formats = [f for f in EXPORT_LABELS if not (read_only and f in export.NEEDS_TENSORFLOW)]
+    if not checkpoint.has_generator:  # written from samples alone (ganlib.track): they are what it has
+        c1, c2, _ = st.columns([1, 1, 2])
+        c1.download_button("Grid PNG", checkpoint.grid_path.read_bytes(), f"{name}-grid.png", "image/png")
+        c2.download_button(
+            "Samples (.npz)", sampler.read_bytes(), f"{name}-samples.npz", "application/octet-stream"
+        )
+        return
+    # A read-only host, and a run another loop wrote (its G is not one of ours to rebuild), export with NumPy.
+    numpy_only = read_only or run.trained_elsewhere
+    formats = [f for f in EXPORT_LABELS if not (numpy_only and f in export.NEEDS_TENSORFLOW)]
     if not run.generator_config_path.is_file():
         formats = [f for f in formats if f != export.Format.NUMPY]
     columns = st.columns(2 + len(formats))
@@ -121,6 +130,21 @@ def downloads(run: RunDir, checkpoint: Checkpoint, read_only: bool) -> None:
             help=f"{help_text} Built when clicked. Or: `python -m ganlib export --format {fmt.value}`.",
             key=f"export-{fmt.value}",
         )
+
+
+def stored_samples(run: RunDir, checkpoint: Checkpoint) -> None:
+    """The samples a run written from samples alone stored with this checkpoint (no generator to
+    draw new ones: Gallery shows these; Evaluate measures them)."""
+    if not checkpoint.samples_path.is_file():
+        return
+    st.subheader("Stored samples")
+    shown = checkpoint.samples(64)
+    st.image(images.png_bytes(images.grid(shown, columns=16), scale=2), width="stretch")
+    stored = run.meta().get("samples_per_checkpoint")
+    st.caption(
+        f"The first {len(shown)} of the {stored or 'stored'} samples of epoch {checkpoint.epoch}, as its writer "
+        "stored them (ganlib.track): drawing new ones, interpolation and steering need a generator."
+    )
 
 
 @st.cache_data(max_entries=4, show_spinner=False)

@@ -7,7 +7,8 @@ import time
 import streamlit as st
 
 from ganlib.data import toys
-from ganlib.runs.rundir import RunDir
+from ganlib.runs.records import Request, RunState
+from ganlib.runs.rundir import RunDir, list_runs
 from ui import charts, messages, public_link, server
 from workbench.jobs import JobState
 
@@ -21,7 +22,7 @@ CHARTS_EVERY_SEC = 5.0
 PLANE_EVERY_SEC = 0.4  # a 2-D toy's plane: one small PNG (the trainer redraws it every 0.3 s)
 
 
-def live_charts(run: RunDir, smoothing: float) -> None:
+def live_charts(run: RunDir, smoothing: float, key: str = "live-charts") -> None:
     version = (charts.file_version(run.history_path), charts.file_version(run.quality_path))
     if version[0] == (0, 0):
         st.caption("Charts appear after the first log point.")
@@ -33,7 +34,7 @@ def live_charts(run: RunDir, smoothing: float) -> None:
         st.caption("Charts appear after the first log point.")
         return
     figure, accuracy_label = built
-    st.plotly_chart(figure, key="live-charts")
+    st.plotly_chart(figure, key=key)
     quality = (
         " Quick FID: live, at each checkpoint, on few samples (biased upwards: the trend, not a score); "
         "Evaluate computes the 10,000-sample FID to compare."
@@ -128,3 +129,56 @@ def job_panels(smoothing: float, refreshing: bool) -> None:
         charts_view(run, smoothing)
     with right:
         picture_view(run, toy, refreshing)
+
+
+# -- runs another process writes: your own loop (ganlib.track), or `python -m ganlib train` ----------
+def written_elsewhere() -> list[RunDir]:
+    """The runs a live process other than the app's job writes now."""
+    own = server.manager().snapshot().run
+    return [run for run in list_runs(server.policy().runs_dir) if run.name != own and run.is_locked()]
+
+
+def elsewhere(smoothing: float) -> None:
+    """Each run written elsewhere, live: progress, charts, the newest grid, and Pause and Stop when
+    its loop listens for them (``run.should_stop()``). Redrawn every few seconds; a writer that
+    ends or dies (its heartbeat stops) leaves the panel."""
+    runs = written_elsewhere()
+    if not runs:
+        return
+    st.subheader("Training elsewhere")
+    names = [run.name for run in runs]
+    chosen = st.selectbox("Run", names, key="elsewhere-run") if len(runs) > 1 else names[0]
+    st.fragment(run_every=CHARTS_EVERY_SEC)(_elsewhere_run)(runs[names.index(chosen)], smoothing)
+
+
+def _elsewhere_run(run: RunDir, smoothing: float) -> None:
+    writer, status = run.writer(), run.status()
+    if writer is None:
+        st.info(f"{run.name} is no longer being written ({status.state}): Gallery and Evaluate have it.")
+        return
+    config = run.config()
+    steps = config.epochs * (config.steps_per_epoch or 0)
+    of = f"/{config.epochs}" if config.epochs else ""
+    text = f"{run.name} · {status.state} · epoch {status.epoch or 0}{of} · step {status.step or 0} · process {writer.pid} on {writer.host}"
+    st.progress(min(1.0, (status.step or 0) / steps) if steps else 0.0, text=text)
+    if writer.listens:
+        read_only = server.policy().read_only
+        c1, c2, _ = st.columns([1, 1, 6])
+        label, request = (
+            ("Resume", Request.RUN) if status.state == RunState.PAUSED else ("Pause", Request.PAUSE)
+        )
+        c1.button(
+            label, on_click=run.request, args=(request,), key=f"elsewhere-{request}", disabled=read_only
+        )
+        c2.button(
+            "Stop", on_click=run.request, args=(Request.STOP,), key="elsewhere-stop", disabled=read_only
+        )
+    elif run.trained_elsewhere:
+        st.caption("Its loop does not ask for Pause and Stop (ganlib.track: call run.should_stop()).")
+    else:
+        st.caption("Started outside this app (python -m ganlib train): pause or stop it where it runs.")
+    left, right = st.columns([3, 1])
+    with left:
+        live_charts(run, smoothing, key="elsewhere-charts")
+    with right:
+        newest_grid(run, toy=toys.is_toy(config.dataset), live=False)

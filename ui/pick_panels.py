@@ -25,6 +25,11 @@ def _real_pool(run_path: str):
     return picks.real_images(RunDir.from_path(run_path))
 
 
+def _sampler(run: RunDir, epoch: int):
+    """The checkpoint's generator, kept loaded; None for one written from samples (picks draws those)."""
+    return cached.sampler(run, epoch) if run.checkpoint(epoch).has_generator else None
+
+
 def _session_key(run: RunDir, what: str) -> str:
     return f"pick:{what}:{run.path}"
 
@@ -54,7 +59,7 @@ def blind_ab(run: RunDir, epochs: list[int], read_only: bool) -> None:
     # Grids sized to leave the three buttons above the fold of a laptop screen.
     for column, epoch, name in zip(st.columns(2), (left, right), ("left", "right")):
         column.image(
-            images.png_bytes(picks.pair_grid(run, epoch, seed, cached.sampler(run, epoch))),
+            images.png_bytes(picks.pair_grid(run, epoch, seed, _sampler(run, epoch))),
             caption=name,
             width=GRID_WIDTH,
         )
@@ -162,7 +167,7 @@ def real_or_fake(run: RunDir, epochs: list[int], read_only: bool) -> None:
                 picks.record_answer(run, epoch, real, judged_real, server.session_id(), index)
 
         st.caption(f"Image {done + 1} of {ROUND}: half are real test images, half the checkpoint's samples.")
-        image = picks.single_image(run, epoch, real, index, pool, cached.sampler(run, epoch))
+        image = picks.single_image(run, epoch, real, index, pool, _sampler(run, epoch))
         st.image(images.png_bytes(image, scale=SCALE), width=image.shape[1] * SCALE)
         b1, b2, _ = st.columns([1, 1, 2])
         b1.button("Real", on_click=answer, args=(True,), shortcut="Left", width="stretch")

@@ -200,7 +200,9 @@ def resume_form() -> None:
     labels = {}  # one read of each run's status, checkpoints and config per page run
     for run in list_runs(server.policy().runs_dir):
         status, checkpoints = run.status(), run.checkpoints()
-        if status.state.resumable and checkpoints:
+        if (
+            status.state.resumable and checkpoints and not run.trained_elsewhere
+        ):  # ganlib.track's: their code goes on
             config = run.config()
             label = f"{run.name} ({status.state}, epoch {checkpoints[-1].epoch}/{config.epochs})"
             labels[label] = (run, config, status.error)

@@ -182,8 +182,13 @@ class JobManager:
 
     # -- recovery ----------------------------------------------------------------------------
     def interrupted_runs(self) -> list[RunDir]:
-        """Runs left "training" or "paused" by a process that is gone (a restarted app)."""
-        return [run for run in list_runs(self.runs_dir) if run.status().state == RunState.INTERRUPTED]
+        """Runs left "training" or "paused" by a process that is gone (a restarted app); not those
+        another loop wrote (``ganlib.track``): only their own code can go on with them."""
+        return [
+            run
+            for run in list_runs(self.runs_dir)
+            if run.status().state == RunState.INTERRUPTED and not run.trained_elsewhere
+        ]
 
     def recover(self) -> str | None:
         """Resume the newest interrupted run (paused if it was paused), or the sweep it belongs

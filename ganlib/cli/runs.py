@@ -70,8 +70,9 @@ def cmd_sample(given) -> int:
         raise GanlibError("--n must be between 1 and 1024")
     run = RunDir.from_path(given.run)
     args.images_only(run, "sample")
-    gan, checkpoint = model_io.load_models(run, given.epoch)
-    samples = gan.sample(latents.fixed_latents(gan.latent_dim, given.seed, given.n))
+    checkpoint = run.checkpoint(given.epoch)
+    sampler = model_io.load_sampler(run, checkpoint.epoch)  # NumPy when it can; a tracked run's too
+    samples = sampler.sample(latents.fixed_latents(run.config().latent_dim, given.seed, given.n))
 
     atomic.write_bytes(given.out, images.png_bytes(images.grid(samples)))
     print(f"wrote {given.n} samples of {run.name} epoch {checkpoint.epoch} to {given.out}")

@@ -29,6 +29,7 @@ from ganlib.evaluation.results import (
 )
 from ganlib.measure import metrics, reference
 from ganlib.measure.features import Evaluator, identify
+from ganlib.runs.checkpoints import Checkpoint
 from ganlib.runs.rundir import RunDir
 from ganlib.sampling import images, latents
 from ganlib.training import model_io
@@ -83,6 +84,17 @@ class Engine(EpochEvaluator):
     def metric_label(self) -> str:
         return metric_label(self.evaluator_label)
 
+    @property
+    def accuracy_label(self) -> str:
+        """How D's accuracy is read: the loss's threshold, or for a run written by another loop
+        (``ganlib.track``) its D's own (a logit above 0, a probability above 0.5)."""
+        if self.config.loss in losses.LOSSES:
+            return losses.get(self.config.loss).accuracy_label
+        return (
+            "measured as each checkpoint was saved, real above D's own threshold (0 for a logit, 0.5 "
+            "after a sigmoid); none where the writer gave no discriminator"
+        )
+
     def cached(self, epoch: int) -> EpochResult | None:
         """The cached result of ``epoch`` if it is of these weights; None if it must be computed."""
         entry = _read_cache(self._cache_path(epoch)).get(self.key)
@@ -115,19 +127,27 @@ class Engine(EpochEvaluator):
 
     def _evaluate_epoch(self, epoch: int) -> EpochResult:
         started = time.perf_counter()
-        gan, checkpoint = model_io.load_models(self.run, epoch)
-        seed = self.config.seed
-        z = np.random.default_rng([seed, 777, epoch]).standard_normal((self.samples, gan.latent_dim))
-        asked = latents.uniform_labels(self.samples, gan.num_classes)  # balanced classes
-        fake = self.evaluator(gan.sample(z.astype(np.float32), asked))
+        checkpoint = self.run.checkpoint(epoch)
         dataset, size = self.config.dataset, self.config.image_size
         real_set = (dataset, "test", self.samples, self.evaluator_name, size)
         real = reference.real_features(*real_set)
-        d_acc_real, d_acc_fake = self._discriminator_accuracy(gan)
-        labels = reference.real_labels(dataset, "test", self.samples, size)
         per_class = None
-        if gan.conditional and labels is not None:
-            per_class = metrics.per_class(real[0], labels, fake[0], fake[1], asked)
+        if (
+            checkpoint.samples_path.is_file()
+        ):  # written by ganlib.track: its stored samples, D's accuracy then
+            fake = self.evaluator(self._stored_samples(checkpoint))
+            d_acc_real, d_acc_fake = checkpoint.state.get("d_acc_real"), checkpoint.state.get("d_acc_fake")
+        else:
+            gan, checkpoint = model_io.load_models(self.run, epoch)
+            z = np.random.default_rng([self.config.seed, 777, epoch]).standard_normal(
+                (self.samples, gan.latent_dim)
+            )
+            asked = latents.uniform_labels(self.samples, gan.num_classes)  # balanced classes
+            fake = self.evaluator(gan.sample(z.astype(np.float32), asked))
+            d_acc_real, d_acc_fake = self._discriminator_accuracy(gan)
+            labels = reference.real_labels(dataset, "test", self.samples, size)
+            if gan.conditional and labels is not None:
+                per_class = metrics.per_class(real[0], labels, fake[0], fake[1], asked)
         result = EpochResult(
             **vars(compare(real, fake, reference.real_radii(*real_set))),
             per_class=per_class,
@@ -142,6 +162,15 @@ class Engine(EpochEvaluator):
             fingerprint=checkpoint.fingerprint,
         )
         return self._store(epoch, result)
+
+    def _stored_samples(self, checkpoint: Checkpoint) -> np.ndarray:
+        stored = checkpoint.samples(self.samples)
+        if len(stored) < self.samples:
+            raise GanlibError(
+                f"epoch {checkpoint.epoch} of {self.run.name} stored {len(stored):,} samples: evaluate at "
+                f"{len(stored):,} or fewer (or store more: ganlib.track.Run(..., samples={self.samples}))"
+            )
+        return stored
 
     def truncation_sweep(
         self, epoch: int, levels: tuple[float | None, ...] = TRUNCATION_LEVELS, samples: int = 2000

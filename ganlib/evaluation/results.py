@@ -62,8 +62,8 @@ class EpochResult(SetMetrics):
     step: int
     samples: int
     evaluator: str  # the features' label, e.g. "MNIST-classifier features"
-    d_acc_real: float  # D's accuracy on held-out real images
-    d_acc_fake: float  # and on fresh generated ones
+    d_acc_real: float | None  # D's accuracy on held-out real images (None: a run written without D)
+    d_acc_fake: float | None  # and on fresh generated ones
     seconds: float = 0.0
     fingerprint: str = ""  # the weights evaluated (content), so a re-saved checkpoint is redone
     # Conditional models: per class asked for, {"label", "samples", "fid", "label_accuracy"}.

@@ -18,7 +18,10 @@ def source_images(spec: str, samples: int) -> tuple[np.ndarray, str]:
     if spec.startswith("run:"):
         path, _, epoch = spec[4:].partition("@")
         run = RunDir.from_path(path)
-        gan, _ = model_io.load_models(run, int(epoch) if epoch else None)
+        checkpoint = run.checkpoint(int(epoch) if epoch else None)
+        if checkpoint.samples_path.is_file():  # a run written by ganlib.track: the samples it stored
+            return checkpoint.samples(samples), run.config().dataset
+        gan, _ = model_io.load_models(run, checkpoint.epoch)
         latents = np.random.default_rng(777).standard_normal((samples, gan.latent_dim)).astype(np.float32)
         return gan.sample(latents), run.config().dataset
     if spec.startswith(datasets.FOLDER_PREFIX):

@@ -7,7 +7,10 @@
     grid.png                    the fixed-seed sample grid
     directions.json             latent directions of the sampled generator (``ganlib.directions``),
                                 added on request after the checkpoint is written
-    state.json                  epoch, global step, seconds trained; written last
+    samples.npz                 uint8 samples (N, H, W, C), compressed: what a run written by
+                                ``ganlib.track`` is evaluated on (drawn from its generator, or given)
+    state.json                  epoch, global step, seconds trained; written last. A checkpoint
+                                written by ``ganlib.track`` names its files in ``files``
 
 A demo checkpoint (``slim``: what a shipped, read-only run needs) keeps only the generator that
 is sampled (the EMA one when the run has it, else G), D (for its accuracy) and the grid: it can be
@@ -30,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ganlib import GanlibError, atomic
 
 GENERATOR_FILE = "generator.weights.h5"
@@ -39,6 +44,7 @@ OPTIMIZER_FILE = "optimizer.weights.h5"
 GRID_FILE = "grid.png"
 STATE_FILE = "state.json"
 DIRECTIONS_FILE = "directions.json"
+SAMPLES_FILE = "samples.npz"
 KEEP_OPTIMIZER_STATE = 2  # Adam's moments are twice the model's size and only a resume needs them
 
 
@@ -81,9 +87,31 @@ class Checkpoint:
         return self.path / DIRECTIONS_FILE
 
     @property
+    def samples_path(self) -> Path:
+        return self.path / SAMPLES_FILE
+
+    @property
+    def has_generator(self) -> bool:
+        """Samples can be drawn (else only the stored ``samples`` can be shown and evaluated)."""
+        return self.ema_path.is_file() or self.generator_path.is_file()
+
+    @property
     def sampler_path(self) -> Path:
-        """The weights samples are drawn from: the EMA generator's when kept, else G's."""
-        return self.ema_path if self.ema_path.is_file() else self.generator_path
+        """What samples come from: the EMA generator's weights when kept, else G's, else (a run
+        written from samples alone) the stored samples."""
+        if self.ema_path.is_file() or not self.samples_path.is_file():
+            return self.ema_path if self.ema_path.is_file() else self.generator_path
+        return self.generator_path if self.generator_path.is_file() else self.samples_path
+
+    def samples(self, count: int | None = None) -> np.ndarray:
+        """The stored samples (the first ``count``), uint8 (N, H, W, C); read without pickle."""
+        try:
+            with np.load(self.samples_path, allow_pickle=False) as stored:
+                return stored["samples"][:count]
+        except (OSError, ValueError, KeyError) as exc:
+            raise CheckpointError(
+                f"checkpoint of epoch {self.epoch} has no readable {SAMPLES_FILE} ({exc})"
+            ) from exc
 
     @property
     def fingerprint(self) -> str:
@@ -118,6 +146,7 @@ def find(epochs_dir: Path) -> list[Checkpoint]:
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+ZIP_SIGNATURE = b"PK\x03\x04"  # an .npz is a zip archive
 
 
 def damaged(epochs_dir: Path) -> dict[int, str]:
@@ -141,19 +170,29 @@ def _inspect(path: Path) -> tuple[dict[str, Any], str | None]:
         return {}, f"{STATE_FILE} is not JSON"
     if not isinstance(state, dict) or not isinstance(state.get("step"), int):
         return {}, f"{STATE_FILE} has no step"
-    sampler = EMA_FILE if (path / EMA_FILE).is_file() else GENERATOR_FILE
-    for name in (sampler, DISCRIMINATOR_FILE):
+    listed = state.get("files")  # a checkpoint that names its files (ganlib.track)
+    if isinstance(listed, list) and all(isinstance(n, str) and Path(n).name == n for n in listed):
+        required = listed
+    else:
+        sampler = EMA_FILE if (path / EMA_FILE).is_file() else GENERATOR_FILE
+        required = [sampler, DISCRIMINATOR_FILE, GRID_FILE]
+    for name in required:
         if not (path / name).is_file():
             return state, f"no {name}"
-        if not _is_hdf5(path / name):
+        if name.endswith(".h5") and not _is_hdf5(path / name):
             return state, f"{name} is damaged (truncated or not a Keras weights file)"
-    try:
-        with open(path / GRID_FILE, "rb") as f:
-            if f.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE:
-                return state, f"{GRID_FILE} is not a PNG"
-    except OSError:
-        return state, f"no {GRID_FILE}"
+        for suffix, signature, kind in ((".png", PNG_SIGNATURE, "a PNG"), (".npz", ZIP_SIGNATURE, "an npz")):
+            if name.endswith(suffix) and not _starts_with(path / name, signature):
+                return state, f"{name} is not {kind}"
     return state, None
+
+
+def _starts_with(path: Path, signature: bytes) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(signature)) == signature
+    except OSError:
+        return False
 
 
 def _is_hdf5(path: Path) -> bool:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
@@ -36,6 +37,45 @@ class RunState(StrEnum):
 
 
 WRITTEN_STATES = tuple(RunState)[:6]
+
+
+class Request(StrEnum):
+    """What the app asks of a run's writer that listens (``control.json``, read by ``ganlib.track``'s
+    ``should_stop``): the app's own trainer takes its requests through the job instead."""
+
+    RUN = "run"
+    PAUSE = "pause"
+    STOP = "stop"
+
+
+@dataclass(frozen=True)
+class Writer:
+    """``lock.json``: the process writing a run. ``beat``: the time of its last heartbeat, for a
+    writer that sends one (``ganlib.track``; the app's trainer is watched by its process id);
+    ``listens``: its loop asks for Pause and Stop."""
+
+    pid: int
+    host: str
+    beat: float | None = None
+    listens: bool = False
+    owner: str | None = None  # which writer of the process (one per ganlib.track.Run)
+
+    def same(self, other: Writer) -> bool:
+        return (self.pid, self.host, self.owner) == (other.pid, other.host, other.owner)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Writer:
+        beat, owner = data.get("beat"), data.get("owner")
+        return cls(
+            int(data["pid"]),
+            str(data["host"]),
+            None if beat is None else float(beat),
+            bool(data.get("listens")),
+            None if owner is None else str(owner),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
 
 
 class ChosenBy(StrEnum):
@@ -249,7 +289,8 @@ METRIC_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "acc_real", "acc_fake")
 class HistoryPoint:
     """A line of ``history.jsonl``: where the run was (``epoch`` is fractional: steps over steps
     per epoch; ``elapsed`` the trainer's seconds) and the means of its metrics over the steps the
-    point covers."""
+    point covers. A run written by another loop (``ganlib.track``) may log some of the metrics
+    (the others read as NaN) and numbers of its own (``other``, written beside them on the line)."""
 
     kind: PointKind
     step: int
@@ -262,16 +303,29 @@ class HistoryPoint:
     d_fake: float
     acc_real: float  # the share of real images D calls real
     acc_fake: float
+    other: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def metric(self, name: str) -> float:
-        """One of ``METRIC_NAMES`` (or ``step``, ``epoch``... : any number the point holds)."""
-        return getattr(self, name)
+        """One of ``METRIC_NAMES``, any other number the point holds (``step``, ``epoch``...) or
+        one of ``other``; NaN for a metric this point did not log."""
+        if name in self.other:
+            return self.other[name]
+        return getattr(self, name, math.nan)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HistoryPoint:
-        floats = [f.name for f in dataclasses.fields(cls) if f.type in ("float", float)]  # by type, not place
-        numbers = {name: float(data[name]) for name in floats}
-        return cls(PointKind(data["kind"]), int(data["step"]), **numbers)
+        fields = dataclasses.fields(cls)
+        floats = [f.name for f in fields if f.type in ("float", float)]  # by type, not place
+        numbers = {name: float(data.get(name, math.nan)) for name in floats}
+        known = {f.name for f in fields}
+        other = {
+            key: float(value)
+            for key, value in data.items()
+            if key not in known and isinstance(value, (int, float)) and not isinstance(value, bool)
+        }
+        return cls(PointKind(data["kind"]), int(data["step"]), **numbers, other=other)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """One flat JSON object (``other``'s numbers beside the rest); a metric not logged is left out."""
+        point = {k: v for k, v in asdict(self).items() if k != "other" and v == v}  # NaN != NaN
+        return {**point, **self.other}

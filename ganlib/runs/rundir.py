@@ -11,7 +11,9 @@
         best.json            the chosen best epoch and who chose it (evaluation or a person)
         preview.png          the fixed-seed grid of the current weights, refreshed every few
         preview.json         seconds while training (step, elapsed), for the live view
-        lock.json            pid of the process training this run, while it trains
+        lock.json            pid and host of the process writing this run, while it writes (and
+                             the heartbeat of a writer that is not the app's trainer: ganlib.track)
+        control.json         the app's request to such a writer: run, pause or stop
         generator.json       the generator's Keras model config (its layers and how they connect),
                              so it can be sampled without TensorFlow (ganlib/sampling/inference.py)
         epochs/0003/         one folder per saved epoch (its files: ganlib/runs/checkpoints.py)
@@ -37,7 +39,6 @@ from typing import Any, TypeVar
 
 from ganlib import GanlibError, atomic
 from ganlib.config import TrainConfig, check_run_name
-from ganlib.data import toys
 from ganlib.runs import checkpoints as checkpoints_lib
 from ganlib.runs.checkpoints import Checkpoint
 from ganlib.runs.records import (
@@ -50,8 +51,10 @@ from ganlib.runs.records import (
     PointKind,
     QualityPoint,
     RealOrFake,
+    Request,
     RunState,
     RunStatus,
+    Writer,
 )
 
 __all__ = ["Alert", "Best", "ChosenBy", "RunDir", "RunError", "RunState", "RunStatus", "list_runs"]
@@ -62,6 +65,10 @@ T = TypeVar("T")
 
 class RunError(GanlibError):
     pass
+
+
+TRACK_WRITER = "ganlib.track"  # config.json's "writer" for a run another loop wrote
+HEARTBEAT_TIMEOUT_SEC = 30.0  # a writer that beats (ganlib.track) is gone when silent this long
 
 
 class RunWriteError(RunError):
@@ -142,6 +149,12 @@ class RunDir:
 
     def config(self) -> TrainConfig:
         return TrainConfig.from_dict(self.meta()["config"])
+
+    @property
+    def trained_elsewhere(self) -> bool:
+        """Written by another training loop through ``ganlib.track``: watched, evaluated and
+        browsed here, never resumed or retrained by this library's trainer."""
+        return self.meta().get("writer") == TRACK_WRITER
 
     # -- history, live quality and alerts: JSON lines, one record a line, each with its step --
     # Appends are not atomic, but a torn last line is skipped when read; a resume rewrites the
@@ -240,33 +253,53 @@ class RunDir:
         status = RunStatus(state, time.time(), epoch, step, error, detail)
         atomic.write_json(self.path / "status.json", status.to_dict())
 
-    def lock(self) -> None:
-        """Claim the run for this process; refuse when another live process trains it."""
-        holder = self._lock_holder()
-        if holder is not None and holder != os.getpid():
-            raise RunError(f"run {self.name!r} is being trained by process {holder}")
-        atomic.write_json(self.path / "lock.json", {"pid": os.getpid(), "host": socket.gethostname()})
+    def lock(self, *, beat: bool = False, listens: bool = False, owner: str | None = None) -> None:
+        """Claim the run for this process; refuse when another live process writes it. ``beat``:
+        the writer calls this again every few seconds (``ganlib.track``'s heartbeat), so a writer
+        on another machine reads as alive, and one that stopped beating as gone; ``listens``: its
+        loop asks for Pause and Stop (``requested``); ``owner``: which writer of this process (two
+        ``ganlib.track.Run`` objects of one loop are two writers)."""
+        me = Writer(os.getpid(), socket.gethostname(), time.time() if beat else None, listens, owner)
+        writer = self.writer()
+        if writer is not None and not writer.same(me):
+            raise RunError(f"run {self.name!r} is being written by process {writer.pid} on {writer.host}")
+        atomic.write_json(self.path / "lock.json", me.to_dict())
 
-    def unlock(self) -> None:
-        if self._lock_holder() == os.getpid():
+    def unlock(self, owner: str | None = None) -> None:
+        writer = self.writer()
+        if writer is not None and writer.same(Writer(os.getpid(), socket.gethostname(), owner=owner)):
             with contextlib.suppress(OSError):  # a read-only folder: the stale lock reads "interrupted"
                 (self.path / "lock.json").unlink(missing_ok=True)
 
     def is_locked(self) -> bool:
-        return self._lock_holder() is not None
+        return self.writer() is not None
 
-    def _lock_holder(self) -> int | None:
+    def writer(self) -> Writer | None:
+        """The live process writing this run, or None: a stale lock (its process gone on this
+        machine, or its heartbeat older than ``HEARTBEAT_TIMEOUT_SEC``) is no writer."""
         try:
-            lock = atomic.read_json(self.path / "lock.json")
-        except (OSError, ValueError):
+            writer = Writer.from_dict(atomic.read_json(self.path / "lock.json"))
+        except (OSError, ValueError, KeyError, TypeError):
             return None
-        if lock.get("host") != socket.gethostname():
+        if writer.beat is not None and time.time() - writer.beat > HEARTBEAT_TIMEOUT_SEC:
             return None
+        if writer.host != socket.gethostname():  # only a heartbeat tells of another machine's process
+            return writer if writer.beat is not None else None
         try:
-            os.kill(int(lock["pid"]), 0)
-        except (OSError, ValueError, KeyError):
+            os.kill(writer.pid, 0)
+        except OSError:
             return None  # the process is gone: a stale lock from a killed run
-        return int(lock["pid"])
+        return writer
+
+    # -- requests to a writer that listens (ganlib.track's should_stop): pause, resume, stop ----
+    def request(self, request: Request) -> None:
+        atomic.write_json(self.path / "control.json", {"request": request.value, "time": time.time()})
+
+    def requested(self) -> Request:
+        try:
+            return Request(atomic.read_json(self.path / "control.json")["request"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return Request.RUN
 
     # -- checkpoints -------------------------------------------------------------------------
     def checkpoints(self) -> list[Checkpoint]:
@@ -415,27 +448,3 @@ def list_runs(runs_dir: Path | str | None = None) -> list[RunDir]:
         except (GanlibError, FileNotFoundError):  # not a run, or one removed while listing
             continue
     return [run for _, run in sorted(made, key=lambda pair: pair[0], reverse=True)]
-
-
-def showcase(runs_dir: Path | str | None = None, limit: int = 2) -> list[tuple[RunDir, Checkpoint]]:
-    """What the Home page leads with: for each image dataset (up to ``limit``), the best checkpoint of
-    the run whose best epoch has the lowest FID among those chosen at the largest sample count
-    (FID is biased by the count, so only equal counts compare). Runs without a best epoch, or
-    whose best checkpoint is gone, are passed over. Datasets come in the order their first run
-    was made."""
-    candidates: dict[str, list[tuple[tuple[int, float], RunDir, Checkpoint]]] = {}
-    for run in reversed(list_runs(runs_dir)):  # oldest first
-        try:
-            best = run.best()
-            if best is None:
-                continue
-            checkpoint = run.checkpoint(best.epoch)
-            rank = (-(best.samples or 0), float("inf") if best.fid is None else best.fid)
-            dataset = run.config().dataset
-        except (GanlibError, OSError):
-            continue
-        if toys.is_toy(dataset):  # 2-D toys have Home's lesson of their own
-            continue
-        candidates.setdefault(dataset, []).append((rank, run, checkpoint))
-    chosen = [min(found, key=lambda c: c[0]) for found in candidates.values()]
-    return [(run, checkpoint) for _, run, checkpoint in chosen[:limit]]

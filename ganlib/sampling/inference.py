@@ -111,6 +111,11 @@ def _layer(class_name: str, config: dict[str, Any], weights: list[Array]) -> Cal
         return lambda x: np.where(x > 0, x, slope * x)
     if class_name == "Activation":
         return _activation(config["activation"])
+    if class_name == "Rescaling":  # e.g. a sigmoid's [0, 1] onto [-1, 1] (ganlib.track adds it)
+        scale, offset = config["scale"], config["offset"]
+        if not all(isinstance(v, (int, float)) for v in (scale, offset)):
+            raise Unsupported("Rescaling by a tensor")
+        return lambda x: x * scale + offset
     if class_name == "Reshape":
         shape = tuple(config["target_shape"])
         return lambda x: x.reshape((len(x), *shape))

@@ -4,9 +4,12 @@ from its checkpoint. Weights load only into architectures the library builds."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from ganlib.config import TrainConfig
 from ganlib.runs.checkpoints import (
@@ -18,7 +21,7 @@ from ganlib.runs.checkpoints import (
     Checkpoint,
     CheckpointError,
 )
-from ganlib.sampling.inference import NumpyGenerator, Unsupported
+from ganlib.sampling.inference import NumpyGenerator, Unsupported, to_uint8
 from ganlib.zoo import user_models
 
 if TYPE_CHECKING:
@@ -66,19 +69,59 @@ def load_sampler(run: RunDir, epoch: int | None = None):
     drawing images from ``epoch``: the NumPy generator (no TensorFlow: ganlib/sampling/inference.py) when
     the run saved its generator's config and the layers are ones it knows, else the Keras GAN."""
     checkpoint = run.checkpoint(epoch)
+    if not checkpoint.has_generator:
+        raise CheckpointError(
+            f"epoch {checkpoint.epoch} of {run.name} stored samples, not a generator: its samples are "
+            "shown and evaluated, new ones cannot be drawn"
+        )
     if run.generator_config_path.is_file():
         try:
             num_classes = int(run.meta().get("num_classes") or 0)
             return NumpyGenerator.from_files(run.generator_config_path, checkpoint.sampler_path, num_classes)
         except Unsupported:
             pass
+    if run.trained_elsewhere:  # its layers are Keras's own (ganlib.track checked): Keras rebuilds it
+        return KerasSampler.from_run(run, checkpoint)
     return load_models(run, checkpoint.epoch)[0]
+
+
+class KerasSampler:
+    """A generator written by another loop (``ganlib.track``), rebuilt by Keras from the run's
+    ``generator.json`` (built-in layers only) with a checkpoint's weights, drawn as ``GAN.sample``."""
+
+    conditional, num_classes = False, 0
+
+    def __init__(self, generator):
+        self.generator = generator
+        self.latent_dim = int(generator.input_shape[-1])
+
+    @classmethod
+    def from_run(cls, run: RunDir, checkpoint: Checkpoint) -> KerasSampler:
+        import keras  # here, not above: sampling with NumPy loads no TensorFlow
+
+        generator = keras.Model.from_config(json.loads(run.generator_config_path.read_text()))
+        _load(generator, checkpoint.generator_path, checkpoint)
+        return cls(generator)
+
+    def sample(
+        self, latents: np.ndarray, labels: np.ndarray | None = None, batch_size: int = 500
+    ) -> np.ndarray:
+        out = [
+            np.asarray(self.generator(latents[i : i + batch_size], training=False))
+            for i in range(0, len(latents), batch_size)
+        ]
+        return to_uint8(np.concatenate(out))
 
 
 def load_models(run: RunDir, epoch: int | None = None, image_shape=None) -> tuple[GAN, Checkpoint]:
     """A run's GAN with the weights of ``epoch`` (default: newest), for sampling and evaluation."""
     from ganlib.training.gan import build_gan  # here, not above: sampling with NumPy loads no TensorFlow
 
+    if run.trained_elsewhere:
+        raise CheckpointError(
+            f"{run.name} was written by another training loop (ganlib.track): its generator is sampled, "
+            "not rebuilt as a GAN of this library (no resume, no SavedModel or Keras export)"
+        )
     meta = run.meta()
     config = TrainConfig.from_dict(meta["config"])
     recorded = meta.get("models_from")  # a user's architecture: the file as the run trained with it

@@ -177,6 +177,11 @@ def resume(run: RunDir, until_epoch: int | None = None, **options) -> RunState:
     ``until_epoch`` (default: the epochs it was started with). Options as for ``train()``."""
     if not run.exists():
         raise RunError(f"no run {run.name!r} in {run.runs_dir} to resume")
+    if run.trained_elsewhere:
+        raise RunError(
+            f"run {run.name!r} was written by another training loop (ganlib.track): continue it from "
+            "that loop, with ganlib.track.Run(..., resume=True)"
+        )
     config = run.config()
     if until_epoch is not None:
         config = config.replace(epochs=until_epoch)

@@ -1,0 +1,399 @@
+"""ganlib.track: any training loop writes a run the app watches, evaluates and browses.
+
+Fast: the API on samples from NumPy (no TensorFlow in the writer), bad input from a foreign
+writer, the heartbeat, Pause and Stop. Slow: the three examples train, show live and evaluate
+through the app (AppTest), and Evaluate's FID follows the quality of stored samples.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import numpy as np
+import pytest
+from conftest import APP, ROOT, by_label, tree_digest
+
+from ganlib.config import TrainConfig
+from ganlib.data import datasets
+from ganlib.runs.records import Request, RunState
+from ganlib.runs.rundir import RunDir
+from ganlib.track import Run, TrackError
+
+
+@pytest.fixture(scope="module")
+def mnist_test() -> np.ndarray:
+    return datasets.load_dataset("mnist", "test").images
+
+
+def noisy(real: np.ndarray, clean: float, count: int = 200, seed: int = 0) -> np.ndarray:
+    """MNIST images mixed with noise: ``clean`` 1 is the data, 0 pure noise (quality by hand)."""
+    rng = np.random.default_rng(seed)
+    picked = real[rng.integers(0, len(real), count)].astype(np.float64)
+    mixed = clean * picked + (1 - clean) * rng.integers(0, 256, picked.shape)
+    return mixed.round().clip(0, 255).astype(np.uint8)
+
+
+def run_python(code: str, *args: str, **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GANLIB_OFFLINE": "1"}
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *args], env=env, cwd=ROOT, **kwargs)
+
+
+def test_a_numpy_writer_loads_no_tensorflow_and_writes_a_run_the_library_reads(tmp_path):
+    writer = run_python(
+        """
+        import sys
+        import numpy as np
+        import ganlib.track
+        from ganlib.data import datasets
+        real = datasets.load_dataset("mnist", "test").images[:300]
+        with ganlib.track.Run("np", config={"epochs": 2, "steps_per_epoch": 3, "lr": 0.1}, runs_dir=sys.argv[1]) as run:
+            for step in range(1, 7):
+                run.log(step, d_loss=1.0 / step, g_loss=0.5, fid_guess=step)
+                run.should_stop()
+                if step % 3 == 0:
+                    run.checkpoint(step // 3, samples=real)
+        loaded = sorted(m for m in ("tensorflow", "keras", "torch") if m in sys.modules)
+        print("loaded:", loaded)
+        """,
+        str(tmp_path),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    out, _ = writer.communicate(timeout=120)
+    assert writer.returncode == 0 and "loaded: []" in out, out
+    run = RunDir(tmp_path, "np")
+    assert run.status().state == RunState.FINISHED and run.trained_elsewhere and not run.is_locked()
+    assert [c.epoch for c in run.checkpoints()] == [1, 2] and run.checkpoints()[-1].step == 6
+    assert run.checkpoint(2).samples().shape == (300, 28, 28, 1) and not run.checkpoint(2).has_generator
+    history = run.history()
+    assert [p.step for p in history] == [1, 2, 3, 4, 5, 6] and history[3].epoch == pytest.approx(4 / 3)
+    assert (
+        history[1].d_loss == 0.5 and math.isnan(history[1].acc_real) and history[5].metric("fid_guess") == 6
+    )
+    assert run.config().extra == {"epochs": 2, "steps_per_epoch": 3, "lr": 0.1} and run.config().epochs == 2
+
+
+def test_keras_enters_only_when_a_keras_model_is_handed_over():
+    probe = run_python(
+        "import sys, ganlib.track; print('keras' in sys.modules); ganlib.track.KerasCallback; print('keras' in sys.modules)",
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert probe.communicate(timeout=120)[0].split() == ["False", "True"]
+
+
+@pytest.fixture
+def open_run(tmp_path, mnist_test):
+    """A run with two checkpoints and six log points, still open."""
+    run = Run("foreign", config={"epochs": 5}, runs_dir=tmp_path)
+    for step in range(1, 7):
+        run.log(step, d_loss=1.0, g_loss=1.0)
+        if step % 3 == 0:
+            run.checkpoint(step // 3, samples=noisy(mnist_test, 0.5, seed=step))
+    yield run
+    run.close()
+
+
+BAD_CALLS = [
+    (
+        "samples of floats",
+        lambda r, x: r.checkpoint(3, samples=x.astype(np.float32) / 127.5 - 1),
+        "must be uint8 pixels",
+    ),
+    ("no channel", lambda r, x: r.checkpoint(3, samples=x[..., 0]), "add the channel, samples[..., None]"),
+    (
+        "another size",
+        lambda r, x: r.checkpoint(3, samples=np.zeros((200, 32, 32, 3), np.uint8)),
+        "must be N x 28 x 28 x 1",
+    ),
+    ("too few", lambda r, x: r.checkpoint(3, samples=x[:10]), "at least 100 samples"),
+    ("nothing to save", lambda r, x: r.checkpoint(3), "needs generator= (a Keras model) or samples="),
+    ("an epoch again", lambda r, x: r.checkpoint(2, samples=x), "after 2 (the last saved)"),
+    ("NaN loss", lambda r, x: r.log(7, d_loss=float("nan")), "d_loss is nan at step 7: training diverged"),
+    ("a string", lambda r, x: r.log(7, d_loss="low"), "d_loss must be a number"),
+    ("a step back", lambda r, x: r.log(5, d_loss=1.0), "step 5 is not after step 6"),
+    ("no metric", lambda r, x: r.log(7), "needs a metric"),
+    ("not a generator", lambda r, x: r.checkpoint(3, generator=object()), "generator must be a Keras model"),
+]
+
+
+@pytest.mark.parametrize("call, message", [(c, m) for _, c, m in BAD_CALLS], ids=[i for i, _, _ in BAD_CALLS])
+def test_bad_input_from_a_writer_is_one_line_naming_the_fix_and_loses_nothing(
+    open_run, mnist_test, call, message
+):
+    before = tree_digest(open_run.run.path / "epochs"), open_run.run.history()
+    with pytest.raises(
+        TrackError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
+    ) as caught:
+        call(open_run, noisy(mnist_test, 0.5))
+    assert "\n" not in str(caught.value)
+    assert (tree_digest(open_run.run.path / "epochs"), open_run.run.history()) == before
+    open_run.log(7, d_loss=1.0)  # the run goes on
+    open_run.checkpoint(3, samples=noisy(mnist_test, 0.9))
+    assert open_run.run.epochs() == [1, 2, 3]
+
+
+def test_a_second_writer_on_the_same_run_is_refused(open_run, tmp_path):
+    with pytest.raises(TrackError, match="already exists .* pass resume=True"):
+        Run("foreign", runs_dir=tmp_path)
+    with pytest.raises(
+        TrackError, match=f"being written by process {os.getpid()} .* stop that process or use another name"
+    ):
+        Run("foreign", runs_dir=tmp_path, resume=True)
+    assert open_run.run.epochs() == [1, 2]
+
+
+def test_a_loop_that_raises_leaves_a_failed_run_that_says_why_and_resumes(tmp_path, mnist_test):
+    with pytest.raises(ZeroDivisionError), Run("crashes", runs_dir=tmp_path) as run:
+        run.log(1, g_loss=1.0)
+        run.checkpoint(1, samples=noisy(mnist_test, 0.5))
+        run.log(2, g_loss=1.0)
+        _ = 1 / 0
+    status = RunDir(tmp_path, "crashes").status()
+    assert status.state == RunState.FAILED and status.error == "ZeroDivisionError: division by zero"
+    with Run("crashes", runs_dir=tmp_path, resume=True) as again:  # from the newest checkpoint
+        assert (again.last_step, again.last_epoch) == (1, 1)
+        again.log(2, g_loss=0.5)
+        again.checkpoint(2, samples=noisy(mnist_test, 0.7))
+    run = RunDir(tmp_path, "crashes")
+    assert [p.g_loss for p in run.history()] == [1.0, 0.5] and run.epochs() == [1, 2]
+
+
+def test_a_torn_last_line_is_skipped_and_a_resume_leaves_a_clean_history(tmp_path, mnist_test):
+    with Run("torn", runs_dir=tmp_path) as run:
+        run.log(1, d_loss=1.0)
+        run.checkpoint(1, samples=noisy(mnist_test, 0.5))
+    with open(RunDir(tmp_path, "torn").history_path, "a") as f:
+        f.write('{"kind": "step", "step": 2, "d_lo')  # a writer killed mid-line
+    assert [p.step for p in RunDir(tmp_path, "torn").history()] == [1]
+    with Run("torn", runs_dir=tmp_path, resume=True) as run:
+        run.log(2, d_loss=0.5)
+    lines = RunDir(tmp_path, "torn").history_path.read_text().splitlines()
+    assert [json.loads(line)["step"] for line in lines] == [1, 2]
+
+
+def test_a_run_of_ours_is_not_written_by_a_foreign_loop(trained_run, tmp_path):
+    with pytest.raises(
+        TrackError, match="trained by ganlib's trainer: continue it with `python -m ganlib resume"
+    ):
+        Run(trained_run.name, runs_dir=trained_run.runs_dir, resume=True)
+    with pytest.raises(TrackError, match="2-D toy"):
+        Run("toy", dataset="toy:ring8", runs_dir=tmp_path)
+    with pytest.raises(TrackError, match="unknown dataset 'cifar-1000'"):
+        Run("nowhere", dataset="cifar-1000", runs_dir=tmp_path)
+
+
+def test_a_writer_that_stops_beating_reads_as_interrupted_and_one_on_another_machine_as_alive(tmp_path):
+    run = RunDir(tmp_path, "elsewhere")
+    run.path.mkdir()
+    run.create(TrainConfig(), {"writer": "ganlib.track"})
+    run.set_status(RunState.TRAINING, epoch=1, step=10)
+    lock = {"pid": 1, "host": "gpu-node-7", "beat": time.time(), "listens": True}
+    (run.path / "lock.json").write_text(json.dumps(lock))
+    assert run.status().state == RunState.TRAINING and run.writer().listens
+    (run.path / "lock.json").write_text(json.dumps({**lock, "beat": time.time() - 120}))
+    assert run.status().state == RunState.INTERRUPTED and run.writer() is None
+    (run.path / "lock.json").write_text(json.dumps({**lock, "host": socket.gethostname(), "pid": 2**22 + 7}))
+    assert run.status().state == RunState.INTERRUPTED  # this machine: the process is gone
+
+
+def test_a_killed_writer_reads_as_interrupted_and_the_app_does_not_offer_to_resume_it(tmp_path):
+    writer = run_python(
+        """
+        import sys, time, ganlib.track
+        run = ganlib.track.Run("killed", runs_dir=sys.argv[1])
+        run.log(1, d_loss=1.0)
+        print("open", flush=True)
+        time.sleep(600)
+        """,
+        str(tmp_path),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert writer.stdout.readline().strip() == "open"
+    run = RunDir(tmp_path, "killed")
+    assert run.status().state == RunState.TRAINING and run.writer().pid == writer.pid
+    writer.send_signal(signal.SIGKILL)
+    writer.wait(timeout=30)
+    assert run.status().state == RunState.INTERRUPTED
+    from workbench.jobs import JobManager
+
+    assert JobManager(tmp_path).interrupted_runs() == []  # only its own code goes on
+
+
+def test_pause_holds_the_loop_in_should_stop_and_stop_ends_it(tmp_path):
+    run = Run("listens", runs_dir=tmp_path)
+    run.log(1, d_loss=1.0)
+    assert run.should_stop() is False and run.run.writer().listens
+    run.run.request(Request.PAUSE)
+    seen = []
+    resumer = threading.Timer(
+        1.0, lambda: (seen.append(run.run.status().state), run.run.request(Request.RUN))
+    )
+    resumer.start()
+    started = time.monotonic()
+    assert run.should_stop() is False  # returned after Resume
+    assert seen == [RunState.PAUSED] and time.monotonic() - started >= 0.9
+    run.run.request(Request.STOP)
+    assert run.should_stop() is True
+    run.close()
+    assert run.run.status().state == RunState.STOPPED
+    with pytest.raises(TrackError, match="is closed"):
+        run.log(2, d_loss=1.0)
+
+
+def test_every_page_opens_a_run_written_from_samples_alone(tmp_path, mnist_test, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    with Run("samples-only", runs_dir=tmp_path, config={"epochs": 2}) as run:
+        for epoch in (1, 2):
+            run.log(epoch, d_loss=1.0 / epoch, my_number=epoch)
+            run.checkpoint(epoch, samples=noisy(mnist_test, epoch / 2))
+    monkeypatch.setenv("GANLIB_RUNS_DIR", str(tmp_path))
+    monkeypatch.setenv("GANLIB_AUTO_RESUME", "0")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["run"] = "samples-only"
+    at.run()
+    for page in (
+        "pages/train.py",
+        "pages/gallery.py",
+        "pages/evaluate.py",
+        "pages/compare.py",
+        "pages/pick.py",
+    ):
+        at.switch_page(page).run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+    at.switch_page("pages/gallery.py").run()
+    assert any(s.value == "Stored samples" for s in at.subheader)
+    assert {b.label for b in at.get("download_button")} >= {"Grid PNG", "Samples (.npz)"}
+
+
+# -- slow: Evaluate on stored samples, the examples through the app ------------------------------------
+@pytest.mark.slow
+def test_evaluate_finds_fid_per_epoch_that_follows_the_samples_quality_and_the_best_epoch(
+    tmp_path, mnist_test
+):
+    from ganlib import evaluation
+
+    with Run("by-hand", runs_dir=tmp_path, samples=1000) as run:
+        for epoch, clean in enumerate([0.2, 0.5, 0.8, 1.0], start=1):
+            run.log(epoch, quality=clean)
+            run.checkpoint(epoch, samples=noisy(mnist_test, clean, count=1000, seed=epoch))
+    found = evaluation.evaluate_run(evaluation.engine_for(RunDir(tmp_path, "by-hand"), 1000))
+    fids = [r.fid for r in found.results]
+    assert fids == sorted(fids, reverse=True) and fids[0] > 10 * fids[-1], fids
+    assert RunDir(tmp_path, "by-hand").best().epoch == 4 and found.results[0].d_acc_real is None
+    with pytest.raises(Exception, match="stored 1,000 samples: evaluate at 1,000 or fewer"):
+        evaluation.evaluate_run(evaluation.engine_for(RunDir(tmp_path, "by-hand"), 2000))
+
+
+def run_example(name: str, runs_dir, *args: str) -> RunDir:
+    done = subprocess.run(  # as the README runs it: a module of the repository, from its root
+        [sys.executable, "-m", f"examples.{name}", "--runs-dir", str(runs_dir), "--samples", "1000", *args],
+        cwd=ROOT,
+        env={**os.environ, "GANLIB_OFFLINE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return next(RunDir(runs_dir, p.name) for p in runs_dir.iterdir())
+
+
+def evaluated_in_the_app(run: RunDir, monkeypatch) -> list[float]:
+    """Evaluate (1,000 samples) and Gallery opened on ``run`` through AppTest; the FID per epoch."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("GANLIB_RUNS_DIR", str(run.runs_dir))
+    monkeypatch.setenv("GANLIB_AUTO_RESUME", "0")
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.query_params["run"] = run.name
+    at.run()
+    at.switch_page("pages/evaluate.py").run()
+    by_label(at.select_slider, "Samples per epoch").set_value(1000).run()
+    next(b for b in at.button if b.label.startswith("Compute")).click().run()
+    assert not at.exception and not at.error, [e.value for e in [*at.exception, *at.error]]
+    results = [json.loads(p.read_text()) for p in sorted(run.eval_dir.glob("epoch-*.json"))]
+    at.switch_page("pages/gallery.py").run()
+    assert not at.exception and not at.error, [e.value for e in [*at.exception, *at.error]]
+    assert len(at.get("image")) >= 2  # the epoch's grid, and beside it the previous
+    return [next(iter(r.values()))["fid"] for r in results]
+
+
+@pytest.mark.slow
+def test_the_numpy_example_evaluates_per_epoch_in_the_app_its_fid_falling(tmp_path, monkeypatch):
+    run = run_example("track_numpy", tmp_path, "--epochs", "4")
+    assert run.epochs() == [1, 2, 3, 4] and not run.generator_config_path.exists()
+    fids = evaluated_in_the_app(run, monkeypatch)
+    assert len(fids) == 4 and fids[-1] < fids[0] and run.best().epoch >= 3, fids
+
+
+@pytest.mark.slow
+def test_the_tf_tutorial_loop_attached_trains_evaluates_and_samples_in_the_gallery(tmp_path, monkeypatch):
+    run = run_example("track_tf_tutorial", tmp_path, "--epochs", "2", "--steps", "3")
+    checkpoint = run.checkpoint(2)
+    assert checkpoint.has_generator and {"d_acc_real", "d_acc_fake"} <= set(checkpoint.state)
+    assert [p.step for p in run.history()] == [1, 2, 3, 4, 5, 6] and run.history()[0].d_loss > 0
+    assert len(evaluated_in_the_app(run, monkeypatch)) == 2
+    from ganlib.training import model_io
+
+    sampler = model_io.load_sampler(run, 2)  # NumPy: the tutorial's layers, as Keras draws them
+    assert type(sampler).__name__ == "NumpyGenerator" and sampler.sample(
+        np.zeros((2, 100), np.float32)
+    ).shape == (2, 28, 28, 1)
+
+
+@pytest.mark.slow
+def test_the_keras_io_fit_gan_attached_by_its_callback_trains_and_evaluates(tmp_path, monkeypatch):
+    run = run_example("track_keras_fit", tmp_path, "--epochs", "2", "--steps", "4")
+    assert run.epochs() == [1, 2] and run.config().steps_per_epoch == 4
+    assert {"d_loss", "g_loss"} <= {k for k in run.history()[-1].to_dict()}
+    assert len(evaluated_in_the_app(run, monkeypatch)) == 2
+
+
+@pytest.mark.slow
+def test_a_run_written_elsewhere_shows_live_on_the_train_page_and_its_stop_reaches_the_loop(
+    tmp_path, monkeypatch
+):
+    from streamlit.testing.v1 import AppTest
+
+    writer = run_python(
+        """
+        import sys, time, numpy as np, ganlib.track
+        from ganlib.data import datasets
+        real = datasets.load_dataset("mnist", "test").images[:200]
+        with ganlib.track.Run("live", config={"epochs": 100, "steps_per_epoch": 10}, runs_dir=sys.argv[1]) as run:
+            for step in range(1, 100_000):
+                run.log(step, d_loss=1.0, g_loss=1.0 + step % 3)
+                if step % 10 == 0:
+                    run.checkpoint(step // 10, samples=real)
+                if run.should_stop():
+                    break
+                time.sleep(0.02)
+        """,
+        str(tmp_path),
+    )
+    run = RunDir(tmp_path, "live")
+    deadline = time.monotonic() + 60
+    while not run.checkpoints() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    monkeypatch.setenv("GANLIB_RUNS_DIR", str(tmp_path))
+    monkeypatch.setenv("GANLIB_AUTO_RESUME", "0")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(s.value == "Training elsewhere" for s in at.subheader)
+    assert at.get("plotly_chart") and at.get("image")
+    next(b for b in at.button if b.label == "Stop").click().run()
+    assert writer.wait(timeout=60) == 0
+    assert run.status().state == RunState.STOPPED and not run.is_locked()
