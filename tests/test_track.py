@@ -278,24 +278,6 @@ def test_every_page_opens_a_run_written_from_samples_alone(tmp_path, mnist_test,
 
 
 # -- slow: Evaluate on stored samples, the examples through the app ------------------------------------
-@pytest.mark.slow
-def test_evaluate_finds_fid_per_epoch_that_follows_the_samples_quality_and_the_best_epoch(
-    tmp_path, mnist_test
-):
-    from ganlib import evaluation
-
-    with Run("by-hand", runs_dir=tmp_path, samples=1000) as run:
-        for epoch, clean in enumerate([0.2, 0.5, 0.8, 1.0], start=1):
-            run.log(epoch, quality=clean)
-            run.checkpoint(epoch, samples=noisy(mnist_test, clean, count=1000, seed=epoch))
-    found = evaluation.evaluate_run(evaluation.engine_for(RunDir(tmp_path, "by-hand"), 1000))
-    fids = [r.fid for r in found.results]
-    assert fids == sorted(fids, reverse=True) and fids[0] > 10 * fids[-1], fids
-    assert RunDir(tmp_path, "by-hand").best().epoch == 4 and found.results[0].d_acc_real is None
-    with pytest.raises(Exception, match="stored 1,000 samples: evaluate at 1,000 or fewer"):
-        evaluation.evaluate_run(evaluation.engine_for(RunDir(tmp_path, "by-hand"), 2000))
-
-
 def run_example(name: str, runs_dir, *args: str) -> RunDir:
     done = subprocess.run(  # as the README runs it: a module of the repository, from its root
         [sys.executable, "-m", f"examples.{name}", "--runs-dir", str(runs_dir), "--samples", "1000", *args],
@@ -330,11 +312,25 @@ def evaluated_in_the_app(run: RunDir, monkeypatch) -> list[float]:
 
 
 @pytest.mark.slow
-def test_the_numpy_example_evaluates_per_epoch_in_the_app_its_fid_falling(tmp_path, monkeypatch):
+def test_the_numpy_example_evaluates_per_epoch_in_the_app_its_fid_falling(tmp_path, monkeypatch, mnist_test):
+    from ganlib import evaluation
+
     run = run_example("track_numpy", tmp_path, "--epochs", "4")
     assert run.epochs() == [1, 2, 3, 4] and not run.generator_config_path.exists()
     fids = evaluated_in_the_app(run, monkeypatch)
     assert len(fids) == 4 and fids[-1] < fids[0] and run.best().epoch >= 3, fids
+    assert evaluation.engine_for(run, 1000).cached(4).d_acc_real is None  # no D was given
+    with pytest.raises(Exception, match="stored 1,000 samples: evaluate at 1,000 or fewer"):
+        evaluation.evaluate_run(evaluation.engine_for(run, 2000))
+    # The quick FID, when the writer asks for it: live points that follow the samples' quality.
+    with Run("quick", runs_dir=tmp_path, quick_fid=200, samples=200) as quick:
+        for epoch, clean in ((1, 0.3), (2, 1.0)):
+            quick.log(epoch, d_loss=1.0)
+            quick.checkpoint(epoch, samples=noisy(mnist_test, clean, seed=epoch))
+    points = quick.run.quality()
+    assert (
+        [p.epoch for p in points] == [1, 2] and points[0].fid > points[1].fid > 0 and points[1].samples == 200
+    )
 
 
 @pytest.mark.slow
