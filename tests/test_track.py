@@ -277,6 +277,28 @@ def test_every_page_opens_a_run_written_from_samples_alone(tmp_path, mnist_test,
     assert {b.label for b in at.get("download_button")} >= {"Grid PNG", "Samples (.npz)"}
 
 
+def test_a_loop_that_does_not_listen_is_shown_live_without_pause_and_stop(tmp_path, mnist_test, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    run = Run("deaf", runs_dir=tmp_path, config={"epochs": 4, "steps_per_epoch": 2})
+    for step in (1, 2):
+        run.log(step, d_loss=1.0, g_loss=2.0)
+    run.checkpoint(1, samples=noisy(mnist_test, 0.5))
+    monkeypatch.setenv("GANLIB_RUNS_DIR", str(tmp_path))
+    monkeypatch.setenv("GANLIB_AUTO_RESUME", "0")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(s.value == "Training elsewhere" for s in at.subheader)
+    assert "deaf · training · epoch 1/4 · step 2" in at.get("progress")[0].proto.text
+    assert not {"Pause", "Stop"} & {b.label for b in at.button}
+    assert any("does not ask for Pause and Stop" in c.value for c in at.caption)
+    run.close()
+    at.switch_page("pages/train.py").run()
+    assert not any(s.value == "Training elsewhere" for s in at.subheader)
+
+
 # -- slow: Evaluate on stored samples, the examples through the app ------------------------------------
 def run_example(name: str, runs_dir, *args: str) -> RunDir:
     done = subprocess.run(  # as the README runs it: a module of the repository, from its root
