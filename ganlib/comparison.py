@@ -80,6 +80,15 @@ def differing_settings(configs: dict[str, TrainConfig]) -> dict[str, dict[str, o
     }
 
 
+TRACKED_SETTINGS = (
+    "dataset",
+    "model",
+    "loss",
+    "epochs",
+    "batch_size",
+    "latent_dim",
+    "seed",
+)  # ganlib.track reads
 RESULT_COLUMNS = ("best epoch", "best FID", "KID", "precision", "recall", "FID samples")
 # A 2-D toy's result is its modes, not an FID (issue 44: its FID cells read "None").
 MODE_COLUMNS = ("modes covered", "high quality")
@@ -120,6 +129,9 @@ def runs_table(runs: list[RunDir]) -> list[dict[str, object]]:
                  "recall": scored.recall, "FID samples": scored.samples}
             )  # fmt: skip
         settings = {k: v for k, v in config.to_dict().items() if k != "extra"}
+        if run.trained_elsewhere:  # its own settings, as its writer gave them, not our trainer's defaults
+            given = {k: v for k, v in config.extra.items() if isinstance(v, (int, float, str, bool))}
+            settings = {k: settings[k] for k in TRACKED_SETTINGS} | given
         rows.append({"run": run.name, **figures, **toy, **settings})
     return rows
 

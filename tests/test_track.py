@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 from conftest import APP, ROOT, by_label, tree_digest
 
+from ganlib import comparison
 from ganlib.config import TrainConfig
 from ganlib.data import datasets
 from ganlib.runs.records import Request, RunState
@@ -251,27 +252,22 @@ def test_pause_holds_the_loop_in_should_stop_and_stop_ends_it(tmp_path):
         run.log(2, d_loss=1.0)
 
 
-def test_every_page_opens_a_run_written_from_samples_alone(tmp_path, mnist_test, monkeypatch):
+def test_every_page_opens_a_run_written_from_samples_alone(app_runs, mnist_test):
     from streamlit.testing.v1 import AppTest
 
-    with Run("samples-only", runs_dir=tmp_path, config={"epochs": 2}) as run:
+    with Run("samples-only", runs_dir=app_runs, config={"epochs": 2, "lr": 0.001}) as run:
         for epoch in (1, 2):
             run.log(epoch, d_loss=1.0 / epoch, my_number=epoch)
             run.checkpoint(epoch, samples=noisy(mnist_test, epoch / 2))
-    monkeypatch.setenv("GANLIB_RUNS_DIR", str(tmp_path))
-    monkeypatch.setenv("GANLIB_AUTO_RESUME", "0")
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["run"] = "samples-only"
+    at.query_params["runs"] = "samples-only,demo-mnist"  # Compare, beside a run of ours
     at.run()
-    for page in (
-        "pages/train.py",
-        "pages/gallery.py",
-        "pages/evaluate.py",
-        "pages/compare.py",
-        "pages/pick.py",
-    ):
+    for page in ("pages/train.py", "pages/gallery.py", "pages/evaluate.py", "pages/compare.py", "pages/pick.py"):
         at.switch_page(page).run()
         assert not at.exception, (page, [e.value for e in at.exception])
+    (row,) = comparison.runs_table([RunDir(app_runs, "samples-only")])
+    assert row["lr"] == 0.001 and "lr_g" not in row and "r1" not in row  # its settings, not our defaults
     at.switch_page("pages/gallery.py").run()
     assert any(s.value == "Stored samples" for s in at.subheader)
     assert {b.label for b in at.get("download_button")} >= {"Grid PNG", "Samples (.npz)"}

@@ -96,6 +96,8 @@ class Run:
             model=str(config.get("model", "your own")),
             loss=str(config.get("loss", "your own")),
             epochs=known.get("epochs", 0),
+            batch_size=self.batch_size,  # 0: not given (Compare then has no images-seen axis for it)
+            d_steps=1,  # a logged step is one step of the writer's loop
             steps_per_epoch=known.get("steps_per_epoch"),
             seed=known.get("seed", 0),
             live_fid_samples=quick_fid,
