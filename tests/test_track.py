@@ -263,7 +263,13 @@ def test_every_page_opens_a_run_written_from_samples_alone(app_runs, mnist_test)
     at.query_params["run"] = "samples-only"
     at.query_params["runs"] = "samples-only,demo-mnist"  # Compare, beside a run of ours
     at.run()
-    for page in ("pages/train.py", "pages/gallery.py", "pages/evaluate.py", "pages/compare.py", "pages/pick.py"):
+    for page in (
+        "pages/train.py",
+        "pages/gallery.py",
+        "pages/evaluate.py",
+        "pages/compare.py",
+        "pages/pick.py",
+    ):
         at.switch_page(page).run()
         assert not at.exception, (page, [e.value for e in at.exception])
     (row,) = comparison.runs_table([RunDir(app_runs, "samples-only")])
