@@ -133,9 +133,8 @@ class Run:
         try:
             if not run.exists():
                 run.path.mkdir(parents=True, exist_ok=True)
-                run.lock(
-                    beat=True, owner=self._owner
-                )  # before anything else is written: a second writer stops here
+                # The lock before anything else is written: a second writer stops here.
+                run.lock(beat=True, owner=self._owner)
                 meta = {"writer": TRACK_WRITER, "image_shape": list(self.image_shape), "num_classes": 0,
                         "class_names": class_names, "samples_per_checkpoint": self.samples}  # fmt: skip
                 run.create(self.train_config, meta)
@@ -302,10 +301,8 @@ class Run:
         shows as paused) until Resume or Stop. Calling it tells the app the loop listens."""
         self._check_open()
         if not self._listens:
-            self._listens = True
-            self.run.lock(
-                beat=True, listens=True, owner=self._owner
-            )  # now, not at the next beat: the buttons appear
+            self._listens = True  # said now, not at the next beat: the buttons appear at once
+            self.run.lock(beat=True, listens=True, owner=self._owner)
         if self.run.requested() == Request.PAUSE:
             self.run.set_status(RunState.PAUSED, epoch=self._last_epoch, step=max(self._last_step, 0))
             while self.run.requested() == Request.PAUSE:
