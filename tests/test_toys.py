@@ -106,12 +106,16 @@ def test_a_toy_run_is_a_run_directory_like_any_other(toy_run):
     assert points.shape == (4, 2) and points.dtype == np.float32
 
 
-@pytest.mark.parametrize("loss, spectral_norm", [("wgan-gp", False), ("hinge", True)])
-def test_the_critic_and_the_normalised_d_really_learn_on_points(loss, spectral_norm):
-    """WGAN-GP's penalty (a gradient per point, not per image) and spectral norm on a dense D."""
+@pytest.mark.parametrize(
+    "loss, spectral_norm, pack",
+    [("wgan-gp", False, 1), ("hinge", True, 1), ("hinge", False, 4), ("wgan-gp", False, 2)],
+)
+def test_the_critic_the_normalised_and_the_packing_d_really_learn_on_points(loss, spectral_norm, pack):
+    """WGAN-GP's penalty (a gradient per point, not per image), spectral norm on a dense D, and a
+    D that judges packs of points (PacGAN)."""
     from ganlib.training.gan import build_gan
 
-    config = toy_config(loss=loss, spectral_norm=spectral_norm, batch_size=32)
+    config = toy_config(loss=loss, spectral_norm=spectral_norm, batch_size=32, pack=pack)
     data = datasets.load_dataset(config.dataset)
     gan = build_gan(config, data.sample_shape, total_steps=4)
     before = [w.copy() for w in gan.discriminator.get_weights()]
@@ -122,6 +126,28 @@ def test_the_critic_and_the_normalised_d_really_learn_on_points(loss, spectral_n
     after = gan.discriminator.get_weights()
     assert any(not np.allclose(a, b) for a, b in zip(before, after)), f"{loss}: D did not change"
     assert all(np.isfinite(w).all() for w in after)
+    assert gan.discriminator.input_shape == (None, 2 * pack)  # a pack of points, side by side
+
+
+def test_a_pack_holds_consecutive_samples_side_by_side_and_the_config_checks_it():
+    from ganlib.training.gan import pack_samples
+
+    points = np.arange(12, dtype=np.float32).reshape(6, 2)  # six points (x, y)
+    packed = np.asarray(pack_samples(points, 3))
+    assert (
+        packed.shape == (2, 6)
+        and sorted(packed[0]) == list(range(6))
+        and sorted(packed[1]) == list(range(6, 12))
+    )
+    images = np.random.default_rng(0).random((4, 5, 5, 3)).astype(np.float32)
+    packed = np.asarray(pack_samples(images, 2))
+    assert packed.shape == (2, 5, 5, 6) and np.allclose(
+        np.sort(packed[1], axis=-1), np.sort(np.concatenate([images[2], images[3]], -1), axis=-1)
+    )
+    assert "batch_size 30 must divide by pack 4" in " ".join(toy_config(batch_size=30, pack=4).problems())
+    assert "a pack would mix classes" in " ".join(
+        toy_config(dataset="mnist", model="cdcgan", pack=2).problems()
+    )
 
 
 @pytest.mark.slow

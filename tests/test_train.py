@@ -355,3 +355,17 @@ def test_a_run_is_also_written_as_tensorboard_events_that_say_what_its_records_s
     off = RunDir(runs_dir, "no-tb")
     train(tiny_config(epochs=1, tensorboard=False), off)
     assert off.checkpoints() and not off.tensorboard_dir.exists()
+
+
+def test_a_packing_d_trains_on_images_and_its_accuracy_is_read_per_pack(runs_dir):
+    """PacGAN on images: D takes two images side by side on the channels; a checkpoint reloads
+    into the same packed D, whose accuracy Evaluate reads per pack."""
+    from ganlib.evaluation import discriminator_accuracy
+    from ganlib.training import model_io
+
+    run = RunDir(runs_dir, "packed")
+    train(tiny_config(pack=2, r1=0.1, ema=0.99), run)
+    gan, _ = model_io.load_models(run)
+    assert gan.discriminator.input_shape == (None, 28, 28, 2) and gan.pack == 2
+    real, fake = discriminator_accuracy(gan, run.config(), 100)
+    assert 0.0 <= real <= 1.0 and 0.0 <= fake <= 1.0

@@ -39,6 +39,7 @@ STABILISER_ROW = [
     "instance_noise",
     "label_flip",
     "ema",
+    "pack",
     "d_steps",
 ]
 

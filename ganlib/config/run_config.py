@@ -37,6 +37,7 @@ class TrainConfig:
     spectral_norm: bool = False  # spectral normalisation of D's layers
     augment: str = "none"  # DiffAugment policy on D's inputs (ganlib/zoo/augment.py)
     r1: float = 0.0  # weight of the R1 penalty on D's gradient at real images; 0 = off
+    pack: int = 1  # samples D judges at once (PacGAN); 1 = one at a time
     ema: float = 0.0  # decay of the generator's weight average used for sampling; 0 = off
     d_steps: int | None = None  # D updates per G update; None = the loss's default (WGAN-GP: 5)
     checkpoint_every: int = 1  # epochs between checkpoints; the last epoch is always saved
@@ -63,6 +64,14 @@ class TrainConfig:
             if not setting.allows(value):
                 out.append(f"{name} must be {setting.allowed_text()}, got {value!r}")
         # Rules across fields: the one thing the table cannot say.
+        if self.pack > 1 and isinstance(self.batch_size, int) and self.batch_size % self.pack:
+            out.append(f"batch_size {self.batch_size} must divide by pack {self.pack}: D judges whole packs")
+        if (
+            self.pack > 1
+            and self.model in models.ARCHITECTURES
+            and models.ARCHITECTURES[self.model].conditional
+        ):
+            out.append(f"{self.model} is conditional: a pack would mix classes; use pack 1")
         known = self.model in models.ARCHITECTURES and self.loss in losses.LOSSES
         if known and penalty_meets_batch_norm(self.loss, self.model):
             out.append(

@@ -221,6 +221,13 @@ SETTINGS: dict[str, Setting] = {
         "0.99 (MNIST's best), 0.999 on Fashion-MNIST (docs/benchmarks.md).",
         0.5, 1.0, high_open=True, off=0.0, step=0.001,
     ),
+    "pack": Setting(
+        "Pack (PacGAN)",
+        "D judges this many samples at once, side by side (PacGAN, Lin et al. 2018): a pack drawn "
+        "from a G that drops modes looks less like a pack of real samples than one sample alone does, "
+        "so D pushes G to cover them. 1 = off; the batch must divide by it.",
+        1, 8,
+    ),
     "d_steps": Setting(
         "D steps per G step (0 = loss default)",
         "Discriminator updates per generator update.",

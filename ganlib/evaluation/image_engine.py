@@ -230,8 +230,7 @@ def discriminator_accuracy(gan: GAN, config: TrainConfig, count: int) -> tuple[f
         outputs = []
         for i in range(0, len(samples), 1000):
             x = np.asarray(test.to_model_range(samples[i : i + 1000]))
-            inputs = [x, labels[i : i + 1000]] if gan.conditional else x
-            outputs.append(np.asarray(gan.discriminator(inputs, training=False)))
+            outputs.append(np.asarray(gan.judge(x, labels[i : i + 1000] if gan.conditional else None)))
         return np.concatenate(outputs).ravel()
 
     real_scores, fake_scores = scores(real, real_labels), scores(fake, fake_labels)

@@ -65,6 +65,7 @@ class GAN(keras.Model):
         ema: float = 0.0,
         r1: float = 0.0,
         augment_policy: str = "none",
+        pack: int = 1,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -82,6 +83,7 @@ class GAN(keras.Model):
         self.d_steps = d_steps or loss.d_steps
         self.augment_policy = augment_policy
         self.r1 = r1
+        self.pack = pack
         self.ema = ema
         self.ema_generator = None
         if ema > 0:
@@ -172,7 +174,14 @@ class GAN(keras.Model):
             std = self.instance_noise * tf.maximum(0.0, 1.0 - progress)
             noise = std * self._draw(tf.random.stateless_normal, tf.shape(images), salt)
             images = images + tf.cast(noise, images.dtype)
-        return self.discriminator([images, labels] if self.conditional else images, training=True)
+        return self.judge(images, labels, training=True)
+
+    def judge(self, samples, labels=None, training: bool = False):
+        """D's scores: one per sample, or with ``pack`` > 1 one per pack of consecutive samples
+        set side by side on the last axis (PacGAN: D sees several samples of one source at once)."""
+        if self.pack > 1:
+            samples = pack_samples(samples, self.pack)
+        return self.discriminator([samples, labels] if self.conditional else samples, training=training)
 
     def _judge_real(self, real, labels, salt: int):
         """D's scores of the real batch and, with R1 on, the penalty on D's gradient there:
@@ -203,7 +212,7 @@ class GAN(keras.Model):
         mixed = real + tf.cast(alpha, fake.dtype) * (fake - real)
         with tf.GradientTape() as tape:
             tape.watch(mixed)
-            out = self.discriminator([mixed, labels] if self.conditional else mixed, training=True)
+            out = self.judge(mixed, labels, training=True)
         grads = tape.gradient(out, mixed)
         norm = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=list(range(1, real.shape.rank))) + 1e-12)
         return tf.reduce_mean((norm - 1.0) ** 2)
@@ -357,6 +366,11 @@ def build_gan(
     generator, discriminator = models.build_models(
         config.model, image_shape, config.latent_dim, num_classes, config.width, config.spectral_norm
     )
+    if config.pack > 1:  # D takes a pack: the samples' last axis, pack times as deep
+        packed = (*image_shape[:-1], image_shape[-1] * config.pack)
+        discriminator = models.build_models(
+            config.model, packed, config.latent_dim, num_classes, config.width, config.spectral_norm
+        )[1]
     generator, discriminator = (
         distribute.float32_outputs(generator),
         distribute.float32_outputs(discriminator),
@@ -377,6 +391,7 @@ def build_gan(
         ema=config.ema,
         r1=config.r1,
         augment_policy=config.augment,
+        pack=config.pack,
     )
     gan.compile(
         g_optimizer=_optimizer(config.lr_g, config.beta_1),
@@ -384,6 +399,18 @@ def build_gan(
         steps_per_execution=config.steps_per_execution,
     )
     return gan
+
+
+def pack_samples(samples, pack: int):
+    """(B, ..., C) samples as (B // pack, ..., pack * C): each group of ``pack`` consecutive
+    samples side by side on the last axis (a remainder short of a pack is left out)."""
+    samples = tf.convert_to_tensor(samples)
+    shape = tf.shape(samples)
+    whole = shape[0] // pack * pack
+    grouped = tf.reshape(samples[:whole], tf.concat([[-1, pack], shape[1:]], 0))
+    rank = samples.shape.rank
+    grouped = tf.transpose(grouped, [0, *range(2, rank + 1), 1])  # the pack next to the channels
+    return tf.reshape(grouped, tf.concat([[-1], shape[1:-1], [pack * shape[-1]]], 0))
 
 
 def _optimizer(learning_rate: float, beta_1: float) -> keras.optimizers.Optimizer:

@@ -50,10 +50,11 @@ def plane_numbers(gan: GAN, latents, cells):
     generated point the direction that lowers G's loss, where its next step moves it (up D's
     slope, as the heatmap shows)."""
     fake = tf.cast(gan.sampler(latents, training=False), tf.float32)
-    scores = gan.gan_loss.score(gan.discriminator(cells, training=False))
+    # A packing D judges a pack: a cell's belief is that of a pack of the cell's point repeated.
+    scores = gan.gan_loss.score(gan.judge(tf.repeat(cells, gan.pack, axis=0)))
     with tf.GradientTape() as tape:
         tape.watch(fake)
-        loss = gan.gan_loss.g_loss(gan.discriminator(fake, training=False))
+        loss = gan.gan_loss.g_loss(gan.judge(fake))
     return fake, tf.reshape(scores, [-1]), -tape.gradient(loss, fake)
 
 
