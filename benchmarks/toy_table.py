@@ -94,6 +94,7 @@ def main() -> None:
     parser.add_argument("--toys", nargs="+", default=["ring8", "grid25"])
     parser.add_argument("--variants", nargs="+", default=VARIANTS)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0, help="confirm on seeds not screened on")
     parser.add_argument("--epochs", type=int, default=PRESETS["toy"].epochs)
     parser.add_argument("--runs-dir", type=Path, default=None, help="keep (and reuse) the runs here")
     args = parser.parse_args()
@@ -101,7 +102,7 @@ def main() -> None:
     rows = []
     for toy in args.toys:
         for variant in args.variants:
-            for seed in range(args.seeds):
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
                 rows.append(measure(runs_dir, toy, variant, seed, args.epochs))
                 print(json.dumps(rows[-1]), flush=True)
     print(table(rows))
