@@ -34,6 +34,7 @@ def variant_config(toy: str, variant: str, seed: int, epochs: int) -> TrainConfi
     given = {name: setting_type(name)(value) for name, value in settings.items()}
     return base.replace(
         dataset=f"toy:{toy}",
+        pack=1,  # one point at a time unless the variant says "+pack=N" (the tables before PacGAN)
         loss=loss,
         spectral_norm="sn" in options,
         ema=0.999 if "ema" in options else 0.0,

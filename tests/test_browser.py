@@ -117,7 +117,7 @@ def test_what_the_eye_sees_the_tables_the_compare_axes_and_the_form_estimate(ser
     page.goto(url)
     _settle(page)
     page.wait_for_function(
-        "() => (document.querySelector('[data-testid=\"stDataFrame\"]')?.textContent || '').includes('7/8')",
+        "() => (document.querySelector('[data-testid=\"stDataFrame\"]')?.textContent || '').includes('8/8')",
         timeout=120_000,
     )
     assert "None" not in _table_text(page)  # toys show modes; missing figures are empty cells

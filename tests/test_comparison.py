@@ -96,7 +96,7 @@ def test_a_toy_runs_row_shows_its_modes_and_leaves_the_fid_cells_empty(app_runs)
     at.switch_page("app.py").run()
     home = next(frame for frame in at.dataframe if "modes covered" in frame.value.columns)
     assert home.proto.placeholder == ""
-    assert set(home.value["modes covered"].dropna()) == {"7/8", "1/8"}
+    assert set(home.value["modes covered"].dropna()) == {"8/8", "1/8"}
 
 
 def test_hostile_parameters_fall_back_and_the_demo_link_writes_nothing(app_runs, monkeypatch):
