@@ -313,8 +313,8 @@ with ganlib.track.Run("browser-own-loop", config=config, runs_dir=sys.argv[1], s
 
 def test_your_own_loop_shows_live_stops_from_the_page_and_evaluates_per_epoch(server, page):
     """ganlib.track from another process: Train shows it live with Stop, which reaches the loop;
-    for the NumPy example, Evaluate computes the FID of its stored samples per epoch and picks the
-    best, and Gallery shows them."""
+    Evaluate computes the FID of its stored samples per epoch and picks the best; Gallery shows
+    them. (Each example of examples/ is opened through AppTest: test_examples.py.)"""
     url, runs = server
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GANLIB_OFFLINE": "1"}
     writer = subprocess.Popen([sys.executable, "-c", LIVE_WRITER, str(runs)], env=env, cwd=ROOT)
@@ -331,23 +331,19 @@ def test_your_own_loop_shows_live_stops_from_the_page_and_evaluates_per_epoch(se
     assert writer.wait(timeout=60) == 0
     assert json.loads((run / "status.json").read_text())["state"] == "stopped"
     _no_exception(page)
-    # An example as a user runs it, then Evaluate and Gallery on what it wrote.
-    example = [sys.executable, "-m", "examples.track_numpy", "--epochs", "3", "--samples", "1000"]
-    subprocess.run([*example, "--runs-dir", str(runs)], env=env, cwd=ROOT, check=True, timeout=300)
-    run = runs / "numpy-pca"
-    page.goto(f"{url}/evaluate?run=numpy-pca")
+    page.goto(f"{url}/evaluate?run=browser-own-loop")
     page.get_by_text("Samples per epoch").wait_for(timeout=60_000)
     page.get_by_role("slider").first.focus()
-    for _ in range(3):  # 10,000 -> 1,000 samples, as the example stored
+    for _ in range(3):  # 10,000 -> 1,000 samples, as the writer stored
         page.keyboard.press("ArrowLeft")
     page.get_by_role("button", name=re.compile(r"^Compute 3 epoch.* at 1,000 samples")).click(timeout=120_000)
     page.get_by_text("Inspect an epoch").wait_for(timeout=300_000)
     _no_exception(page)
     fids = [json.loads((run / "eval" / f"epoch-{e:04d}.json").read_text()) for e in (1, 2, 3)]
     fids = [next(iter(cached.values()))["fid"] for cached in fids]
-    assert fids[0] > fids[1] > fids[2], fids  # more components each epoch: closer to the data
+    assert fids[0] > fids[1] > fids[2], fids  # each epoch's samples nearer the data
     assert json.loads((run / "best.json").read_text())["epoch"] == 3
-    page.goto(f"{url}/gallery?run=numpy-pca")
+    page.goto(f"{url}/gallery?run=browser-own-loop")
     page.get_by_text("Stored samples").wait_for(timeout=60_000)
     _wait_count(page, '[data-testid="stImage"] img', 3)  # the grid, beside it, the stored samples
     _shot(page, "gallery-own-loop")

@@ -108,7 +108,7 @@ def test_a_toy_run_is_a_run_directory_like_any_other(toy_run):
 
 @pytest.mark.parametrize(
     "loss, spectral_norm, pack",
-    [("wgan-gp", False, 1), ("hinge", True, 1), ("hinge", False, 4), ("wgan-gp", False, 2)],
+    [("wgan-gp", False, 1), ("hinge", True, 1), ("wgan-gp", False, 4)],
 )
 def test_the_critic_the_normalised_and_the_packing_d_really_learn_on_points(loss, spectral_norm, pack):
     """WGAN-GP's penalty (a gradient per point, not per image), spectral norm on a dense D, and a
