@@ -99,9 +99,8 @@ class Checkpoint:
     def sampler_path(self) -> Path:
         """What samples come from: the EMA generator's weights when kept, else G's, else (a run
         written from samples alone) the stored samples."""
-        if self.ema_path.is_file() or not self.samples_path.is_file():
-            return self.ema_path if self.ema_path.is_file() else self.generator_path
-        return self.generator_path if self.generator_path.is_file() else self.samples_path
+        found = (path for path in (self.ema_path, self.generator_path, self.samples_path) if path.is_file())
+        return next(found, self.generator_path)
 
     def samples(self, count: int | None = None) -> np.ndarray:
         """The stored samples (the first ``count``), uint8 (N, H, W, C); read without pickle."""
