@@ -1,4 +1,4 @@
-"""A CLI training killed with SIGKILL twenty times, at every kind of moment, and resumed after
+"""A CLI training killed with SIGKILL a dozen times, at every kind of moment, and resumed after
 each kill, ends exactly where the same run trained without interruption ends."""
 
 import os
@@ -18,10 +18,12 @@ from ganlib.runs.rundir import RunDir
 
 pytestmark = pytest.mark.slow  # minutes, not seconds: left out of the editing subset
 
-EPOCHS = 100  # 3 steps each: more than twenty kills' worth of progress
+EPOCHS = 100  # 3 steps each: more than a dozen kills' worth of progress
 # What each kill waits for: a moment after start (TensorFlow still importing, or data loading),
 # a moment in training, a checkpoint folder being written, a history line just appended.
-MOMENTS = ["start-up"] * 4 + ["training"] * 4 + ["checkpoint"] * 6 + ["history"] * 6
+# Each kill costs a process start (TensorFlow's import): twelve, three of each kind at least, keep
+# CI under 20 minutes (twenty took 150 s of it).
+MOMENTS = ["start-up"] * 3 + ["training"] * 3 + ["checkpoint"] * 3 + ["history"] * 3
 
 
 def _train(run: RunDir) -> subprocess.Popen:
@@ -82,7 +84,7 @@ def _losses(run: RunDir) -> list[tuple]:
     return [(r.step, r.d_loss, r.g_loss) for r in run.history() if r.kind == "step"]
 
 
-def test_twenty_kills_at_every_kind_of_moment_lose_nothing_and_change_nothing(runs_dir):
+def test_a_dozen_kills_at_every_kind_of_moment_lose_nothing_and_change_nothing(runs_dir):
     straight = RunDir(runs_dir, "straight")
     ganlib_cli("train", "--run", straight.name, "--runs-dir", runs_dir, "--epochs", EPOCHS, *TINY)
 
@@ -105,7 +107,7 @@ def test_twenty_kills_at_every_kind_of_moment_lose_nothing_and_change_nothing(ru
             steps = [r.step for r in run.history() if r.kind == "step"]
             assert steps == sorted(set(steps)), f"history repeats a step after kill {index} ({moment})"
             run.checkpoints()
-    assert len(kills) >= 20, kills
+    assert len(kills) == len(MOMENTS), kills
     ganlib_cli("train", "--run", run.name, "--runs-dir", runs_dir, "--epochs", EPOCHS, "--resume", *TINY)
 
     assert run.status().state == "finished" and run.epochs() == straight.epochs()
