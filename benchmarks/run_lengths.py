@@ -3,6 +3,7 @@ learning-rate schedule, evaluate every checkpoint, and print the best and the la
 
     python -m benchmarks.run_lengths --lengths 1000,1500,3370,4680 --schedules constant,linear,hold-linear
     python -m benchmarks.run_lengths --lengths 16848 --schedules hold-linear --seeds 3 --samples 10000
+    python -m benchmarks.run_lengths --lengths 1000 --schedules constant,constant+beta_1=0  # a lever
 
 Lengths are steps, so a figure does not depend on the machine's load: on a 2-core AMD EPYC the
 Train form's default run is 4,680 steps, a 2-minute time budget about 3,370 and ten minutes about
@@ -17,6 +18,7 @@ import json
 import tempfile
 from pathlib import Path
 
+from benchmarks import variants
 from ganlib import evaluation
 from ganlib.config import DEFAULT_PRESET, starting_point
 from ganlib.runs import estimate
@@ -28,8 +30,11 @@ from ganlib.zoo import schedules
 def measure(
     dataset: str, steps: int, schedule: str, seed: int, checkpoints: int, samples: int, runs_dir: Path
 ) -> dict:
-    """Train one run of ``steps`` steps under ``schedule`` and return its best and last FID."""
-    config = starting_point(DEFAULT_PRESET, dataset).replace(lr_schedule=schedule, seed=seed)
+    """Train one run of ``steps`` steps under ``schedule`` (a variant: "constant+beta_1=0" changes
+    another setting too) and return its best and last FID."""
+    variant = schedule
+    schedule, _, given = variants.split(variant)
+    config = starting_point(DEFAULT_PRESET, dataset).replace(lr_schedule=schedule, seed=seed, **given)
     # An epoch is at most one pass over the data (936 steps on MNIST): more checkpoints if need be.
     full_epoch = estimate.steps_per_epoch(config) or steps
     checkpoints = max(checkpoints, -(-steps // full_epoch))
@@ -37,14 +42,14 @@ def measure(
     config = config.replace(log_every=config.steps_per_epoch)
     config.validate()
     hold = f"{schedules.HOLD_STEPS}" if schedule == "hold-linear" else ""
-    run = RunDir(runs_dir, f"len{steps}-{schedule}{hold}-seed{seed}")
+    run = RunDir(runs_dir, variants.run_name(f"len{steps}-{variant}{hold}-seed{seed}"))
     train(config, run)
     results = evaluation.Engine(run, samples=samples).evaluate()
     best = min(results, key=lambda r: r.fid)
     return {
         "dataset": dataset,
         "steps": results[-1].step,
-        "schedule": schedule + (f" (hold {schedules.HOLD_STEPS:,})" if schedule == "hold-linear" else ""),
+        "schedule": variant + (f" (hold {schedules.HOLD_STEPS:,})" if schedule == "hold-linear" else ""),
         "boost": config.lr_boost,
         "seed": seed,
         "samples": samples,
@@ -64,7 +69,11 @@ def main() -> None:
     parser.add_argument(
         "--lengths", default="1000,1500,3370,4680", help="run lengths in steps, comma-separated"
     )
-    parser.add_argument("--schedules", default="constant,linear,hold-linear")
+    parser.add_argument(
+        "--schedules",
+        default="constant,linear,hold-linear",
+        help='comma-separated; each may change other settings too: "constant+beta_1=0+lr_boost=3"',
+    )
     parser.add_argument("--seed", type=int, default=0, help="the first seed")
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--checkpoints", type=int, default=10)

@@ -16,8 +16,9 @@ import statistics
 import tempfile
 from pathlib import Path
 
+from benchmarks import variants
 from ganlib import evaluation
-from ganlib.config import PRESETS, TOY_SLOW_D, TrainConfig, setting_type
+from ganlib.config import PRESETS, TOY_SLOW_D, TrainConfig
 from ganlib.runs.rundir import RunDir
 from ganlib.training.train import train
 
@@ -28,25 +29,23 @@ VARIANTS = ["bce", "lsgan", "hinge", "wgan-gp", "bce+sn", "bce+slow-d"]
 
 
 def variant_config(toy: str, variant: str, seed: int, epochs: int) -> TrainConfig:
-    loss, *options = variant.split("+")
+    loss, options, given = variants.split(variant)
     base = TOY_SLOW_D if "slow-d" in options else PRESETS["toy"]
-    settings = dict(option.split("=", 1) for option in options if "=" in option)
-    given = {name: setting_type(name)(value) for name, value in settings.items()}
-    return base.replace(
-        dataset=f"toy:{toy}",
-        pack=1,  # one point at a time unless the variant says "+pack=N" (the tables before PacGAN)
-        loss=loss,
-        spectral_norm="sn" in options,
-        ema=0.999 if "ema" in options else 0.0,
-        seed=seed,
-        epochs=epochs,
-        tensorboard=False,
-        **given,
-    )
+    settings = {
+        "dataset": f"toy:{toy}",
+        "pack": 1,  # one point at a time unless the variant says "+pack=N" (the tables before PacGAN)
+        "loss": loss,
+        "spectral_norm": "sn" in options,
+        "ema": 0.999 if "ema" in options else 0.0,
+        "seed": seed,
+        "epochs": epochs,
+        "tensorboard": False,
+    }
+    return base.replace(**(settings | given))
 
 
 def measure(runs_dir: Path, toy: str, variant: str, seed: int, epochs: int) -> dict:
-    run = RunDir(runs_dir, f"{toy}-{variant}-seed{seed}".replace("+", "_").replace("=", "."))
+    run = RunDir(runs_dir, variants.run_name(f"{toy}-{variant}-seed{seed}"))
     if not run.exists():
         train(variant_config(toy, variant, seed, epochs), run)
     results = evaluation.evaluate_run(evaluation.ModeEngine(run)).results
