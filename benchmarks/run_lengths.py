@@ -42,7 +42,8 @@ def measure(
     config = config.replace(log_every=config.steps_per_epoch)
     config.validate()
     hold = f"{schedules.HOLD_STEPS}" if schedule == "hold-linear" else ""
-    run = RunDir(runs_dir, variants.run_name(f"len{steps}-{variant}{hold}-seed{seed}"))
+    share = "" if schedules.BOOST_SHARE == 0.1 else f"-boost{schedules.BOOST_SHARE:g}"
+    run = RunDir(runs_dir, variants.run_name(f"len{steps}-{variant}{hold}{share}-seed{seed}"))
     train(config, run)
     results = evaluation.Engine(run, samples=samples).evaluate()
     best = min(results, key=lambda r: r.fid)
@@ -51,6 +52,7 @@ def measure(
         "steps": results[-1].step,
         "schedule": variant + (f" (hold {schedules.HOLD_STEPS:,})" if schedule == "hold-linear" else ""),
         "boost": config.lr_boost,
+        "boost_share": schedules.BOOST_SHARE,
         "seed": seed,
         "samples": samples,
         "fid": [round(r.fid, 3) for r in results],
@@ -82,9 +84,14 @@ def main() -> None:
     parser.add_argument(
         "--hold", type=int, default=None, help="hold-linear's steps at the full rate (a screen)"
     )
+    parser.add_argument(
+        "--boost-share", type=float, default=None, help="the share of the run a boost lasts (a screen)"
+    )
     args = parser.parse_args()
     if args.hold is not None:
         schedules.HOLD_STEPS = args.hold
+    if args.boost_share is not None:
+        schedules.BOOST_SHARE = args.boost_share
     runs_dir = args.runs_dir or Path(tempfile.mkdtemp(prefix="lengths-"))
     for seed in range(args.seed, args.seed + args.seeds):
         for steps in (int(s) for s in args.lengths.split(",")):

@@ -185,11 +185,14 @@ def test_evaluation_by_modes_is_cached_and_picks_a_best(toy_run, tmp_path):
 
 @pytest.mark.slow
 def test_a_toy_trains_and_evaluates_from_the_cli(runs_dir):
-    # --dataset toy:NAME alone starts from the toy preset (the model, no live FID).
+    # --dataset toy:NAME alone starts from the toy preset (the model, no live FID), with the
+    # grid's own settings (TOY_DATASET_DEFAULTS: R1 on 2-D points, a 2-D latent, the decay).
     ganlib_cli("train", "--runs-dir", runs_dir, "--run", "grid", "--dataset", "toy:grid25",
                "--epochs", "2", "--steps-per-epoch", "25")  # fmt: skip
     run = RunDir(runs_dir, "grid")
-    assert run.config().model == "toy-mlp" and run.config().dataset == "toy:grid25"
+    config = run.config()
+    assert config.model == "toy-mlp" and config.dataset == "toy:grid25"
+    assert (config.batch_size, config.latent_dim, config.r1, config.lr_schedule) == (64, 2, 0.1, "linear")
     done = ganlib_cli("evaluate", "--run", run.path, "--samples", "500")
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     epochs, summary = lines[:-1], lines[-1]

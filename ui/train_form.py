@@ -136,7 +136,7 @@ def start_form() -> None:
         labels,
         index=linked,
         help="quick-start: the settings that show digits soonest, with each dataset's own best "
-        "(docs/benchmarks.md); toy: a 2-D toy (ring8, grid25 or spiral) in seconds, to watch D "
+        "(docs/benchmarks.md); toy: a 2-D toy (ring8, grid25 or spiral) in seconds (the grid: a minute), to watch D "
         "and G and mode collapse. A run's settings with the next seed train it again: a GAN's "
         "FID varies from seed to seed.",
     )
