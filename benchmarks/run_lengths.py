@@ -43,7 +43,8 @@ def measure(
     config.validate()
     hold = f"{schedules.HOLD_STEPS}" if schedule == "hold-linear" else ""
     share = "" if schedules.BOOST_SHARE == 0.1 else f"-boost{schedules.BOOST_SHARE:g}"
-    run = RunDir(runs_dir, variants.run_name(f"len{steps}-{variant}{hold}{share}-seed{seed}"))
+    data = "" if dataset == "mnist" else f"{dataset.replace(':', '-')}-"
+    run = RunDir(runs_dir, variants.run_name(f"{data}len{steps}-{variant}{hold}{share}-seed{seed}"))
     train(config, run)
     results = evaluation.Engine(run, samples=samples).evaluate()
     best = min(results, key=lambda r: r.fid)

@@ -279,11 +279,15 @@ def test_linear_schedule_decays_both_rates_to_zero_at_the_end_and_resumes_exactl
         np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
 
 
-def test_the_auto_schedule_keeps_short_runs_at_full_rate_and_decays_long_ones():
+def test_the_auto_schedule_speeds_short_runs_keeps_middle_ones_and_decays_long_ones():
     # issue 40: a run shorter than DECAY_FROM_STEPS needs its full rate to the end; a longer one
     # settles lower with the linear decay (docs/benchmarks.md, "Eleventh round").
     short, long = schedules.DECAY_FROM_STEPS - 1, schedules.DECAY_FROM_STEPS
     assert [schedules.factor("auto", step, short) for step in (0, short // 2, short)] == [1.0, 1.0, 1.0]
+    # and a run shorter still, higher rates throughout ("Twelfth round")
+    shorter = schedules.SHORT_RUN_STEPS - 1
+    rates = {schedules.factor("auto", step, shorter) for step in (0, shorter // 2, shorter)}
+    assert rates == {schedules.SHORT_RUN_RATE} and schedules.SHORT_RUN_RATE > 1.0
     assert [schedules.factor("auto", step, long) for step in (0, long // 2, long)] == [1.0, 0.5, 0.0]
     assert schedules.factor("auto", 0, long, boost=2.0) == 2.0  # the boost as with any schedule
 

@@ -17,7 +17,8 @@ from ganlib.data import toys
 # over 3 seeds, Fashion-MNIST 5.07 against 6.56; each step 1.3x slower; "Sixth round"). Its dataset is
 # MNIST, whose G averaged over a short horizon (EMA 0.99) is best, and whose learning rates follow
 # the run's length ("auto"): constant for a run under 15,000 steps, which needs its full rate to
-# the end ("Eleventh round": 1.4-4x lower FID at 1,000-4,680 steps), a linear decay to the end for
+# the end ("Eleventh round": 1.4-4x lower FID at 1,000-4,680 steps), and 1.5x that rate under
+# 5,000 steps ("Twelfth round": 2-3x lower at 1,000-1,500 steps), a linear decay to the end for
 # a longer one, which settles lower ("Seventh round"; DATASET_DEFAULTS has the other datasets'); and both rates start
 # twice as high, back to the schedule's at a tenth of the run: digits at 400 steps instead of 700,
 # the same end ("Eighth round"). The dataclass

@@ -170,7 +170,9 @@ SETTINGS: dict[str, Setting] = {
         "LR schedule",
         "Both learning rates over the run: constant, or decayed to zero at its end (the epochs or the "
         "time budget), so the last checkpoint is a settled one; auto: constant for a run under "
-        f"{schedules.DECAY_FROM_STEPS:,} steps, which needs its full rate, decayed for a longer one.",
+        f"{schedules.DECAY_FROM_STEPS:,} steps, which needs its full rate (under "
+        f"{schedules.SHORT_RUN_STEPS:,} steps, {schedules.SHORT_RUN_RATE:g}x the rates), decayed for a "
+        "longer one.",
         choices=_schedules,
     ),
     "lr_boost": Setting(

@@ -14,8 +14,11 @@ constant, a long one decays over most of its length.
 So the default is ``auto``: constant rates for a run shorter than ``DECAY_FROM_STEPS`` steps,
 the linear decay to the end for a longer one (issue 40, docs/benchmarks.md, "Eleventh round":
 constant ends lower at 1,000 to 4,680 steps on two seeds, and at 9,360 and 13,104 on one; the
-decay at 16,848 on three, issue 22's). With a time budget the run's end is an estimate, refined
-as it trains, so the choice follows the estimate.
+decay at 16,848 on three, issue 22's). A run shorter than ``SHORT_RUN_STEPS`` runs at
+``SHORT_RUN_RATE`` times the base rates: the rate that is too high for a long run's end is what a
+short one lacks ("Twelfth round": MNIST 2-3x lower FID at 1,000 and 1,500 steps, the same mean
+at 4,680 over 3 seeds; at 16,848 steps the same rates end 1.25x higher). With a time budget the run's end is
+an estimate, refined as it trains, so the choice follows the estimate.
 
 A boost does the opposite at the start: both rates begin ``boost`` times higher and fall back to
 the schedule's over the first tenth of the run. The default's first minutes were held back by its
@@ -30,6 +33,15 @@ from collections.abc import Callable
 
 HOLD_STEPS = 3000  # hold-linear: steps at the full rate before the decay starts
 DECAY_FROM_STEPS = 15_000  # auto: runs at least this long decay linearly, shorter ones stay constant
+SHORT_RUN_STEPS = 5_000  # auto: runs shorter than this run at SHORT_RUN_RATE times the base rates
+SHORT_RUN_RATE = 1.5
+
+
+def _auto(step: int, end: int) -> float:
+    if end < SHORT_RUN_STEPS:
+        return SHORT_RUN_RATE
+    return 1.0 if end < DECAY_FROM_STEPS else 1.0 - step / end
+
 
 # (step, the run's end step) -> factor on the base learning rates
 SCHEDULES: dict[str, Callable[[int, int], float]] = {
@@ -37,7 +49,7 @@ SCHEDULES: dict[str, Callable[[int, int], float]] = {
     "linear": lambda step, end: 1.0 - step / end,
     "cosine": lambda step, end: 0.5 * (1.0 + math.cos(math.pi * step / end)),
     "hold-linear": lambda step, end: min(1.0, (end - step) / max(1, end - HOLD_STEPS)),
-    "auto": lambda step, end: 1.0 if end < DECAY_FROM_STEPS else 1.0 - step / end,
+    "auto": _auto,
 }
 
 
