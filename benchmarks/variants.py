@@ -8,8 +8,7 @@ import hashlib
 from typing import Any
 
 from ganlib.config import setting_type
-
-MAX_NAME = 64  # a run's name (ganlib.config.settings.check_run_name)
+from ganlib.config.settings import MAX_RUN_NAME
 
 
 def split(variant: str) -> tuple[str, list[str], dict[str, Any]]:
@@ -23,6 +22,6 @@ def split(variant: str) -> tuple[str, list[str], dict[str, Any]]:
 def run_name(variant: str) -> str:
     """``variant`` as a run's name: a long one is cut, with a digest that keeps it unique."""
     name = variant.replace("+", "_").replace("=", ".")
-    if len(name) <= MAX_NAME:
+    if len(name) <= MAX_RUN_NAME:
         return name
-    return f"{name[: MAX_NAME - 9]}-{hashlib.sha1(name.encode()).hexdigest()[:8]}"
+    return f"{name[: MAX_RUN_NAME - 9]}-{hashlib.sha1(name.encode()).hexdigest()[:8]}"

@@ -11,7 +11,8 @@ from typing import Any
 from ganlib import GanlibError
 from ganlib.zoo import augment, losses, models, schedules
 
-RUN_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+MAX_RUN_NAME = 64
+RUN_NAME_PATTERN = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9._-]{{0,{MAX_RUN_NAME - 1}}}$")
 
 
 class ConfigError(GanlibError):
@@ -27,7 +28,7 @@ def check_run_name(name: str) -> str:
     if not isinstance(name, str) or not RUN_NAME_PATTERN.fullmatch(name) or ".." in name:
         raise ConfigError(
             [
-                f"invalid run name {name!r}: use 1-64 letters, digits, '.', '_' or '-', "
+                f"invalid run name {name!r}: use 1-{MAX_RUN_NAME} letters, digits, '.', '_' or '-', "
                 "starting with a letter or digit"
             ]
         )

@@ -17,8 +17,8 @@ constant ends lower at 1,000 to 4,680 steps on two seeds, and at 9,360 and 13,10
 decay at 16,848 on three, issue 22's). A run shorter than ``SHORT_RUN_STEPS`` runs at
 ``SHORT_RUN_RATE`` times the base rates: the rate that is too high for a long run's end is what a
 short one lacks ("Twelfth round": MNIST 2-3x lower FID at 1,000 and 1,500 steps, the same mean
-at 4,680 over 3 seeds; at 16,848 steps the same rates end 1.25x higher). With a time budget the run's end is
-an estimate, refined as it trains, so the choice follows the estimate.
+at 4,680 over 3 seeds; at 16,848 steps the same rates end 1.25x higher). With a time budget the
+run's end is an estimate, refined as it trains, so the choice follows the estimate.
 
 A boost does the opposite at the start: both rates begin ``boost`` times higher and fall back to
 the schedule's over the first tenth of the run. The default's first minutes were held back by its
