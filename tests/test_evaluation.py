@@ -194,6 +194,45 @@ def test_a_damaged_cache_file_is_recomputed_with_a_warning_not_a_crash(trained_r
     assert evaluation.Engine(run, samples=100).cached(1) is not None  # rewritten whole
 
 
+def test_a_large_references_features_are_kept_on_disk_read_back_exactly_and_recomputed_when_damaged(
+    tmp_path, monkeypatch, caplog
+):
+    import logging
+
+    kept_dir = tmp_path / "features"
+    monkeypatch.setattr(reference, "features_dir", lambda: kept_dir)
+    monkeypatch.setattr(reference, "KEPT_FROM_SAMPLES", 1000)  # (10,000 in use) a tenth of the work
+    reference.real_features.cache_clear()
+    computed = reference.real_features("mnist", "test", 1000, "mnist")
+    (kept,) = kept_dir.glob("mnist-test-1000-native-mnist-*.npz")
+    reference.real_features("mnist", "test", 999, "mnist")  # smaller: computed, not kept
+    assert list(kept_dir.iterdir()) == [kept]
+
+    # A new process (here: an empty in-process cache) reads the file; the evaluator is not run.
+    reference.real_features.cache_clear()
+    with monkeypatch.context() as m:
+        m.setattr(reference, "cached_evaluator", lambda name: pytest.fail("computed again"))
+        read = reference.real_features("mnist", "test", 1000, "mnist")
+    assert all(np.array_equal(a, b) and b.dtype == np.float64 for a, b in zip(computed, read))
+
+    # A damaged file is computed again with a warning and rewritten whole.
+    kept.write_bytes(b"PK\x03\x04 cut off")
+    reference.real_features.cache_clear()
+    with caplog.at_level(logging.WARNING, logger="ganlib.measure.reference"):
+        again = reference.real_features("mnist", "test", 1000, "mnist")
+    assert any("damaged features file" in m for m in caplog.messages)
+    assert all(np.array_equal(a, b) for a, b in zip(computed, again))
+    with np.load(kept, allow_pickle=False) as stored:
+        assert stored["features"].shape == (1000, 128)
+
+    # Where nothing can be written (a read-only host, a full disk), they are only not kept.
+    shutil.rmtree(kept_dir)
+    kept_dir.write_text("a file where the folder would be")
+    reference.real_features.cache_clear()
+    assert np.array_equal(reference.real_features("mnist", "test", 1000, "mnist")[0], computed[0])
+    reference.real_features.cache_clear()
+
+
 def test_per_class_figures_single_out_the_class_a_generator_gets_wrong():
     # "Samples" of a generator that draws every digit well except 3, where it draws 5s.
     evaluator = reference.cached_evaluator("mnist")

@@ -1,16 +1,31 @@
 """The reference a generator is measured against: a fixed random subset of a dataset's real
 images, and their classifier features, loaded once per process. Used by the evaluation engine and
-by training's live quick FID alike."""
+by training's live quick FID alike.
+
+The features of a large reference (10,000 images or more of a built-in dataset, by its shipped
+evaluator) are also kept on disk, in the data folder's ``features/``: the whole training set,
+which the copy share and the nearest-neighbour views compare against, takes about 20 s to compute
+on a 2-core CPU and under a second to read, so a new process (a CLI call, an app restart) does
+not pay it again. The file's name holds the evaluator's weights digest: other weights, other file.
+"""
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import logging
+import zipfile
+from pathlib import Path
 
 import numpy as np
 
-from ganlib.data import datasets
+from ganlib import atomic
+from ganlib.data import catalog, datasets
 from ganlib.measure import metrics
-from ganlib.measure.features import Evaluator, load_evaluator
+from ganlib.measure.features import Evaluator, load_evaluator, weights_path
+
+log = logging.getLogger(__name__)
+KEPT_FROM_SAMPLES = 10_000  # references at least this large keep their features on disk
 
 
 @functools.lru_cache(maxsize=4)
@@ -22,7 +37,50 @@ def cached_evaluator(name: str) -> Evaluator:
 def real_features(dataset: str, split: str, samples: int, evaluator_name: str, image_size: int | None = None):
     """Features and probabilities of ``samples`` real images (a fixed random subset)."""
     images = real_images(dataset, split, samples, image_size)
-    return cached_evaluator(evaluator_name)(images)
+    kept = _kept_features_path(dataset, split, len(images), evaluator_name, image_size)
+    if kept is not None and kept.is_file():
+        try:
+            with np.load(kept, allow_pickle=False) as stored:
+                features, probabilities = stored["features"], stored["probabilities"]
+            if len(features) == len(probabilities) == len(images):
+                # Stored as the evaluator computes them (float32): the float64 copy is exact.
+                return features.astype(np.float64), probabilities.astype(np.float64)
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            log.warning("ignoring the damaged features file %s (%s); they are computed again", kept, exc)
+    features, probabilities = cached_evaluator(evaluator_name)(images)
+    if kept is not None:
+        try:
+            atomic.write_with(
+                kept,
+                lambda path: np.savez(
+                    path, features=features.astype(np.float32), probabilities=probabilities.astype(np.float32)
+                ),
+            )
+        except OSError as exc:  # a read-only host or a full disk: they are only not kept
+            log.info("the features of %s %s are not kept on disk: %s", dataset, split, exc)
+    return features, probabilities
+
+
+def _kept_features_path(
+    dataset: str, split: str, count: int, evaluator_name: str, image_size: int | None
+) -> Path | None:
+    """Where a reference's features are kept between processes, or None when they are not: a
+    small reference is quick to compute, and a folder's images or evaluator may change."""
+    if count < KEPT_FROM_SAMPLES or dataset not in catalog.BUILTIN or evaluator_name not in catalog.BUILTIN:
+        return None
+    try:
+        digest = hashlib.sha256(weights_path(evaluator_name).read_bytes()).hexdigest()[:12]
+    except OSError:
+        return None  # no evaluator: loading it says so
+    name = (
+        f"{dataset}-{split}-{count}-{f'{image_size}px' if image_size else 'native'}-{evaluator_name}-{digest}"
+    )
+    return features_dir() / f"{name}.npz"
+
+
+def features_dir() -> Path:
+    """Where large references keep their features: the data folder's ``features/``."""
+    return catalog.data_dir() / "features"
 
 
 @functools.lru_cache(maxsize=8)
