@@ -204,7 +204,7 @@ def test_a_large_references_features_are_kept_on_disk_read_back_exactly_and_reco
     monkeypatch.setattr(reference, "KEPT_FROM_SAMPLES", 1000)  # (10,000 in use) a tenth of the work
     reference.real_features.cache_clear()
     computed = reference.real_features("mnist", "test", 1000, "mnist")
-    (kept,) = kept_dir.glob("mnist-test-1000-native-mnist-*.npz")
+    (kept,) = kept_dir.glob("mnist-test-1000-*.npz")
     reference.real_features("mnist", "test", 999, "mnist")  # smaller: computed, not kept
     assert list(kept_dir.iterdir()) == [kept]
 
@@ -214,6 +214,15 @@ def test_a_large_references_features_are_kept_on_disk_read_back_exactly_and_reco
         m.setattr(reference, "cached_evaluator", lambda name: pytest.fail("computed again"))
         read = reference.real_features("mnist", "test", 1000, "mnist")
     assert all(np.array_equal(a, b) and b.dtype == np.float64 for a, b in zip(computed, read))
+
+    # Other evaluator weights (retrained, say) never read the old features: another file.
+    other_weights = tmp_path / "retrained.weights.h5"
+    other_weights.write_bytes(reference.weights_path("mnist").read_bytes() + b"\0")
+    reference.real_features.cache_clear()
+    with monkeypatch.context() as m:
+        m.setattr(reference, "weights_path", lambda name: other_weights)
+        reference.real_features("mnist", "test", 1000, "mnist")
+    assert len(list(kept_dir.iterdir())) == 2
 
     # A damaged file is computed again with a warning and rewritten whole.
     kept.write_bytes(b"PK\x03\x04 cut off")

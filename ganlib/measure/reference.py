@@ -2,11 +2,10 @@
 images, and their classifier features, loaded once per process. Used by the evaluation engine and
 by training's live quick FID alike.
 
-The features of a large reference (10,000 images or more of a built-in dataset, by its shipped
-evaluator) are also kept on disk, in the data folder's ``features/``: the whole training set,
-which the copy share and the nearest-neighbour views compare against, takes about 20 s to compute
-on a 2-core CPU and under a second to read, so a new process (a CLI call, an app restart) does
-not pay it again. The file's name holds the evaluator's weights digest: other weights, other file.
+The features of a large reference (10,000 images or more) are also kept on disk, in the data
+folder's ``features/``: the whole training set, which the copy share and the nearest-neighbour
+views compare against, takes 11-20 s to compute on a 2-core CPU and under a second to read, so a
+new process (a CLI call, an app restart) does not pay it again.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ import numpy as np
 from ganlib import atomic
 from ganlib.data import catalog, datasets
 from ganlib.measure import metrics
-from ganlib.measure.features import Evaluator, load_evaluator, weights_path
+from ganlib.measure.features import INCEPTION_PREFIX, Evaluator, identify, load_evaluator, weights_path
 
 log = logging.getLogger(__name__)
 KEPT_FROM_SAMPLES = 10_000  # references at least this large keep their features on disk
@@ -37,7 +36,7 @@ def cached_evaluator(name: str) -> Evaluator:
 def real_features(dataset: str, split: str, samples: int, evaluator_name: str, image_size: int | None = None):
     """Features and probabilities of ``samples`` real images (a fixed random subset)."""
     images = real_images(dataset, split, samples, image_size)
-    kept = _kept_features_path(dataset, split, len(images), evaluator_name, image_size)
+    kept = _kept_features_path(split, images, evaluator_name)
     if kept is not None and kept.is_file():
         try:
             with np.load(kept, allow_pickle=False) as stored:
@@ -61,21 +60,18 @@ def real_features(dataset: str, split: str, samples: int, evaluator_name: str, i
     return features, probabilities
 
 
-def _kept_features_path(
-    dataset: str, split: str, count: int, evaluator_name: str, image_size: int | None
-) -> Path | None:
-    """Where a reference's features are kept between processes, or None when they are not: a
-    small reference is quick to compute, and a folder's images or evaluator may change."""
-    if count < KEPT_FROM_SAMPLES or dataset not in catalog.BUILTIN or evaluator_name not in catalog.BUILTIN:
+def _kept_features_path(split: str, images: np.ndarray, evaluator_name: str) -> Path | None:
+    """Where a reference's features are kept between processes, named by the content of its
+    images and of the evaluator's weights (other images or weights: another file); None for a
+    small reference, quick to compute, and for InceptionV3, whose weights are the user's file."""
+    if len(images) < KEPT_FROM_SAMPLES or evaluator_name.startswith(INCEPTION_PREFIX):
         return None
     try:
-        digest = hashlib.sha256(weights_path(evaluator_name).read_bytes()).hexdigest()[:12]
+        weights = hashlib.sha256(weights_path(evaluator_name).read_bytes()).hexdigest()[:12]
     except OSError:
         return None  # no evaluator: loading it says so
-    name = (
-        f"{dataset}-{split}-{count}-{f'{image_size}px' if image_size else 'native'}-{evaluator_name}-{digest}"
-    )
-    return features_dir() / f"{name}.npz"
+    content = hashlib.sha256(np.ascontiguousarray(images)).hexdigest()[:12]
+    return features_dir() / f"{identify(evaluator_name)[0]}-{split}-{len(images)}-{content}-{weights}.npz"
 
 
 def features_dir() -> Path:
