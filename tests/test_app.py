@@ -216,7 +216,7 @@ def test_the_train_forms_defaults_follow_the_dataset_chosen_above_it(app_runs):
     assert by_label(at.number_input, "LR boost at start").value == 2.0
     by_label(at.selectbox, "Dataset").set_value("fashion_mnist").run()
     assert by_label(at.number_input, "Generator EMA").value == 0.999  # Fashion-MNIST's own
-    assert by_label(at.selectbox, "LR schedule").value == "constant"  # MNIST's decays
+    assert by_label(at.selectbox, "LR schedule").value == "auto-constant"  # never decayed; MNIST's is
     assert by_label(at.number_input, "LR boost at start").value == 1.0  # MNIST's starts high
     by_label(at.selectbox, "Dataset").set_value("toy:ring8").run()
     assert by_label(at.selectbox, "Architecture").value == "toy-mlp"  # the toys' preset

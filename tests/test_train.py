@@ -290,6 +290,9 @@ def test_the_auto_schedule_speeds_short_runs_keeps_middle_ones_and_decays_long_o
     assert rates == {schedules.SHORT_RUN_RATE} and schedules.SHORT_RUN_RATE > 1.0
     assert [schedules.factor("auto", step, long) for step in (0, long // 2, long)] == [1.0, 0.5, 0.0]
     assert schedules.factor("auto", 0, long, boost=2.0) == 2.0  # the boost as with any schedule
+    # auto-constant (Fashion-MNIST's, "Thirteenth round"): the short run's rate, never a decay
+    for end, rate in ((shorter, schedules.SHORT_RUN_RATE), (shorter + 1, 1.0), (4 * long, 1.0)):
+        assert {schedules.factor("auto-constant", step, end) for step in (0, end // 2, end)} == {rate}
 
 
 def test_a_boost_starts_both_rates_higher_and_falls_back_to_the_schedule_within_a_tenth(runs_dir):

@@ -173,7 +173,7 @@ SETTINGS: dict[str, Setting] = {
         "time budget), so the last checkpoint is a settled one; auto: constant for a run under "
         f"{schedules.DECAY_FROM_STEPS:,} steps, which needs its full rate (under "
         f"{schedules.SHORT_RUN_STEPS:,} steps, {schedules.SHORT_RUN_RATE:g}x the rates), decayed for a "
-        "longer one.",
+        "longer one; auto-constant: the same, never decayed.",
         choices=_schedules,
     ),
     "lr_boost": Setting(
