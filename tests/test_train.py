@@ -284,15 +284,19 @@ def test_the_auto_schedule_speeds_short_runs_keeps_middle_ones_and_decays_long_o
     # settles lower with the linear decay (docs/benchmarks.md, "Eleventh round").
     short, long = schedules.DECAY_FROM_STEPS - 1, schedules.DECAY_FROM_STEPS
     assert [schedules.factor("auto", step, short) for step in (0, short // 2, short)] == [1.0, 1.0, 1.0]
-    # and a run shorter still, higher rates throughout ("Twelfth round")
-    shorter = schedules.SHORT_RUN_STEPS - 1
-    rates = {schedules.factor("auto", step, shorter) for step in (0, shorter // 2, shorter)}
-    assert rates == {schedules.SHORT_RUN_RATE} and schedules.SHORT_RUN_RATE > 1.0
+    # and a run shorter still, higher rates throughout, the higher the shorter ("Twelfth" and
+    # "Fourteenth round"): each row's rate just below its steps, the next row's (or 1) at them
+    rows = schedules.SHORT_RUN_RATES
+    rates = [rate for _, rate in rows]
+    assert rates == sorted(rates, reverse=True) and rates[-1] > 1.0
+    below = [(steps - 1, rate) for steps, rate in rows]
+    at = [(steps, rate) for (steps, _), rate in zip(rows, [*rates[1:], 1.0])]
+    for end, rate in below + at:
+        for schedule in ("auto", "auto-constant"):  # Fashion-MNIST's: auto without the decay
+            assert {schedules.factor(schedule, step, end) for step in (0, end // 2, end)} == {rate}
+    assert {schedules.factor("auto-constant", step, 4 * long) for step in (0, long, 4 * long)} == {1.0}
     assert [schedules.factor("auto", step, long) for step in (0, long // 2, long)] == [1.0, 0.5, 0.0]
     assert schedules.factor("auto", 0, long, boost=2.0) == 2.0  # the boost as with any schedule
-    # auto-constant (Fashion-MNIST's, "Thirteenth round"): the short run's rate, never a decay
-    for end, rate in ((shorter, schedules.SHORT_RUN_RATE), (shorter + 1, 1.0), (4 * long, 1.0)):
-        assert {schedules.factor("auto-constant", step, end) for step in (0, end // 2, end)} == {rate}
 
 
 def test_a_boost_starts_both_rates_higher_and_falls_back_to_the_schedule_within_a_tenth(runs_dir):

@@ -171,9 +171,9 @@ SETTINGS: dict[str, Setting] = {
         "LR schedule",
         "Both learning rates over the run: constant, or decayed to zero at its end (the epochs or the "
         "time budget), so the last checkpoint is a settled one; auto: constant for a run under "
-        f"{schedules.DECAY_FROM_STEPS:,} steps, which needs its full rate (under "
-        f"{schedules.SHORT_RUN_STEPS:,} steps, {schedules.SHORT_RUN_RATE:g}x the rates), decayed for a "
-        "longer one; auto-constant: the same, never decayed.",
+        f"{schedules.DECAY_FROM_STEPS:,} steps, which needs its full rate ("
+        + ", ".join(f"under {steps:,} steps {rate:g}x" for steps, rate in schedules.SHORT_RUN_RATES)
+        + " the rates), decayed for a longer one; auto-constant: the same, never decayed.",
         choices=_schedules,
     ),
     "lr_boost": Setting(

@@ -14,10 +14,11 @@ constant, a long one decays over most of its length.
 So the default is ``auto``: constant rates for a run shorter than ``DECAY_FROM_STEPS`` steps,
 the linear decay to the end for a longer one (issue 40, docs/benchmarks.md, "Eleventh round":
 constant ends lower at 1,000 to 4,680 steps on two seeds, and at 9,360 and 13,104 on one; the
-decay at 16,848 on three, issue 22's). A run shorter than ``SHORT_RUN_STEPS`` runs at
-``SHORT_RUN_RATE`` times the base rates: the rate that is too high for a long run's end is what a
-short one lacks ("Twelfth round": MNIST 2-3x lower FID at 1,000 and 1,500 steps, the same mean
-at 4,680 over 3 seeds; at 16,848 steps the same rates end 1.25x higher). With a time budget the
+decay at 16,848 on three, issue 22's). A short run runs at a multiple of the base rates, the
+higher the shorter (``SHORT_RUN_RATES``): the rate that is too high for a long run's end is what a
+short one lacks ("Twelfth round": 1.5x, MNIST 2-3x lower FID at 1,000 and 1,500 steps, the same
+mean at 4,680 over 3 seeds; at 16,848 steps the same rates end 1.25x higher; "Fourteenth round":
+2.5x below 2,000 steps, 1.4x lower again at 1,500, too high by 4,680). With a time budget the
 run's end is an estimate, refined as it trains, so the choice follows the estimate.
 ``auto-constant`` is ``auto`` without the decay, for a dataset still improving at ten minutes
 (Fashion-MNIST: decayed, 2.96 against 2.42 at 16,848 steps; at 1.5x below 5,000 steps, 1.35x
@@ -36,17 +37,19 @@ from collections.abc import Callable
 
 HOLD_STEPS = 3000  # hold-linear: steps at the full rate before the decay starts
 DECAY_FROM_STEPS = 15_000  # auto: runs at least this long decay linearly, shorter ones stay constant
-SHORT_RUN_STEPS = 5_000  # auto: runs shorter than this run at SHORT_RUN_RATE times the base rates
-SHORT_RUN_RATE = 1.5
+# auto: a run shorter than a row's steps runs at the row's multiple of the base rates (the first
+# row that applies); from the last row's steps on, at the base rates.
+SHORT_RUN_RATES: tuple[tuple[int, float], ...] = ((2_000, 2.5), (5_000, 1.5))
 
 
-def _short_run_rate(end: int) -> float:
-    return SHORT_RUN_RATE if end < SHORT_RUN_STEPS else 1.0
+def short_run_rate(end: int) -> float:
+    """The multiple of the base rates that ``auto`` and ``auto-constant`` give a run of ``end`` steps."""
+    return next((rate for steps, rate in SHORT_RUN_RATES if end < steps), 1.0)
 
 
 def _auto(step: int, end: int) -> float:
     if end < DECAY_FROM_STEPS:
-        return _short_run_rate(end)
+        return short_run_rate(end)
     return 1.0 - step / end
 
 
@@ -57,7 +60,7 @@ SCHEDULES: dict[str, Callable[[int, int], float]] = {
     "cosine": lambda step, end: 0.5 * (1.0 + math.cos(math.pi * step / end)),
     "hold-linear": lambda step, end: min(1.0, (end - step) / max(1, end - HOLD_STEPS)),
     "auto": _auto,
-    "auto-constant": lambda step, end: _short_run_rate(end),  # auto without the decay
+    "auto-constant": lambda step, end: short_run_rate(end),  # auto without the decay
 }
 
 
