@@ -5,6 +5,7 @@ on the command line."""
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 from ganlib.config import setting_type
@@ -21,7 +22,7 @@ def split(variant: str) -> tuple[str, list[str], dict[str, Any]]:
 
 def run_name(variant: str) -> str:
     """``variant`` as a run's name: a long one is cut, with a digest that keeps it unique."""
-    name = variant.replace("+", "_").replace("=", ".")
+    name = re.sub(r"[^A-Za-z0-9._-]", "-", variant.replace("+", "_").replace("=", "."))  # a path's "/"
     if len(name) <= MAX_RUN_NAME:
         return name
     return f"{name[: MAX_RUN_NAME - 9]}-{hashlib.sha1(name.encode()).hexdigest()[:8]}"
