@@ -16,7 +16,7 @@ import keras
 from keras import layers
 
 import ganlib
-from ganlib.zoo.models import _batch_norm, _lean_discriminator_features, _sn, _units
+from ganlib.zoo.models import _batch_norm, _units, projection_discriminator
 
 
 def _conditional_norm(x, label, num_classes: int):
@@ -65,20 +65,11 @@ def _generator(image_shape, latent_dim, num_classes, width, conditional_norm=Fal
     return keras.Model([latent, label], image, name="generator")
 
 
-def _discriminator(image_shape, num_classes, width, spectral_norm):
-    """The projection D of ``cdcgan-lean``."""
-    image, label = keras.Input(image_shape, name="image"), keras.Input((), dtype="int32", name="label")
-    features = _lean_discriminator_features(image, width, spectral_norm)
-    projection = layers.Dot(axes=1)([layers.Embedding(num_classes, features.shape[-1])(label), features])
-    score = layers.Add()([_sn(layers.Dense(1), spectral_norm)(features), projection])
-    return keras.Model([image, label], score, name="discriminator")
-
-
 def _lever(name: str, description: str, g_width=1.0, d_width=1.0, **generator_options):
     @ganlib.architecture(name, description, conditional=True, d_batch_norm=True)
     def build(image_shape, latent_dim, num_classes, width=1.0, spectral_norm=False):
         generator = _generator(image_shape, latent_dim, num_classes, width * g_width, **generator_options)
-        return generator, _discriminator(image_shape, num_classes, width * d_width, spectral_norm)
+        return generator, projection_discriminator(image_shape, num_classes, width * d_width, spectral_norm)
 
     return build
 

@@ -96,9 +96,9 @@ DEFAULT_PRESET = "quick-start"  # what the Train form starts from, and the CLI w
 # the end of a short run, gains from the longer average: 6.13 with 0.999 against 7.83 with 0.99,
 # and from its full learning rate to the end: at 16,848 steps 2.96 decayed against 2.42 constant;
 # a boost at the start costs it the middle of the run (4.48 against 3.17 at 11,232 steps). So its
-# rates are never decayed, and a run under 5,000 steps runs at 1.5x ("auto-constant"): 1.35x lower
-# FID at 1,872 and 3,744 steps over 3 seeds, while 1.5x to the end of ten minutes ends 1.11x
-# higher (best 2.36 against 2.13; "Thirteenth round").
+# rates are never decayed, and a short run gets MNIST's higher rates ("auto-constant",
+# schedules.SHORT_RUN_RATES): at 1.5x, 1.35x lower FID at 1,872 and 3,744 steps over 3 seeds, while
+# 1.5x to the end of ten minutes ends 1.11x higher (best 2.36 against 2.13; "Thirteenth round").
 DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
     "fashion_mnist": {"ema": 0.999, "lr_schedule": "auto-constant", "lr_boost": 1.0}
 }

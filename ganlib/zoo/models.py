@@ -192,15 +192,18 @@ def cdcgan_lean(image_shape, latent_dim, num_classes, width=1.0, spectral_norm=F
     embedded = layers.Embedding(num_classes, 50)(label)
     g_out = _lean_generator_body(layers.Concatenate()([latent, embedded]), image_shape, width)
     generator = keras.Model([latent, label], g_out, name="generator")
+    return generator, projection_discriminator(image_shape, num_classes, width, spectral_norm)
 
-    image, d_label = keras.Input(image_shape, name="image"), keras.Input((), dtype="int32", name="label")
+
+def projection_discriminator(image_shape, num_classes, width=1.0, spectral_norm=False) -> keras.Model:
+    """``cdcgan-lean``'s D: the lean features, scored with a projection of the label."""
+    image, label = keras.Input(image_shape, name="image"), keras.Input((), dtype="int32", name="label")
     features = _lean_discriminator_features(image, width, spectral_norm)
     # Projection (Miyato & Koyama 2018): the label says which direction of D's features counts
     # as real, so D judges "a real 7" instead of reading the label as one more pixel channel.
-    projection = layers.Dot(axes=1)([layers.Embedding(num_classes, features.shape[-1])(d_label), features])
-    d_out = layers.Add()([_sn(layers.Dense(1), spectral_norm)(features), projection])
-    discriminator = keras.Model([image, d_label], d_out, name="discriminator")
-    return generator, discriminator
+    projection = layers.Dot(axes=1)([layers.Embedding(num_classes, features.shape[-1])(label), features])
+    score = layers.Add()([_sn(layers.Dense(1), spectral_norm)(features), projection])
+    return keras.Model([image, label], score, name="discriminator")
 
 
 # -- MLP -----------------------------------------------------------------------------------------

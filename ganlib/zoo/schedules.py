@@ -19,8 +19,8 @@ higher the shorter (``SHORT_RUN_RATES``): the rate that is too high for a long r
 short one lacks ("Twelfth round": 1.5x, MNIST 2-3x lower FID at 1,000 and 1,500 steps, the same
 mean at 4,680 over 3 seeds; at 16,848 steps the same rates end 1.25x higher; "Fourteenth round":
 2.5x below 2,000 steps, 1.5x lower again at 1,000 steps on 3 seeds, level at 1,500, while 2x was
-no better than 1x at 4,680). With a time budget the
-run's end is an estimate, refined as it trains, so the choice follows the estimate.
+no better than 1x at 4,680). With a time budget the run's end is an estimate, refined as it
+trains, so the choice follows the estimate.
 ``auto-constant`` is ``auto`` without the decay, for a dataset still improving at ten minutes
 (Fashion-MNIST: decayed, 2.96 against 2.42 at 16,848 steps; at 1.5x below 5,000 steps, 1.35x
 lower FID at 1,872 and 3,744 steps, "Thirteenth round").
